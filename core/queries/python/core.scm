@@ -1,0 +1,11 @@
+; Core logic: tokens that overlap these nodes carry the item's logic.
+; Identifiers (names, calls, attributes), literals and operators. Conditions and calls are made
+; of these, so they are covered without a pattern of their own.
+(identifier) @core
+[(integer) (float) (string) (true) (false) (none)] @core
+[
+  "+" "-" "*" "/" "//" "%" "**" "@" "<<" ">>" "&" "|" "^" "~"
+  "==" "!=" "<" "<=" ">" ">=" "<>"
+  "and" "or" "not" "in" "is" "is not" "not in"
+  "=" ":=" "+=" "-=" "*=" "/=" "//=" "%=" "**=" "@=" "<<=" ">>=" "&=" "|=" "^="
+] @core

@@ -1,0 +1,134 @@
+//! The output line of a record: what `select` writes and the previewer shows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::Edge;
+use crate::partition::ItemKind;
+use crate::pipeline::Reject;
+use crate::record::{Message, Record};
+use crate::segment::Segment;
+use crate::span::Span;
+
+/// One JSON line per input record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordOutput {
+    pub id: String,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+/// `ok` with the analysis, or `rejected` with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Ok(Box<Selected>),
+    Rejected(Reject),
+}
+
+/// The analysis and selection of an accepted record, with the record itself so the file
+/// alone is enough to train on or to preview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selected {
+    pub prompt: Vec<Message>,
+    pub response: String,
+    pub segments: Vec<Segment>,
+    pub items: Vec<ItemOutput>,
+    pub edges: Vec<Edge>,
+    /// Selected prose tokens.
+    pub prose: Vec<Span>,
+    pub mask: Mask,
+    pub diagnostics: Vec<LocatedDiagnostic>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemOutput {
+    pub span: Span,
+    /// 1-based first and last line.
+    pub lines: (usize, usize),
+    pub kind: ItemKind,
+    /// The tree-sitter kind of the statement.
+    pub node: String,
+    pub depth: usize,
+    pub tokens: usize,
+    pub core_tokens: usize,
+    pub utility: f64,
+    pub reach: f64,
+    pub bridge: f64,
+    pub priority: f64,
+    pub selected: bool,
+}
+
+/// The loss mask: supervised byte spans, and per token its span, a 0/1 flag and (from a real
+/// tokenizer) its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mask {
+    pub spans: Vec<Span>,
+    pub token_spans: Vec<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_ids: Option<Vec<u32>>,
+    pub supervised: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocatedDiagnostic {
+    pub span: Span,
+    pub lines: (usize, usize),
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub response_tokens: usize,
+    pub supervised_tokens: usize,
+    pub items: usize,
+    pub selected_items: usize,
+    pub selected_prose_tokens: usize,
+    /// The record got a guard unit so that it is not left without supervision.
+    pub guarded: bool,
+}
+
+impl RecordOutput {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn ok(
+        record: &Record,
+        segments: Vec<Segment>,
+        items: Vec<ItemOutput>,
+        edges: Vec<Edge>,
+        prose: Vec<Span>,
+        mask: Mask,
+        diagnostics: Vec<LocatedDiagnostic>,
+        stats: Stats,
+    ) -> Self {
+        let (prompt, response) = (record.prompt.clone(), record.response.clone());
+        let selected = Selected {
+            prompt,
+            response,
+            segments,
+            items,
+            edges,
+            prose,
+            mask,
+            diagnostics,
+            stats,
+        };
+        RecordOutput {
+            id: record.id.clone(),
+            status: Status::Ok(Box::new(selected)),
+        }
+    }
+
+    pub fn rejected(id: String, reject: Reject) -> Self {
+        RecordOutput {
+            id,
+            status: Status::Rejected(reject),
+        }
+    }
+
+    pub fn selected(&self) -> Option<&Selected> {
+        match &self.status {
+            Status::Ok(selected) => Some(selected),
+            Status::Rejected(_) => None,
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Scoring: token probabilities → generalized cross-entropy → item utility.
+//!
+//! A [`TokenScorer`] gives each response token its log-probability given the prompt and the
+//! response before it. Per token, `GCE_q(p) = (1 - p^q) / q`: at q → 0 it is the cross-entropy
+//! `-ln p`, at q = 1 it is `1 - p`; in between it keeps hard tokens high while bounding the
+//! weight of tokens the model finds hopeless (noise). An item's utility aggregates GCE over its
+//! core logic tokens.
+
+mod ngram;
+mod precomputed;
+
+pub use ngram::NgramScorer;
+pub use precomputed::{PrecomputedError, PrecomputedScorer};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
+use crate::tokens::Token;
+
+/// Why a record's tokens could not be scored.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScoreError {
+    #[error("no scores for record `{0}`")]
+    Missing(String),
+    #[error("record `{id}`: scores have {found} tokens, the tokenizer gives {expected}")]
+    Length { id: String, expected: usize, found: usize },
+    #[error("record `{id}`: token {index} is id {found} in the scores but {expected} from the tokenizer")]
+    Mismatch {
+        id: String,
+        index: usize,
+        expected: u32,
+        found: u32,
+    },
+    #[error("record `{id}`: log-prob {value} at token {index} is not a finite number <= 0")]
+    BadValue { id: String, index: usize, value: f64 },
+    #[error("the scorer failed: {0}")]
+    Failed(String),
+}
+
+impl ScoreError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ScoreError::Missing(_) => "scores_missing",
+            ScoreError::Length { .. } | ScoreError::Mismatch { .. } => "scores_mismatch",
+            ScoreError::BadValue { .. } => "scores_invalid",
+            ScoreError::Failed(_) => "scorer_failed",
+        }
+    }
+}
+
+/// One record's response tokens, to be scored.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreRequest<'a> {
+    pub record: &'a Record,
+    pub tokens: &'a [Token],
+}
+
+/// The seam between the pipeline and whatever gives token probabilities: a model, a file of
+/// precomputed log-probs, or the n-gram baseline. Batched, so a model can fill its batches.
+pub trait TokenScorer {
+    /// Sees every record of the run before any is scored: the n-gram baseline fits on them;
+    /// a model needs nothing.
+    fn observe(&mut self, _corpus: &[ScoreRequest]) {}
+
+    /// Natural-log probability of each response token, one result per request.
+    fn logprobs(&mut self, batch: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>>;
+}
+
+/// Generalized cross-entropy of a token from its log-probability; `q = 0` is plain cross-entropy.
+pub fn gce(logprob: f64, q: f64) -> f64 {
+    if q == 0.0 {
+        -logprob
+    } else {
+        (1.0 - libm::exp(q * logprob)) / q
+    }
+}
+
+/// How an item's token scores become one utility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// Mean GCE over core tokens: difficulty per token, independent of the item's length.
+    #[default]
+    Mean,
+    /// The hardest core token.
+    Max,
+    /// Total GCE: favours long items.
+    Sum,
+}
+
+impl Aggregate {
+    /// Aggregates token scores; no tokens → 0.
+    pub fn apply(self, scores: impl Iterator<Item = f64>) -> f64 {
+        let (count, sum, max) = scores.fold((0usize, 0.0, 0.0f64), |(n, s, m), x| (n + 1, s + x, m.max(x)));
+        match self {
+            _ if count == 0 => 0.0,
+            Aggregate::Mean => sum / count as f64,
+            Aggregate::Max => max,
+            Aggregate::Sum => sum,
+        }
+    }
+}
+
+/// Checks that log-probs are usable numbers.
+pub(crate) fn validate(id: &str, logprobs: &[f64]) -> Result<(), ScoreError> {
+    match logprobs.iter().position(|&v| !v.is_finite() || v > 0.0) {
+        Some(index) => Err(ScoreError::BadValue {
+            id: id.into(),
+            index,
+            value: logprobs[index],
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gce_by_hand() {
+        // p = 0.25, q = 0.5: (1 - 0.25^0.5) / 0.5 = (1 - 0.5) / 0.5 = 1.
+        assert!((gce(0.25f64.ln(), 0.5) - 1.0).abs() < 1e-12);
+        // p = 0.5, q = 1: 1 - p.
+        assert!((gce(0.5f64.ln(), 1.0) - 0.5).abs() < 1e-12);
+        // q = 0 is cross-entropy.
+        assert!((gce(0.5f64.ln(), 0.0) - std::f64::consts::LN_2).abs() < 1e-12);
+        // Certain tokens cost nothing; GCE at q = 0.7 is bounded by 1/q.
+        assert_eq!(gce(0.0, 0.7), 0.0);
+        assert!(gce(-1e9, 0.7) <= 1.0 / 0.7 + 1e-12);
+    }
+
+    #[test]
+    fn aggregates() {
+        let scores = [1.0, 3.0, 2.0];
+        assert_eq!(Aggregate::Mean.apply(scores.into_iter()), 2.0);
+        assert_eq!(Aggregate::Max.apply(scores.into_iter()), 3.0);
+        assert_eq!(Aggregate::Sum.apply(scores.into_iter()), 6.0);
+        assert_eq!(Aggregate::Mean.apply(std::iter::empty()), 0.0);
+    }
+}

@@ -1,0 +1,37 @@
+//! `codeblock`: select the code blocks worth supervising, and preview the masks.
+
+mod input;
+mod pairs;
+mod select;
+mod show;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codeblock",
+    version,
+    about = "Supervise only the code that matters: CodeBlock selection for code-LLM fine-tuning."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Cut responses into coding items, score, rerank and select them, and write token loss masks.
+    Select(Box<select::Args>),
+    /// Preview one selected record in the terminal (or as a standalone HTML page).
+    Show(show::Args),
+    /// Build instruction/response pairs from the MBPP benchmark file (HumanEval format).
+    Pairs(pairs::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Select(args) => select::run(*args),
+        Command::Show(args) => show::run(args),
+        Command::Pairs(args) => pairs::run(args),
+    }
+}
