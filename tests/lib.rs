@@ -1,1 +1,253 @@
+//! Helpers for the whole-pipeline fixture tests: the tokenizer they share, the invariants every
+//! output must hold, and the readable rendering that snapshots store.
 
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use codeblock_core::lang::parse_python;
+use codeblock_core::output::{RecordOutput, Selected, Status};
+use codeblock_core::segment::SegmentKind;
+use codeblock_core::span::{LineIndex, Span};
+use codeblock_core::tokens::HfTokenizer;
+use tree_sitter::Node;
+
+/// The real tokenizer fetched by `scripts/setup.sh` (Qwen3's `tokenizer.json`).
+pub fn tokenizer() -> HfTokenizer {
+    let path = std::env::var_os("CODEBLOCK_TOKENIZER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            home.join(".cache/codeblock/qwen3-tokenizer.json")
+        });
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run scripts/setup.sh (or set CODEBLOCK_TOKENIZER)",
+            path.display()
+        )
+    });
+    HfTokenizer::from_bytes(&bytes).expect("the fetched tokenizer.json loads")
+}
+
+fn check_span(text: &str, span: Span, what: &str) {
+    assert!(
+        span.start <= span.end && span.end <= text.len(),
+        "{what} {span:?} is out of bounds"
+    );
+    assert!(
+        text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+        "{what} {span:?} cuts a character"
+    );
+}
+
+/// Statements whose header may be an item: the only nodes an item may partly overlap.
+const COMPOUND: &[&str] = &[
+    "function_definition",
+    "class_definition",
+    "decorated_definition",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "finally_clause",
+    "with_statement",
+    "match_statement",
+    "case_clause",
+];
+
+/// Asserts what every output must hold: spans in bounds, segments tiling the response, items
+/// sorted, disjoint and never cutting a syntax node, mask consistent with the selection, and
+/// the budget respected.
+pub fn check_invariants(output: &RecordOutput, budget: f64) {
+    let Status::Ok(selected) = &output.status else { return };
+    let text = selected.response.as_str();
+    let mut next = 0;
+    for segment in &selected.segments {
+        check_span(text, segment.span, "segment");
+        assert_eq!(segment.span.start, next, "segments tile the response");
+        next = segment.span.end;
+    }
+    assert_eq!(next, text.len(), "segments cover the response");
+    for pair in selected.items.windows(2) {
+        assert!(
+            pair[0].span.end <= pair[1].span.start,
+            "items {:?} and {:?} overlap",
+            pair[0].span,
+            pair[1].span
+        );
+    }
+    for item in &selected.items {
+        check_span(text, item.span, "item");
+        let segment = selected
+            .segments
+            .iter()
+            .find(|s| s.span.contains(item.span))
+            .expect("every item lies inside one segment");
+        assert!(matches!(segment.kind, SegmentKind::Code { .. }), "items lie in code");
+        let source = &text[segment.span.start..segment.span.end];
+        let local = Span::new(item.span.start - segment.span.start, item.span.end - segment.span.start);
+        assert_whole_nodes(parse_python(source).root_node(), local);
+    }
+    for span in selected
+        .mask
+        .spans
+        .iter()
+        .chain(&selected.mask.token_spans)
+        .chain(&selected.prose)
+    {
+        check_span(text, *span, "mask span");
+    }
+    assert_eq!(selected.mask.token_spans.len(), selected.mask.supervised.len());
+    let selected_spans: Vec<Span> = selected.items.iter().filter(|i| i.selected).map(|i| i.span).collect();
+    for (span, &flag) in selected.mask.token_spans.iter().zip(&selected.mask.supervised) {
+        let expected = selected_spans.iter().any(|s| s.overlaps(*span)) || selected.prose.contains(span);
+        assert_eq!(flag == 1, expected, "token {span:?} supervised flag");
+    }
+    let cost: usize = selected
+        .items
+        .iter()
+        .filter(|i| i.selected)
+        .map(|i| i.tokens)
+        .sum::<usize>()
+        + selected.prose.len();
+    let units = selected.stats.selected_items + selected.stats.selected_prose_tokens;
+    let allowed = budget * selected.stats.response_tokens as f64;
+    assert!(
+        cost as f64 <= allowed + 1e-9 || (selected.stats.guarded && units == 1),
+        "selection costs {cost} tokens, over the budget of {allowed}"
+    );
+}
+
+/// Every node either contains the span, lies inside it, lies outside it, or is a compound
+/// statement whose header the span is.
+fn assert_whole_nodes(root: Node, span: Span) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let node_span = Span::new(node.start_byte(), node.end_byte());
+        if node_span.contains(span) || span.contains(node_span) || !node_span.overlaps(span) {
+            if node_span.contains(span) && node_span != span {
+                let mut cursor = node.walk();
+                stack.extend(node.children(&mut cursor));
+            }
+            continue;
+        }
+        assert!(
+            COMPOUND.contains(&node.kind()) && node_span.start >= span.start,
+            "item {span:?} cuts through a `{}` node {node_span:?}",
+            node.kind()
+        );
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+}
+
+/// The snapshot text: segments, items with lines and scores, edges, diagnostics, and the
+/// response line by line with `+` (some token supervised) or `-`, supervised tokens in ⟦ ⟧.
+pub fn render(output: &RecordOutput) -> String {
+    let selected = match &output.status {
+        Status::Ok(selected) => selected,
+        Status::Rejected(reject) => return format!("rejected: {} ({})\n", reject.reason, reject.message),
+    };
+    let index = LineIndex::new(&selected.response);
+    let mut out = String::new();
+    let stats = &selected.stats;
+    let _ = writeln!(
+        out,
+        "tokens {}, supervised {}, items {} ({} selected), prose tokens {}, guarded {}",
+        stats.response_tokens,
+        stats.supervised_tokens,
+        stats.items,
+        stats.selected_items,
+        stats.selected_prose_tokens,
+        stats.guarded
+    );
+    out.push_str("\nsegments:\n");
+    for segment in &selected.segments {
+        let (first, last) = index.line_range(segment.span);
+        let kind = match &segment.kind {
+            SegmentKind::Code { tag, language } => format!("code [{tag}] as {language:?}"),
+            other => format!("{other:?}"),
+        };
+        let _ = writeln!(out, "  L{first}-{last} {kind}");
+    }
+    out.push_str("\nitems:\n");
+    for (i, item) in selected.items.iter().enumerate() {
+        let first_line = selected.response[item.span.start..item.span.end]
+            .lines()
+            .next()
+            .unwrap_or("");
+        let _ = writeln!(
+            out,
+            "  {} #{i} L{}-{} {:?} {} d{} tok {} core {} | u {:.3} r {:.3} b {:.3} p {:.3} | {}",
+            if item.selected { "*" } else { " " },
+            item.lines.0,
+            item.lines.1,
+            item.kind,
+            item.node,
+            item.depth,
+            item.tokens,
+            item.core_tokens,
+            item.utility,
+            item.reach,
+            item.bridge,
+            item.priority,
+            first_line.trim()
+        );
+    }
+    out.push_str("\nedges:\n");
+    for edge in &selected.edges {
+        let _ = writeln!(out, "  #{} -> #{} {}", edge.from, edge.to, edge.names.join(", "));
+    }
+    if !selected.diagnostics.is_empty() {
+        out.push_str("\ndiagnostics:\n");
+        for d in &selected.diagnostics {
+            let _ = writeln!(out, "  L{}-{} {}", d.lines.0, d.lines.1, d.message);
+        }
+    }
+    out.push_str("\nmask:\n");
+    out.push_str(&render_mask(selected));
+    out
+}
+
+fn render_mask(selected: &Selected) -> String {
+    let text = selected.response.as_str();
+    let supervised: Vec<Span> = selected
+        .mask
+        .token_spans
+        .iter()
+        .zip(&selected.mask.supervised)
+        .filter(|&(_, &flag)| flag == 1)
+        .map(|(span, _)| *span)
+        .collect();
+    let mut out = String::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let line_span = Span::new(line_start, line_start + line.len());
+        let mut rendered = String::new();
+        let mut cursor = line_span.start;
+        let mut any = false;
+        for span in supervised.iter().filter(|s| s.overlaps(line_span)) {
+            let start = span.start.max(line_span.start).max(cursor);
+            let end = span.end.min(line_span.end);
+            if start >= end {
+                continue;
+            }
+            rendered.push_str(&text[cursor..start]);
+            let piece = &text[start..end];
+            let visible = piece.trim_end_matches(['\n', '\r']);
+            let _ = write!(rendered, "⟦{visible}⟧{}", &piece[visible.len()..]);
+            cursor = end;
+            any = true;
+        }
+        rendered.push_str(&text[cursor..line_span.end]);
+        let visible = rendered
+            .trim_end_matches(['\n', '\r'])
+            .replace('\t', "→")
+            .replace('\r', "␍");
+        let _ = writeln!(out, "{} {visible}", if any { "+" } else { "-" });
+        line_start = line_span.end;
+    }
+    out
+}

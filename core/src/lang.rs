@@ -96,6 +96,23 @@ pub fn looks_like_python(text: &str) -> bool {
     }
 }
 
+/// Whether most of a parsed text (at least half of its non-blank bytes) lies outside error
+/// nodes: an untagged fence that fails this is not Python.
+pub fn mostly_parses(tree: &Tree) -> bool {
+    let root = tree.root_node();
+    let mut errors = 0;
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.is_error() {
+            errors += node.end_byte() - node.start_byte();
+        } else if node.has_error() {
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+    }
+    2 * errors <= root.end_byte() - root.start_byte()
+}
+
 fn is_bare_word(statement: Node) -> bool {
     statement.kind() == "expression_statement"
         && statement.named_child_count() == 1

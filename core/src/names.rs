@@ -318,11 +318,13 @@ impl NameIndex {
                 set.extend(names);
             }
             "case_pattern" => self.case_pattern(node, scope, item, source, stack),
+            // In a pattern, `Color.RED` is a value to compare with, not a capture.
+            "dotted_name" if node.named_child_count() > 1 => push_named_except(node, &[], Role::Use, scope, stack),
             "keyword_pattern" => {
                 // `name=pattern`: the first identifier is an attribute name, not a binding.
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor).skip(1) {
-                    stack.push((child, Role::Use, scope));
+                    stack.push((child, role, scope));
                 }
             }
             "subscript" | "call" => push_named_except(node, &[], Role::Use, scope, stack),
@@ -343,7 +345,8 @@ impl NameIndex {
         }
     }
 
-    /// In a `case` pattern a bare name captures (binds); dotted names and class names are values.
+    /// In a `case` pattern a bare name captures (binds); dotted names and class names are values,
+    /// and whatever nests inside (tuples, lists, keyword patterns) captures too.
     fn case_pattern<'t>(
         &mut self,
         node: Node<'t>,
@@ -365,7 +368,7 @@ impl NameIndex {
                     stack.push((part, role, scope));
                 }
             } else {
-                stack.push((child, Role::Use, scope));
+                stack.push((child, Role::Def, scope));
             }
         }
     }

@@ -197,14 +197,24 @@ pub struct Structure {
 /// The structure stages: segment, parse, partition, names and core logic.
 pub fn structure(response: &str, config: &Config) -> Structure {
     let mut diagnostics = Vec::new();
-    let segments = segment::segment(response, &mut diagnostics);
+    let mut segments = segment::segment(response, &mut diagnostics);
     let mut items = Vec::new();
     let mut names = NameIndex::default();
     let mut core = Vec::new();
-    for (index, seg) in segments.iter().enumerate() {
-        let SegmentKind::Code { language, .. } = &seg.kind else {
+    for (index, seg) in segments.iter_mut().enumerate() {
+        let SegmentKind::Code { tag, language } = &mut seg.kind else {
             continue;
         };
+        let source = &response[seg.span.start..seg.span.end];
+        let tree = lang::parse_python(source);
+        if tag.is_empty() && *language == Language::Python && !lang::mostly_parses(&tree) {
+            *language = Language::Other;
+            diagnostics.push(Diagnostic::new(
+                seg.span,
+                "untagged fence that does not parse as Python: kept as other code",
+            ));
+            continue;
+        }
         if *language != Language::Python {
             diagnostics.push(Diagnostic::new(
                 seg.span,
@@ -212,8 +222,6 @@ pub fn structure(response: &str, config: &Config) -> Structure {
             ));
             continue;
         }
-        let source = &response[seg.span.start..seg.span.end];
-        let tree = lang::parse_python(source);
         let parts = partition::partition(&tree, source, seg.span.start, &config.partition, &mut diagnostics);
         for part in &parts {
             names.add_item(items.len(), &part.nodes, source);
@@ -230,6 +238,9 @@ pub fn structure(response: &str, config: &Config) -> Structure {
         core.extend(logic::core_spans(&tree, source, seg.span.start));
     }
     let edges = names.edges();
+    // Nested error nodes can report the same span twice.
+    diagnostics.sort_by_key(|d| d.span);
+    diagnostics.dedup();
     Structure {
         segments,
         items,
