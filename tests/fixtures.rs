@@ -32,12 +32,18 @@ fn fixtures() {
     paths.sort();
     assert!(paths.len() >= 30, "only {} fixtures", paths.len());
     let tokenizer = tokenizer();
-    let names: Vec<String> = paths.iter().map(|p| p.file_stem().unwrap().to_string_lossy().to_string()).collect();
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+        .collect();
     let snapshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
     for entry in std::fs::read_dir(&snapshots).into_iter().flatten() {
         let file = entry.unwrap().file_name().to_string_lossy().to_string();
         let fixture = file.strip_prefix("fixtures__").and_then(|f| f.strip_suffix(".snap"));
-        assert!(fixture.is_some_and(|f| names.iter().any(|n| n == f)), "unreferenced snapshot {file}");
+        assert!(
+            fixture.is_some_and(|f| names.iter().any(|n| n == f)),
+            "unreferenced snapshot {file}"
+        );
     }
     for path in paths {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();

@@ -17,7 +17,11 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -26,7 +30,9 @@ fn bad_records_are_rejected_by_name_and_nothing_is_lost() {
     let input = dir.join("pairs.jsonl");
     let huge = format!("```python\n{}```\n", "x = 1\n".repeat(2_000_000));
     let deep = format!("```python\ny = {}1{}\n```\n", "(".repeat(5000), ")".repeat(5000));
-    let nested_defs: String = (0..200).map(|d| format!("{}def f{d}():\n", "    ".repeat(d))).collect::<String>()
+    let nested_defs: String = (0..200)
+        .map(|d| format!("{}def f{d}():\n", "    ".repeat(d)))
+        .collect::<String>()
         + &"    ".repeat(200)
         + "return 1\n";
     let mut lines = vec![
@@ -89,7 +95,13 @@ fn bad_records_are_rejected_by_name_and_nothing_is_lost() {
     assert_eq!(outputs[10]["id"], "line 12");
     // Deeply nested code is analysed, not a crash: items with their depth cap, or diagnostics.
     let nested = &outputs[7];
-    assert!(nested["items"].as_array().unwrap().iter().any(|i| i["kind"] == "compound"));
+    assert!(
+        nested["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "compound")
+    );
 
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(summary["records_in"], 11);
@@ -126,7 +138,12 @@ fn precomputed_scores_must_match_the_tokens() {
     assert_eq!(outputs[0]["status"], "rejected");
     assert_eq!(outputs[0]["reason"], "scorer_failed");
     assert_eq!(outputs[1]["reason"], "scores_mismatch");
-    assert!(outputs[1]["message"].as_str().unwrap().contains("scores have 1 tokens, the tokenizer gives 4"));
+    assert!(
+        outputs[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scores have 1 tokens, the tokenizer gives 4")
+    );
 }
 
 #[test]
@@ -139,17 +156,34 @@ fn show_renders_a_selected_record() {
     )
     .unwrap();
     let out = dir.join("selected.jsonl");
-    let status = codeblock().args(["select", "--input"]).arg(&input).arg("--out").arg(&out).status().unwrap();
+    let status = codeblock()
+        .args(["select", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(status.success());
     let shown = codeblock().arg("show").arg(&out).args(["--id", "r1"]).output().unwrap();
     let text = String::from_utf8(shown.stdout).unwrap();
     assert!(text.starts_with("record r1:"), "{text}");
     assert!(text.contains("edge #0 → #1: total"), "{text}");
     let html = dir.join("r1.html");
-    let status = codeblock().arg("show").arg(&out).args(["--format", "html", "--out"]).arg(&html).status().unwrap();
+    let status = codeblock()
+        .arg("show")
+        .arg(&out)
+        .args(["--format", "html", "--out"])
+        .arg(&html)
+        .status()
+        .unwrap();
     assert!(status.success());
     assert!(std::fs::read_to_string(&html).unwrap().contains("class=\"supervised\""));
-    let missing = codeblock().arg("show").arg(&out).args(["--id", "nope"]).output().unwrap();
+    let missing = codeblock()
+        .arg("show")
+        .arg(&out)
+        .args(["--id", "nope"])
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no record with id `nope`"));
 }
