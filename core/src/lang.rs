@@ -73,15 +73,12 @@ pub fn parse_python(source: &str) -> Tree {
         .expect("parsing without a timeout or cancellation always returns a tree")
 }
 
-/// Whether a fence-less response is Python code rather than prose: it parses without errors and
-/// holds more than one bare name or string (a one-word answer parses too, but is prose).
-pub fn looks_like_python(text: &str) -> bool {
-    if text.trim().is_empty() {
-        return false;
-    }
-    let tree = parse_python(text);
+/// Whether a fence-less response, parsed as `tree`, is Python code rather than prose: it parses
+/// without errors and holds more than one bare name or string (a one-word answer parses too, but
+/// is prose).
+pub fn looks_like_python(tree: &Tree, text: &str) -> bool {
     let root = tree.root_node();
-    if root.has_error() {
+    if text.trim().is_empty() || root.has_error() {
         return false;
     }
     let mut cursor = root.walk();
@@ -142,9 +139,11 @@ mod tests {
 
     #[test]
     fn prose_is_not_python() {
-        assert!(!looks_like_python("Yes"));
-        assert!(!looks_like_python("The answer is below."));
-        assert!(looks_like_python("x = 1"));
-        assert!(looks_like_python("print(f(2))\n"));
+        let python = |text: &str| looks_like_python(&parse_python(text), text);
+        assert!(!python("Yes"));
+        assert!(!python("The answer is below."));
+        assert!(!python("  \n"));
+        assert!(python("x = 1"));
+        assert!(python("def f():\n    return 1\n"));
     }
 }

@@ -198,6 +198,22 @@ pub struct Structure {
 pub fn structure(response: &str, config: &Config) -> Structure {
     let mut diagnostics = Vec::new();
     let mut segments = segment::segment(response, &mut diagnostics);
+    // A response without fences is code when it parses as Python; that parse is kept.
+    let mut unfenced = None;
+    if !segments.iter().any(|s| s.kind == SegmentKind::Fence) {
+        let tree = lang::parse_python(response);
+        if lang::looks_like_python(&tree, response) {
+            let kind = SegmentKind::Code {
+                tag: String::new(),
+                language: Language::Python,
+            };
+            segments = vec![Segment {
+                kind,
+                span: Span::new(0, response.len()),
+            }];
+            unfenced = Some(tree);
+        }
+    }
     let mut items = Vec::new();
     let mut names = NameIndex::default();
     let mut core = Vec::new();
@@ -206,7 +222,7 @@ pub fn structure(response: &str, config: &Config) -> Structure {
             continue;
         };
         let source = &response[seg.span.start..seg.span.end];
-        let tree = lang::parse_python(source);
+        let tree = unfenced.take().unwrap_or_else(|| lang::parse_python(source));
         if tag.is_empty() && *language == Language::Python && !lang::mostly_parses(&tree) {
             *language = Language::Other;
             diagnostics.push(Diagnostic::new(

@@ -4,12 +4,13 @@
 //! backticks or tildes, an optional info string whose first word is the language, and a closing
 //! line of the same character at least as long. An unterminated fence runs to the end of the
 //! response (as CommonMark renders it) and is reported. Inline code spans inside prose become
-//! their own segments. A response with no fence at all is code when it parses as Python.
+//! their own segments. (Whether a response without fences is code is decided by the pipeline,
+//! which parses it once for both questions.)
 
 use serde::{Deserialize, Serialize};
 
 use crate::Diagnostic;
-use crate::lang::{self, Language};
+use crate::lang::Language;
 use crate::span::Span;
 
 /// What a segment is.
@@ -40,10 +41,8 @@ pub fn segment(text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Segment> {
     let mut blocks = Vec::new();
     let mut prose_start = 0;
     let mut lines = lines_with_offsets(text).peekable();
-    let mut saw_fence = false;
     while let Some((line_start, line)) = lines.next() {
         let Some(open) = parse_fence(line) else { continue };
-        saw_fence = true;
         blocks.push((Span::new(prose_start, line_start), None));
         blocks.push((Span::new(line_start, line_start + line.len()), Some(SegmentKind::Fence)));
         let code_start = line_start + line.len();
@@ -70,15 +69,6 @@ pub fn segment(text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Segment> {
             blocks.push((Span::new(code_start, code_end), Some(code_kind(&open.tag))));
             prose_start = text.len();
         }
-    }
-    if !saw_fence && lang::looks_like_python(text) {
-        return vec![Segment {
-            kind: SegmentKind::Code {
-                tag: String::new(),
-                language: Language::Python,
-            },
-            span: Span::new(0, text.len()),
-        }];
     }
     blocks.push((Span::new(prose_start, text.len()), None));
 
@@ -258,11 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn unfenced_code_and_plain_prose() {
-        assert_eq!(
-            kinds("def f():\n    return 1\n"),
-            vec![("code:".into(), "def f():\n    return 1\n")]
-        );
+    fn text_without_fences_is_prose_here() {
         assert_eq!(
             kinds("This is prose, not code."),
             vec![("prose".into(), "This is prose, not code.")]
