@@ -28,37 +28,45 @@ impl Language {
     }
 }
 
-/// The compiled queries of one language.
-#[derive(Debug)]
-pub struct Queries {
-    pub partition: Query,
-    pub core: Query,
-    pub noncore: Query,
-}
-
 pub const PYTHON_PARTITION: &str = include_str!("../queries/python/partition.scm");
 pub const PYTHON_CORE: &str = include_str!("../queries/python/core.scm");
 pub const PYTHON_NONCORE: &str = include_str!("../queries/python/noncore.scm");
 
-fn python_language() -> tree_sitter::Language {
-    tree_sitter_python::LANGUAGE.into()
+fn python_language() -> &'static tree_sitter::Language {
+    static LANGUAGE: OnceLock<tree_sitter::Language> = OnceLock::new();
+    LANGUAGE.get_or_init(|| tree_sitter_python::LANGUAGE.into())
 }
 
-/// Python's queries, compiled on first use. They are part of the binary, so a failure to
-/// compile is a bug caught by the query test, not a user error.
-pub fn python_queries() -> &'static Queries {
-    static QUERIES: OnceLock<Queries> = OnceLock::new();
-    QUERIES.get_or_init(|| {
-        let language = python_language();
-        let compile = |name, source| {
-            Query::new(&language, source).unwrap_or_else(|e| panic!("query {name} does not compile: {e}"))
-        };
-        Queries {
-            partition: compile("partition.scm", PYTHON_PARTITION),
-            core: compile("core.scm", PYTHON_CORE),
-            noncore: compile("noncore.scm", PYTHON_NONCORE),
-        }
+/// Python's stage queries compiled into one, so a tree is walked once for all of them (each
+/// query pass costs about as much as the others together); captures keep their stage's names.
+/// The queries are part of the binary, so a failure to compile is a bug caught by the query
+/// test, not a user error.
+pub fn python_query() -> &'static Query {
+    static QUERY: OnceLock<Query> = OnceLock::new();
+    QUERY.get_or_init(|| {
+        let source = [PYTHON_PARTITION, PYTHON_CORE, PYTHON_NONCORE].join("\n");
+        Query::new(python_language(), &source).unwrap_or_else(|e| panic!("the Python queries do not compile: {e}"))
     })
+}
+
+/// A node's kind, by table lookup: `Node::kind` crosses into C and measures the string on every
+/// call, which shows in profiles of the name walk.
+pub fn kind_of(node: Node) -> &'static str {
+    static KINDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let kinds = KINDS.get_or_init(|| {
+        let language = python_language();
+        (0..language.node_kind_count() as u16)
+            .map(|id| language.node_kind_for_id(id).unwrap_or(""))
+            .collect()
+    });
+    kinds.get(usize::from(node.kind_id())).copied().unwrap_or("")
+}
+
+/// A field's id; the names come from this crate's code, so an unknown one is a bug.
+pub fn field_id(name: &str) -> std::num::NonZeroU16 {
+    python_language()
+        .field_id_for_name(name)
+        .unwrap_or_else(|| panic!("the grammar has no field `{name}`"))
 }
 
 /// Parses Python source. tree-sitter recovers from any error, so this returns a tree for every
@@ -66,7 +74,7 @@ pub fn python_queries() -> &'static Queries {
 pub fn parse_python(source: &str) -> Tree {
     let mut parser = Parser::new();
     parser
-        .set_language(&python_language())
+        .set_language(python_language())
         .expect("the bundled grammar matches the tree-sitter version");
     parser
         .parse(source, None)
@@ -124,10 +132,26 @@ mod tests {
 
     #[test]
     fn every_query_compiles() {
-        let queries = python_queries();
-        assert!(queries.partition.pattern_count() > 10);
-        assert_eq!(queries.core.capture_names(), ["core"]);
-        assert_eq!(queries.noncore.capture_names(), ["noncore"]);
+        for (name, source) in [
+            ("partition", PYTHON_PARTITION),
+            ("core", PYTHON_CORE),
+            ("noncore", PYTHON_NONCORE),
+        ] {
+            Query::new(python_language(), source).unwrap_or_else(|e| panic!("{name}.scm: {e}"));
+        }
+        let names = python_query().capture_names();
+        assert_eq!(names, ["body", "compound", "decorated", "import", "core", "noncore"]);
+    }
+
+    #[test]
+    fn kinds_match_tree_sitter() {
+        let tree = parse_python("def f(x):\n    return [y for y in x]\n");
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            assert_eq!(kind_of(node), node.kind());
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
     }
 
     #[test]

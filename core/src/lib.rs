@@ -4,9 +4,11 @@
 //! by [`pipeline`]. No filesystem, clock or threads; broken code is data (diagnostics), never a
 //! panic. Spans are byte offsets into the response. See ARCHITECTURE.md and METHOD.md.
 
+pub mod captures;
 pub mod dataflow;
 pub mod lang;
 pub mod logic;
+pub mod mbpp;
 pub mod names;
 pub mod output;
 pub mod partition;

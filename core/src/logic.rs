@@ -5,34 +5,21 @@
 //! (`queries/python/core.scm` and `noncore.scm`). Keywords, punctuation and whitespace alone are
 //! never core.
 
-use tree_sitter::{Query, QueryCursor, StreamingIterator, Tree};
-
-use crate::lang::python_queries;
-use crate::span::{Span, merge_spans};
+use crate::captures::Captures;
+use crate::span::Span;
 
 /// Sorted, disjoint spans (in response offsets) where core logic lies in one parsed segment.
-pub fn core_spans(tree: &Tree, source: &str, offset: usize) -> Vec<Span> {
-    let queries = python_queries();
-    let core = captured_spans(&queries.core, tree, source);
-    let noncore = captured_spans(&queries.noncore, tree, source);
-    subtract(&core, &noncore).into_iter().map(|s| s.shift(offset)).collect()
+pub fn core_spans(captures: &Captures, offset: usize) -> Vec<Span> {
+    subtract(&captures.core, &captures.noncore)
+        .into_iter()
+        .map(|s| s.shift(offset))
+        .collect()
 }
 
 /// Whether `span` overlaps any of the sorted, disjoint `spans`.
 pub fn overlaps_any(spans: &[Span], span: Span) -> bool {
     let first_ending_after = spans.partition_point(|s| s.end <= span.start);
     spans.get(first_ending_after).is_some_and(|s| s.overlaps(span))
-}
-
-fn captured_spans(query: &Query, tree: &Tree, source: &str) -> Vec<Span> {
-    let mut cursor = QueryCursor::new();
-    let mut captures = cursor.captures(query, tree.root_node(), source.as_bytes());
-    let mut spans = Vec::new();
-    while let Some((m, index)) = captures.next() {
-        let node = m.captures()[*index].node;
-        spans.push(Span::new(node.start_byte(), node.end_byte()));
-    }
-    merge_spans(spans)
 }
 
 /// `keep` minus `remove`, both sorted and disjoint.
@@ -62,11 +49,12 @@ fn subtract(keep: &[Span], remove: &[Span]) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::captures::capture;
     use crate::lang::parse_python;
 
     fn core_texts(source: &str) -> Vec<&str> {
         let tree = parse_python(source);
-        core_spans(&tree, source, 0)
+        core_spans(&capture(&tree, source), 0)
             .into_iter()
             .map(|s| &source[s.start..s.end])
             .collect()

@@ -8,9 +8,15 @@
 //! body runs after the code that follows it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::Node;
+use std::num::NonZeroU16;
+
+use tree_sitter::{Node, TreeCursor};
+
+use crate::lang::{self, kind_of};
+use crate::partition::{ItemNode, PartItem};
 
 /// A def-use edge: item `from` defines names that item `to` uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +52,17 @@ enum Role {
     UseDef,
 }
 
+/// A node being walked, with what its children inherit.
+#[derive(Debug, Clone, Copy)]
+struct Frame<'t> {
+    node: Node<'t>,
+    kind: &'static str,
+    role: Role,
+    scope: ScopeId,
+    /// Named children seen so far.
+    named: usize,
+}
+
 #[derive(Debug)]
 struct Event {
     name: String,
@@ -54,26 +71,84 @@ struct Event {
     item: usize,
 }
 
+/// Field ids of the grammar, looked up once: by name, every lookup compares strings in C.
+#[derive(Debug)]
+struct Fields {
+    left: NonZeroU16,
+    name: NonZeroU16,
+    value: NonZeroU16,
+    alias: NonZeroU16,
+    parameters: NonZeroU16,
+    body: NonZeroU16,
+    r#type: NonZeroU16,
+    object: NonZeroU16,
+}
+
+fn fields() -> &'static Fields {
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS.get_or_init(|| Fields {
+        left: lang::field_id("left"),
+        name: lang::field_id("name"),
+        value: lang::field_id("value"),
+        alias: lang::field_id("alias"),
+        parameters: lang::field_id("parameters"),
+        body: lang::field_id("body"),
+        r#type: lang::field_id("type"),
+        object: lang::field_id("object"),
+    })
+}
+
 /// Collects names from items (in order) across all code segments of one response, which share
 /// one module namespace, then resolves uses to definitions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NameIndex {
-    scopes: HashMap<ScopeId, Scope>,
+    /// Scopes by id; 0 is the module.
+    scopes: Vec<Scope>,
     events: Vec<Event>,
-    /// Each segment has its own module node; they all stand for one module scope.
-    module: Option<ScopeId>,
+    /// Per tree (node ids are only unique within one): the scope each scope node opens, and the
+    /// scope each visited node lies in.
+    opened: HashMap<usize, ScopeId>,
+    scope_at: HashMap<usize, ScopeId>,
+}
+
+const MODULE: ScopeId = 0;
+
+impl Default for NameIndex {
+    fn default() -> Self {
+        let module = Scope {
+            kind: ScopeKind::Module,
+            parent: None,
+            globals: HashSet::new(),
+            nonlocals: HashSet::new(),
+        };
+        NameIndex {
+            scopes: vec![module],
+            events: Vec::new(),
+            opened: HashMap::new(),
+            scope_at: HashMap::new(),
+        }
+    }
 }
 
 impl NameIndex {
-    /// Records the names that item number `item`, made of `nodes`, defines and uses.
-    pub fn add_item(&mut self, item: usize, nodes: &[Node], source: &str) {
-        let mut stack: Vec<(Node, Role, ScopeId)> = Vec::new();
-        for &node in nodes.iter().rev() {
-            let (role, scope) = self.initial(node);
-            stack.push((node, role, scope));
+    /// Records the names of the items of one parsed segment; `first` is the index of its first
+    /// item among the response's items.
+    pub fn add_segment(&mut self, first: usize, items: &[PartItem], source: &str) {
+        self.opened.clear();
+        self.scope_at.clear();
+        for (offset, item) in items.iter().enumerate() {
+            self.add_item(first + offset, &item.nodes, source);
         }
-        while let Some((node, role, scope)) = stack.pop() {
-            self.visit(node, role, scope, item, source, &mut stack);
+    }
+
+    /// Records the names that item number `item`, made of `nodes`, defines and uses.
+    fn add_item(&mut self, item: usize, nodes: &[ItemNode], source: &str) {
+        let Some(first) = nodes.first() else { return };
+        // One cursor for the whole item: creating one allocates.
+        let mut cursor = first.node.walk();
+        for placed in nodes {
+            let (role, scope) = self.initial(placed.node, placed.parent);
+            self.walk(placed.node, role, scope, item, source, &mut cursor);
         }
     }
 
@@ -125,12 +200,12 @@ impl NameIndex {
                     return items.first().copied();
                 }
             }
-            current = self.scopes[&s].parent;
+            current = self.scopes[s].parent;
             // Class bodies are not enclosing scopes for the functions inside them.
             while let Some(p) = current
-                && self.scopes[&p].kind == ScopeKind::Class
+                && self.scopes[p].kind == ScopeKind::Class
             {
-                current = self.scopes[&p].parent;
+                current = self.scopes[p].parent;
             }
         }
         None
@@ -138,81 +213,92 @@ impl NameIndex {
 
     /// The scope a name binds in when assigned in `scope`.
     fn binding_scope(&self, name: &str, scope: ScopeId) -> ScopeId {
-        let info = &self.scopes[&scope];
+        let info = &self.scopes[scope];
         if info.globals.contains(name) {
-            return self.module.unwrap_or(scope);
+            return MODULE;
         }
         if info.nonlocals.contains(name) {
             let mut current = info.parent;
             while let Some(p) = current {
-                if self.scopes[&p].kind == ScopeKind::Function {
+                if self.scopes[p].kind == ScopeKind::Function {
                     return p;
                 }
-                current = self.scopes[&p].parent;
+                current = self.scopes[p].parent;
             }
         }
         scope
     }
 
     /// The role and scope of an item's top node, from its place in the parent.
-    fn initial(&mut self, node: Node) -> (Role, ScopeId) {
-        let scope = self.scope_of(node);
-        let Some(parent) = node.parent() else {
-            return (Role::Use, scope);
-        };
-        let field = field_in_parent(node, parent);
-        let role = match (parent.kind(), field) {
-            ("for_statement", Some("left")) => Role::Def,
-            ("function_definition" | "class_definition", Some("name")) => Role::Def,
-            ("function_definition", Some("parameters")) => Role::Def,
-            ("except_clause", Some("alias")) => Role::Def,
+    fn initial(&mut self, node: Node, parent: Node) -> (Role, ScopeId) {
+        let scope = self.scope_of_child(node, parent);
+        let f = fields();
+        let is = |field| is_field(parent, field, node);
+        let role = match kind_of(parent) {
+            "for_statement" if is(f.left) => Role::Def,
+            "function_definition" | "class_definition" if is(f.name) => Role::Def,
+            "function_definition" if is(f.parameters) => Role::Def,
+            "except_clause" if is(f.alias) => Role::Def,
             _ => Role::Use,
         };
         (role, scope)
     }
 
-    /// The innermost scope whose inside holds `node`, registering the chain of scopes on the way.
-    fn scope_of(&mut self, node: Node) -> ScopeId {
-        let mut chain = Vec::new();
-        let mut child = node;
-        while let Some(parent) = child.parent() {
-            if opens_scope_for(parent, child) {
-                chain.push(parent);
-            }
-            child = parent;
+    /// The scope of `node`, whose parent is known.
+    fn scope_of_child(&mut self, node: Node, parent: Node) -> ScopeId {
+        let outer = self.scope_of(parent);
+        if opens_scope_for(parent, node) {
+            self.register(parent, outer)
+        } else {
+            outer
         }
-        let root = child;
-        let mut scope = self.module_scope(root);
-        for &scope_node in chain.iter().rev() {
-            scope = self.register(scope_node, scope);
+    }
+
+    /// The innermost scope whose inside holds `node`, registering scopes on the way; memoized,
+    /// since `parent()` walks down from the root and items share their ancestors.
+    fn scope_of(&mut self, node: Node) -> ScopeId {
+        let mut path = Vec::new();
+        let mut child = node;
+        let mut scope = loop {
+            if let Some(&scope) = self.scope_at.get(&child.id()) {
+                break scope;
+            }
+            match child.parent() {
+                Some(parent) => {
+                    path.push((child, parent));
+                    child = parent;
+                }
+                None => break MODULE,
+            }
+        };
+        for &(child, parent) in path.iter().rev() {
+            if opens_scope_for(parent, child) {
+                scope = self.register(parent, scope);
+            }
+            self.scope_at.insert(child.id(), scope);
         }
         scope
     }
 
-    fn module_scope(&mut self, root: Node) -> ScopeId {
-        let id = *self.module.get_or_insert(root.id());
-        self.scopes.entry(id).or_insert_with(|| Scope {
-            kind: ScopeKind::Module,
-            parent: None,
-            globals: HashSet::new(),
-            nonlocals: HashSet::new(),
-        });
-        id
-    }
-
+    /// The scope that `scope_node` opens inside `parent`.
     fn register(&mut self, scope_node: Node, parent: ScopeId) -> ScopeId {
-        let kind = match scope_node.kind() {
+        if let Some(&id) = self.opened.get(&scope_node.id()) {
+            return id;
+        }
+        let kind = match kind_of(scope_node) {
             "function_definition" | "lambda" => ScopeKind::Function,
             "class_definition" => ScopeKind::Class,
             _ => ScopeKind::Comprehension,
         };
-        self.scopes.entry(scope_node.id()).or_insert_with(|| Scope {
+        self.scopes.push(Scope {
             kind,
             parent: Some(parent),
             globals: HashSet::new(),
             nonlocals: HashSet::new(),
         });
-        scope_node.id()
+        let id = self.scopes.len() - 1;
+        self.opened.insert(scope_node.id(), id);
+        id
     }
 
     fn emit(&mut self, node: Node, role: Role, scope: ScopeId, item: usize, source: &str) {
@@ -225,117 +311,162 @@ impl NameIndex {
         });
     }
 
-    /// Classifies one node; pushes the children still to visit.
-    fn visit<'t>(
+    /// Walks the subtree of `root` depth-first with one cursor, giving each node its role and
+    /// scope from its parent's (the cursor knows each child's field for free).
+    fn walk<'t>(
         &mut self,
-        node: Node<'t>,
+        root: Node<'t>,
         role: Role,
         scope: ScopeId,
         item: usize,
         source: &str,
-        stack: &mut Vec<(Node<'t>, Role, ScopeId)>,
+        cursor: &mut TreeCursor<'t>,
     ) {
-        let field = |name: &str| node.child_by_field_name(name);
-        let mut push = |child: Option<Node<'t>>, role: Role, scope: ScopeId| {
-            if let Some(child) = child {
-                stack.push((child, role, scope));
-            }
-        };
-        match node.kind() {
-            "identifier" => self.emit(node, role, scope, item, source),
-            // `a.b`: only `a` is a name; `a.b = 1` reads `a`.
-            "attribute" => push(field("object"), Role::Use, scope),
-            "keyword_argument" => push(field("value"), Role::Use, scope),
-            "assignment" => {
-                push(field("left"), Role::Def, scope);
-                push(field("type"), Role::Use, scope);
-                push(field("right"), Role::Use, scope);
-            }
-            "augmented_assignment" => {
-                push(field("left"), Role::UseDef, scope);
-                push(field("right"), Role::Use, scope);
-            }
-            "named_expression" => {
-                let mut target = scope;
-                while self.scopes[&target].kind == ScopeKind::Comprehension {
-                    target = self.scopes[&target].parent.unwrap_or(target);
+        if !self.enter(root, kind_of(root), role, scope, item, source) {
+            return;
+        }
+        cursor.reset(root);
+        if !cursor.goto_first_child() {
+            return;
+        }
+        let mut frames = vec![Frame {
+            node: root,
+            kind: kind_of(root),
+            role,
+            scope,
+            named: 0,
+        }];
+        loop {
+            let node = cursor.node();
+            if node.is_named() {
+                let parent = frames.last_mut().expect("a frame for every ancestor below the root");
+                let index = parent.named;
+                parent.named += 1;
+                let parent = *parent;
+                let kind = kind_of(node);
+                if let Some((role, scope)) = self.child_context(&parent, cursor.field_id(), index)
+                    && self.enter(node, kind, role, scope, item, source)
+                    && cursor.goto_first_child()
+                {
+                    frames.push(Frame {
+                        node,
+                        kind,
+                        role,
+                        scope,
+                        named: 0,
+                    });
+                    continue;
                 }
-                push(field("name"), Role::Def, target);
-                push(field("value"), Role::Use, scope);
             }
-            "for_statement" | "for_in_clause" => {
-                push(field("left"), Role::Def, scope);
-                push(field("right"), Role::Use, scope);
-                push_named_except(node, &["left", "right"], Role::Use, scope, stack);
+            while !cursor.goto_next_sibling() {
+                if frames.len() == 1 {
+                    return;
+                }
+                cursor.goto_parent();
+                frames.pop();
             }
-            "as_pattern" => {
-                push(field("alias"), Role::Def, scope);
-                push_named_except(node, &["alias"], Role::Use, scope, stack);
-            }
-            "except_clause" => {
-                push(field("alias"), Role::Def, scope);
-                push_named_except(node, &["alias"], Role::Use, scope, stack);
-            }
-            "function_definition" | "class_definition" | "lambda" => {
-                push(field("name"), Role::Def, scope);
-                let inner = self.register(node, scope);
-                push(field("parameters"), Role::Def, inner);
-                push(field("superclasses"), Role::Use, scope);
-                push(field("return_type"), Role::Use, scope);
-                push(field("body"), Role::Use, inner);
-            }
-            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
-                let inner = self.register(node, scope);
-                push_named_except(node, &[], Role::Use, inner, stack);
-            }
-            "default_parameter" | "typed_default_parameter" => {
-                push(field("name"), Role::Def, scope);
-                push(field("type"), Role::Use, scope);
-                push(field("value"), Role::Use, scope);
-            }
-            "typed_parameter" => {
-                push(field("type"), Role::Use, scope);
-                push_named_except(node, &["type"], role, scope, stack);
-            }
+        }
+    }
+
+    /// Handles a node itself; returns whether its children are to be walked.
+    fn enter(&mut self, node: Node, kind: &str, role: Role, scope: ScopeId, item: usize, source: &str) -> bool {
+        match kind {
+            "identifier" => self.emit(node, role, scope, item, source),
             "import_statement" | "import_from_statement" | "future_import_statement" => {
                 let mut cursor = node.walk();
-                for name in node.children_by_field_name("name", &mut cursor) {
+                for name in node.children_by_field_id(fields().name, &mut cursor) {
                     self.import_name(name, scope, item, source);
                 }
             }
-            "global_statement" | "nonlocal_statement" => {
+            kind @ ("global_statement" | "nonlocal_statement") => {
                 let mut cursor = node.walk();
-                let names: Vec<String> = node
+                let names = node
                     .named_children(&mut cursor)
-                    .map(|n| source[n.start_byte()..n.end_byte()].to_string())
-                    .collect();
-                let info = self.scopes.get_mut(&scope).expect("scopes are registered before use");
-                let set = if node.kind() == "global_statement" {
+                    .map(|n| source[n.start_byte()..n.end_byte()].to_string());
+                let info = &mut self.scopes[scope];
+                let set = if kind == "global_statement" {
                     &mut info.globals
                 } else {
                     &mut info.nonlocals
                 };
                 set.extend(names);
             }
-            "case_pattern" => self.case_pattern(node, scope, item, source, stack),
-            // In a pattern, `Color.RED` is a value to compare with, not a capture.
-            "dotted_name" if node.named_child_count() > 1 => push_named_except(node, &[], Role::Use, scope, stack),
-            "keyword_pattern" => {
-                // `name=pattern`: the first identifier is an attribute name, not a binding.
-                let mut cursor = node.walk();
-                for child in node.named_children(&mut cursor).skip(1) {
-                    stack.push((child, role, scope));
+            _ => return true,
+        }
+        false
+    }
+
+    /// The role and scope of the `index`-th named child of `parent`, in `field`; `None` skips it.
+    fn child_context(&mut self, parent: &Frame, field: Option<NonZeroU16>, index: usize) -> Option<(Role, ScopeId)> {
+        let f = fields();
+        let is = |id: NonZeroU16| field == Some(id);
+        let (role, scope) = (parent.role, parent.scope);
+        let context = match parent.kind {
+            // `a.b`: only `a` is a name; `a.b = 1` reads `a`.
+            "attribute" => return is(f.object).then_some((Role::Use, scope)),
+            "keyword_argument" => return is(f.value).then_some((Role::Use, scope)),
+            "assignment" if is(f.left) => (Role::Def, scope),
+            "augmented_assignment" if is(f.left) => (Role::UseDef, scope),
+            // A walrus in a comprehension binds in the enclosing scope.
+            "named_expression" if is(f.name) => (Role::Def, self.outside_comprehensions(scope)),
+            "for_statement" | "for_in_clause" | "as_pattern" | "except_clause" if is(f.left) || is(f.alias) => {
+                (Role::Def, scope)
+            }
+            "function_definition" | "class_definition" | "lambda" => {
+                if is(f.name) {
+                    (Role::Def, scope)
+                } else if is(f.parameters) {
+                    (Role::Def, self.register(parent.node, scope))
+                } else if is(f.body) {
+                    (Role::Use, self.register(parent.node, scope))
+                } else {
+                    (Role::Use, scope)
                 }
             }
-            "subscript" | "call" => push_named_except(node, &[], Role::Use, scope, stack),
+            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+                (Role::Use, self.register(parent.node, scope))
+            }
+            "default_parameter" | "typed_default_parameter" if is(f.name) => (Role::Def, scope),
+            "typed_parameter" if !is(f.r#type) => (role, scope),
+            // In a `case` pattern names capture (bind); a class name and `Color.RED` are values,
+            // and in `key=pattern` the key is an attribute name.
+            "case_pattern" => (Role::Def, scope),
+            "class_pattern" if index > 0 => (role, scope),
+            "keyword_pattern" => return (index > 0).then_some((role, scope)),
+            "dotted_name" if parent.node.named_child_count() == 1 => (role, scope),
             // Anything else passes its role down: `(a, b) = ...` makes both names definitions.
-            _ => push_named_except(node, &[], role, scope, stack),
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "list_splat_pattern"
+            | "dictionary_splat_pattern"
+            | "parenthesized_expression"
+            | "tuple"
+            | "list"
+            | "expression_list"
+            | "list_splat"
+            | "parameters"
+            | "lambda_parameters"
+            | "as_pattern_target"
+            | "case_pattern_list"
+            | "splat_pattern"
+            | "union_pattern" => (role, scope),
+            _ => (Role::Use, scope),
+        };
+        Some(context)
+    }
+
+    /// The nearest scope that is not a comprehension.
+    fn outside_comprehensions(&self, mut scope: ScopeId) -> ScopeId {
+        while self.scopes[scope].kind == ScopeKind::Comprehension {
+            scope = self.scopes[scope].parent.unwrap_or(scope);
         }
+        scope
     }
 
     fn import_name(&mut self, name: Node, scope: ScopeId, item: usize, source: &str) {
         let bound = match name.kind() {
-            "aliased_import" => name.child_by_field_name("alias"),
+            "aliased_import" => name.child_by_field_id(fields().alias.get()),
             // `import a.b` binds `a`; `from m import b` binds `b`.
             "dotted_name" => name.named_child(0),
             _ => None,
@@ -344,79 +475,23 @@ impl NameIndex {
             self.emit(bound, Role::Def, scope, item, source);
         }
     }
-
-    /// In a `case` pattern a bare name captures (binds); dotted names and class names are values,
-    /// and whatever nests inside (tuples, lists, keyword patterns) captures too.
-    fn case_pattern<'t>(
-        &mut self,
-        node: Node<'t>,
-        scope: ScopeId,
-        item: usize,
-        source: &str,
-        stack: &mut Vec<(Node<'t>, Role, ScopeId)>,
-    ) {
-        let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor) {
-            if child.kind() == "dotted_name" && child.named_child_count() == 1 {
-                if let Some(name) = child.named_child(0) {
-                    self.emit(name, Role::Def, scope, item, source);
-                }
-            } else if child.kind() == "class_pattern" {
-                let mut inner = child.walk();
-                for (i, part) in child.named_children(&mut inner).enumerate() {
-                    let role = if i == 0 { Role::Use } else { Role::Def };
-                    stack.push((part, role, scope));
-                }
-            } else {
-                stack.push((child, Role::Def, scope));
-            }
-        }
-    }
 }
 
-/// Pushes the named children of `node`, except those in the given fields, with one role.
-fn push_named_except<'t>(
-    node: Node<'t>,
-    fields: &[&str],
-    role: Role,
-    scope: ScopeId,
-    stack: &mut Vec<(Node<'t>, Role, ScopeId)>,
-) {
-    let mut cursor = node.walk();
-    let skipped: Vec<usize> = fields
-        .iter()
-        .filter_map(|f| node.child_by_field_name(f))
-        .map(|n| n.id())
-        .collect();
-    for child in node.named_children(&mut cursor) {
-        if !skipped.contains(&child.id()) {
-            stack.push((child, role, scope));
-        }
-    }
-}
-
-fn field_in_parent<'t>(node: Node<'t>, parent: Node<'t>) -> Option<&'t str> {
-    let mut cursor = parent.walk();
-    if !cursor.goto_first_child() {
-        return None;
-    }
-    loop {
-        if cursor.node().id() == node.id() {
-            return cursor.field_name();
-        }
-        if !cursor.goto_next_sibling() {
-            return None;
-        }
-    }
+/// Whether `child` is the `field` child of `parent`.
+fn is_field(parent: Node, field: NonZeroU16, child: Node) -> bool {
+    parent
+        .child_by_field_id(field.get())
+        .is_some_and(|c| c.id() == child.id())
 }
 
 /// Whether `parent` opens a scope that contains `child` (a function's name and decorators
 /// live outside its scope; its parameters and body inside).
 fn opens_scope_for(parent: Node, child: Node) -> bool {
-    let field = || field_in_parent(child, parent);
-    match parent.kind() {
-        "function_definition" | "lambda" => matches!(field(), Some("parameters" | "body")),
-        "class_definition" => field() == Some("body"),
+    let f = fields();
+    let is = |field| is_field(parent, field, child);
+    match kind_of(parent) {
+        "function_definition" | "lambda" => is(f.parameters) || is(f.body),
+        "class_definition" => is(f.body),
         "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => true,
         _ => false,
     }
@@ -432,11 +507,10 @@ mod tests {
     fn edges_of(source: &str) -> Vec<(usize, usize, String)> {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let items = partition(&tree, source, 0, &PartitionConfig::default(), &mut diagnostics);
+        let captures = crate::captures::capture(&tree, source);
+        let items = partition(&tree, &captures, 0, &PartitionConfig::default(), &mut diagnostics);
         let mut index = NameIndex::default();
-        for (i, item) in items.iter().enumerate() {
-            index.add_item(i, &item.nodes, source);
-        }
+        index.add_segment(0, &items, source);
         index
             .edges()
             .into_iter()

@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Tree};
 
 use crate::Diagnostic;
-use crate::lang::python_queries;
+use crate::captures::{Captures, Role};
 use crate::span::Span;
 
 /// Knobs of the partition stage.
@@ -50,6 +50,14 @@ pub enum ItemKind {
     Compound,
 }
 
+/// A syntax node of an item with its parent, which tree-sitter can only find again by walking
+/// down from the root.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemNode<'tree> {
+    pub node: Node<'tree>,
+    pub parent: Node<'tree>,
+}
+
 /// An item with the syntax nodes it is made of, in the segment's local byte offsets.
 #[derive(Debug, Clone)]
 pub struct PartItem<'tree> {
@@ -58,27 +66,20 @@ pub struct PartItem<'tree> {
     pub node_kind: &'tree str,
     pub depth: usize,
     pub span: Span,
-    pub nodes: Vec<Node<'tree>>,
-}
-
-enum Role<'tree> {
-    Compound(Vec<Node<'tree>>),
-    Decorated,
-    Import,
+    pub nodes: Vec<ItemNode<'tree>>,
 }
 
 /// Cuts a parsed segment into items, sorted by position. `offset` is where the segment starts
 /// in the response; diagnostics are reported in response offsets.
 pub fn partition<'tree>(
     tree: &'tree Tree,
-    source: &str,
+    captures: &Captures<'tree>,
     offset: usize,
     config: &PartitionConfig,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<PartItem<'tree>> {
-    let roles = roles(tree, source);
     let mut cutter = Cutter {
-        roles: &roles,
+        roles: &captures.roles,
         config,
         offset,
         diagnostics,
@@ -91,32 +92,6 @@ pub fn partition<'tree>(
     let mut items = cutter.items;
     items.sort_by_key(|item| item.span.start);
     items
-}
-
-fn roles<'tree>(tree: &'tree Tree, source: &str) -> HashMap<usize, Role<'tree>> {
-    let query = &python_queries().partition;
-    let mut roles: HashMap<usize, Role<'tree>> = HashMap::new();
-    let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
-    while let Some(m) = matches.next() {
-        let mut statement = None;
-        let mut bodies = Vec::new();
-        for capture in m.captures() {
-            match query.capture_names()[capture.index as usize] {
-                "body" => bodies.push(capture.node),
-                "decorated" => statement = Some((capture.node, Role::Decorated)),
-                "import" => statement = Some((capture.node, Role::Import)),
-                _ => statement = Some((capture.node, Role::Compound(Vec::new()))),
-            }
-        }
-        if let Some((node, mut role)) = statement {
-            if let Role::Compound(b) = &mut role {
-                *b = bodies;
-            }
-            roles.insert(node.id(), role);
-        }
-    }
-    roles
 }
 
 struct Cutter<'a, 'tree> {
@@ -152,25 +127,25 @@ impl<'tree> Cutter<'_, 'tree> {
                     .filter(|n| is_statement(*n) && !n.has_error())
                     .collect();
                 if !recovered.is_empty() {
-                    self.statements(recovered, depth, containers);
+                    self.statements(recovered, statement, depth, containers);
                 }
                 continue;
             }
             match self.roles.get(&statement.id()) {
                 Some(Role::Import) if !statement.has_error() => {
-                    let item = self.item(ItemKind::Imports, statement, depth, vec![statement]);
+                    let item = self.item(ItemKind::Imports, statement, container, depth);
                     self.extend_run(&mut run, item, true);
                 }
                 Some(Role::Compound(_) | Role::Decorated) => {
                     self.flush(&mut run);
-                    self.compound(statement, depth, containers);
+                    self.compound(statement, container, depth, containers);
                 }
                 _ if statement.has_error() => {
                     self.flush(&mut run);
                     self.syntax_error(statement);
                 }
                 _ => {
-                    let item = self.item(ItemKind::Statement, statement, depth, vec![statement]);
+                    let item = self.item(ItemKind::Statement, statement, container, depth);
                     self.extend_run(&mut run, item, false);
                 }
             }
@@ -179,28 +154,35 @@ impl<'tree> Cutter<'_, 'tree> {
     }
 
     /// Statements recovered from an error node, partitioned like a container's.
-    fn statements(&mut self, statements: Vec<Node<'tree>>, depth: usize, containers: &mut Vec<(Node<'tree>, usize)>) {
+    fn statements(
+        &mut self,
+        statements: Vec<Node<'tree>>,
+        error: Node<'tree>,
+        depth: usize,
+        containers: &mut Vec<(Node<'tree>, usize)>,
+    ) {
         for statement in statements {
             match self.roles.get(&statement.id()) {
-                Some(Role::Compound(_) | Role::Decorated) => self.compound(statement, depth, containers),
-                Some(Role::Import) => self
-                    .items
-                    .push(self.item(ItemKind::Imports, statement, depth, vec![statement])),
-                _ => self
-                    .items
-                    .push(self.item(ItemKind::Statement, statement, depth, vec![statement])),
+                Some(Role::Compound(_) | Role::Decorated) => self.compound(statement, error, depth, containers),
+                Some(Role::Import) => self.items.push(self.item(ItemKind::Imports, statement, error, depth)),
+                _ => self.items.push(self.item(ItemKind::Statement, statement, error, depth)),
             }
         }
     }
 
     /// A compound statement or clause: its header is an item; bodies and clauses go on.
-    fn compound(&mut self, statement: Node<'tree>, depth: usize, containers: &mut Vec<(Node<'tree>, usize)>) {
+    fn compound(
+        &mut self,
+        statement: Node<'tree>,
+        parent: Node<'tree>,
+        depth: usize,
+        containers: &mut Vec<(Node<'tree>, usize)>,
+    ) {
         if depth >= self.config.max_depth {
             if statement.has_error() {
                 self.syntax_error(statement);
             } else {
-                self.items
-                    .push(self.item(ItemKind::Compound, statement, depth, vec![statement]));
+                self.items.push(self.item(ItemKind::Compound, statement, parent, depth));
             }
             return;
         }
@@ -210,6 +192,10 @@ impl<'tree> Cutter<'_, 'tree> {
                 let decorators = statement
                     .named_children(&mut cursor)
                     .filter(|n| n.kind() == "decorator")
+                    .map(|node| ItemNode {
+                        node,
+                        parent: statement,
+                    })
                     .collect();
                 match statement.child_by_field_name("definition") {
                     Some(definition) => (definition, decorators),
@@ -230,12 +216,15 @@ impl<'tree> Cutter<'_, 'tree> {
                 containers.push((child, depth + 1));
             } else if matches!(self.roles.get(&child.id()), Some(Role::Compound(_))) {
                 in_header = false;
-                self.compound(child, depth, containers);
+                self.compound(child, definition, depth, containers);
             } else if in_header {
-                header.push(child);
+                header.push(ItemNode {
+                    node: child,
+                    parent: definition,
+                });
             }
         }
-        if header.iter().any(|n| n.has_error() || n.is_missing()) || header.is_empty() {
+        if header.iter().any(|n| n.node.has_error() || n.node.is_missing()) || header.is_empty() {
             self.diagnostics.push(Diagnostic::new(
                 self.node_span(statement),
                 format!(
@@ -245,7 +234,7 @@ impl<'tree> Cutter<'_, 'tree> {
             ));
             return;
         }
-        let span = Span::new(header[0].start_byte(), header[header.len() - 1].end_byte());
+        let span = Span::new(header[0].node.start_byte(), header[header.len() - 1].node.end_byte());
         self.items.push(PartItem {
             kind: ItemKind::Header,
             node_kind: definition.kind(),
@@ -255,13 +244,14 @@ impl<'tree> Cutter<'_, 'tree> {
         });
     }
 
-    fn item(&self, kind: ItemKind, node: Node<'tree>, depth: usize, nodes: Vec<Node<'tree>>) -> PartItem<'tree> {
+    /// An item of one whole statement.
+    fn item(&self, kind: ItemKind, node: Node<'tree>, parent: Node<'tree>, depth: usize) -> PartItem<'tree> {
         PartItem {
             kind,
             node_kind: node.kind(),
             depth,
             span: Span::new(node.start_byte(), node.end_byte()),
-            nodes,
+            nodes: vec![ItemNode { node, parent }],
         }
     }
 
@@ -320,12 +310,13 @@ fn is_statement(node: Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::captures::capture;
     use crate::lang::parse_python;
 
     fn cut(source: &str, config: &PartitionConfig) -> (Vec<(ItemKind, usize, String)>, usize) {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let items = partition(&tree, source, 0, config, &mut diagnostics)
+        let items = partition(&tree, &capture(&tree, source), 0, config, &mut diagnostics)
             .into_iter()
             .map(|i| (i.kind, i.depth, source[i.span.start..i.span.end].to_string()))
             .collect();

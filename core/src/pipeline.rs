@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Diagnostic;
+use crate::captures;
 use crate::dataflow::{self, DataflowConfig};
 use crate::lang::{self, Language};
 use crate::logic;
@@ -238,9 +239,10 @@ pub fn structure(response: &str, config: &Config) -> Structure {
             ));
             continue;
         }
-        let parts = partition::partition(&tree, source, seg.span.start, &config.partition, &mut diagnostics);
+        let captures = captures::capture(&tree, source);
+        let parts = partition::partition(&tree, &captures, seg.span.start, &config.partition, &mut diagnostics);
+        names.add_segment(items.len(), &parts, source);
         for part in &parts {
-            names.add_item(items.len(), &part.nodes, source);
             items.push(PreparedItem {
                 span: part.span.shift(seg.span.start),
                 kind: part.kind,
@@ -251,7 +253,7 @@ pub fn structure(response: &str, config: &Config) -> Structure {
                 core_tokens: Vec::new(),
             });
         }
-        core.extend(logic::core_spans(&tree, source, seg.span.start));
+        core.extend(logic::core_spans(&captures, seg.span.start));
     }
     let edges = names.edges();
     // Nested error nodes can report the same span twice.

@@ -1,0 +1,62 @@
+//! One query pass over a parsed segment, for every stage that reads the tree through queries:
+//! which statements are compound (partition), and where core and non-core logic lie (logic).
+
+use std::collections::HashMap;
+
+use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+
+use crate::lang::python_query;
+use crate::span::{Span, merge_spans};
+
+/// What `partition.scm` says a statement is.
+#[derive(Debug, Clone)]
+pub enum Role<'tree> {
+    /// A compound statement or clause, with the body blocks to partition again.
+    Compound(Vec<Node<'tree>>),
+    /// Decorators and the definition they decorate.
+    Decorated,
+    Import,
+}
+
+/// The captures of one tree, by stage.
+#[derive(Debug, Default)]
+pub struct Captures<'tree> {
+    /// Statement roles by node id.
+    pub roles: HashMap<usize, Role<'tree>>,
+    /// Sorted, disjoint spans of `@core` and `@noncore` captures, in segment offsets.
+    pub core: Vec<Span>,
+    pub noncore: Vec<Span>,
+}
+
+/// Runs the combined query over a tree once.
+pub fn capture<'tree>(tree: &'tree Tree, source: &str) -> Captures<'tree> {
+    let query = python_query();
+    let names = query.capture_names();
+    let mut captures = Captures::default();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
+    while let Some(m) = matches.next() {
+        let mut statement = None;
+        let mut bodies = Vec::new();
+        for capture in m.captures() {
+            let node = capture.node;
+            match names[capture.index as usize] {
+                "core" => captures.core.push(Span::new(node.start_byte(), node.end_byte())),
+                "noncore" => captures.noncore.push(Span::new(node.start_byte(), node.end_byte())),
+                "body" => bodies.push(node),
+                "decorated" => statement = Some((node, Role::Decorated)),
+                "import" => statement = Some((node, Role::Import)),
+                _ => statement = Some((node, Role::Compound(Vec::new()))),
+            }
+        }
+        if let Some((node, mut role)) = statement {
+            if let Role::Compound(b) = &mut role {
+                *b = bodies;
+            }
+            captures.roles.insert(node.id(), role);
+        }
+    }
+    captures.core = merge_spans(std::mem::take(&mut captures.core));
+    captures.noncore = merge_spans(std::mem::take(&mut captures.noncore));
+    captures
+}
