@@ -483,3 +483,130 @@ pub fn run(
         .map(|o| o.expect("every record gets an output or a reject"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Status;
+    use crate::record::Message;
+    use crate::score::NgramScorer;
+    use crate::tokens::{LexicalTokenizer, TokenizeError};
+
+    /// Cuts `a = 1;b = 2` so that one token, `1;b`, straddles the two items.
+    struct Straddling;
+
+    impl Tokenize for Straddling {
+        fn tokenize(&self, text: &str) -> Result<Vec<Token>, TokenizeError> {
+            let cuts = [0, 1, 2, 3, 4, 7, 8, 9, 10, text.len()];
+            Ok(cuts
+                .windows(2)
+                .map(|w| Token {
+                    span: Span::new(w[0], w[1]),
+                    id: None,
+                })
+                .collect())
+        }
+    }
+
+    fn record(id: &str, response: &str) -> Record {
+        Record {
+            id: id.into(),
+            prompt: vec![Message {
+                role: "user".into(),
+                content: "q".into(),
+            }],
+            response: response.into(),
+        }
+    }
+
+    #[test]
+    fn a_token_straddling_two_items_counts_for_both() {
+        let prepared = prepare(record("r", "a = 1;b = 2"), &Straddling, &Config::default()).unwrap();
+        let texts: Vec<&str> = prepared
+            .items
+            .iter()
+            .map(|i| &prepared.record.response[i.span.start..i.span.end])
+            .collect();
+        assert_eq!(texts, ["a = 1", "b = 2"]);
+        assert_eq!(prepared.items[0].tokens, [0, 1, 2, 3, 4]);
+        assert_eq!(prepared.items[1].tokens, [4, 5, 6, 7, 8]);
+        let analysis = rank(prepared, &[-1.0; 9], &Config::default()).unwrap();
+        let chosen = Chosen {
+            items: vec![1],
+            prose_tokens: vec![],
+            guarded: false,
+        };
+        let Status::Ok(selected) = output(&analysis, &chosen).status else {
+            panic!("the record is ok")
+        };
+        assert_eq!(selected.mask.supervised, [0, 0, 0, 0, 1, 1, 1, 1, 1]);
+        assert_eq!(selected.mask.spans, [Span::new(6, 11)]);
+    }
+
+    #[test]
+    fn run_keeps_input_order_and_rejects_in_place() {
+        let records = vec![
+            Ok(record(
+                "a",
+                "Compute it:\n```python\ntotal = sum(values)\nprint(total)\n```\n",
+            )),
+            Err((
+                "line 2".to_string(),
+                Reject::new("malformed_json", "line 2: not valid JSON"),
+            )),
+            Ok(record("c", "")),
+            Ok(record("d", "x = 1\ny = x + 1\n")),
+        ];
+        let outputs = run(
+            records,
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            &Config::default(),
+        );
+        let ids: Vec<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["a", "line 2", "c", "d"]);
+        assert!(outputs[0].selected().is_some() && outputs[3].selected().is_some());
+        assert!(matches!(&outputs[2].status, Status::Rejected(r) if r.reason == "empty_response"));
+        // Guards: every accepted record has something supervised.
+        assert!(
+            outputs
+                .iter()
+                .filter_map(|o| o.selected())
+                .all(|s| s.stats.supervised_tokens > 0)
+        );
+    }
+
+    #[test]
+    fn global_budget_favours_records_with_more_to_learn() {
+        let short = record("short", "```python\nx = 1\n```\n");
+        let long_code: String = (0..60)
+            .map(|i| format!("value_{i} = compute_{i}(value_{})\n", i.max(1) - 1))
+            .collect();
+        let long = record("long", &format!("```python\n{long_code}```\n"));
+        let config = Config {
+            select: SelectConfig {
+                budget: 0.1,
+                allow_empty: true,
+                ..SelectConfig::default()
+            },
+            ..Config::default()
+        };
+        let outputs = run(
+            vec![Ok(short), Ok(long)],
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            &config,
+        );
+        let supervised: Vec<usize> = outputs
+            .iter()
+            .map(|o| o.selected().unwrap().stats.supervised_tokens)
+            .collect();
+        let tokens: Vec<usize> = outputs
+            .iter()
+            .map(|o| o.selected().unwrap().stats.response_tokens)
+            .collect();
+        let total: usize = supervised.iter().sum();
+        assert!(total as f64 <= 0.1 * tokens.iter().sum::<usize>() as f64);
+        assert!(supervised[1] > supervised[0], "{supervised:?} of {tokens:?}");
+    }
+}
