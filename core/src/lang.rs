@@ -32,9 +32,8 @@ pub const PYTHON_PARTITION: &str = include_str!("../queries/python/partition.scm
 pub const PYTHON_CORE: &str = include_str!("../queries/python/core.scm");
 pub const PYTHON_NONCORE: &str = include_str!("../queries/python/noncore.scm");
 
-fn python_language() -> &'static tree_sitter::Language {
-    static LANGUAGE: OnceLock<tree_sitter::Language> = OnceLock::new();
-    LANGUAGE.get_or_init(|| tree_sitter_python::LANGUAGE.into())
+fn python_language() -> tree_sitter::Language {
+    tree_sitter_python::LANGUAGE.into()
 }
 
 /// Python's stage queries compiled into one, so a tree is walked once for all of them (each
@@ -45,21 +44,22 @@ pub fn python_query() -> &'static Query {
     static QUERY: OnceLock<Query> = OnceLock::new();
     QUERY.get_or_init(|| {
         let source = [PYTHON_PARTITION, PYTHON_CORE, PYTHON_NONCORE].join("\n");
-        Query::new(python_language(), &source).unwrap_or_else(|e| panic!("the Python queries do not compile: {e}"))
+        Query::new(&python_language(), &source).unwrap_or_else(|e| panic!("the Python queries do not compile: {e}"))
     })
 }
 
 /// A node's kind, by table lookup: `Node::kind` crosses into C and measures the string on every
 /// call, which shows in profiles of the name walk.
 pub fn kind_of(node: Node) -> &'static str {
-    static KINDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    // Owned names: a `Language` cannot sit in a static on every target (not `Sync` on wasm32).
+    static KINDS: OnceLock<Vec<String>> = OnceLock::new();
     let kinds = KINDS.get_or_init(|| {
         let language = python_language();
         (0..language.node_kind_count() as u16)
-            .map(|id| language.node_kind_for_id(id).unwrap_or(""))
+            .map(|id| language.node_kind_for_id(id).unwrap_or("").to_string())
             .collect()
     });
-    kinds.get(usize::from(node.kind_id())).copied().unwrap_or("")
+    kinds.get(usize::from(node.kind_id())).map_or("", String::as_str)
 }
 
 /// A field's id; the names come from this crate's code, so an unknown one is a bug.
@@ -74,7 +74,7 @@ pub fn field_id(name: &str) -> std::num::NonZeroU16 {
 pub fn parse_python(source: &str) -> Tree {
     let mut parser = Parser::new();
     parser
-        .set_language(python_language())
+        .set_language(&python_language())
         .expect("the bundled grammar matches the tree-sitter version");
     parser
         .parse(source, None)
@@ -137,7 +137,7 @@ mod tests {
             ("core", PYTHON_CORE),
             ("noncore", PYTHON_NONCORE),
         ] {
-            Query::new(python_language(), source).unwrap_or_else(|e| panic!("{name}.scm: {e}"));
+            Query::new(&python_language(), source).unwrap_or_else(|e| panic!("{name}.scm: {e}"));
         }
         let names = python_query().capture_names();
         assert_eq!(names, ["body", "compound", "decorated", "import", "core", "noncore"]);
