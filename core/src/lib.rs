@@ -6,6 +6,7 @@
 
 pub mod captures;
 pub mod dataflow;
+pub mod gguf;
 pub mod lang;
 pub mod logic;
 pub mod mbpp;
