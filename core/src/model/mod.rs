@@ -1,0 +1,35 @@
+//! The language model: a Llama-family decoder in burn (SmolLM2/Llama and Qwen2 layouts), its
+//! weights from GGUF, and the [`ModelScorer`] that plugs it into the pipeline's token-scorer seam.
+//! One model code for every backend: the shell picks the device (CPU, or wgpu on a GPU) at run
+//! time. Behind the `model` feature, so the pipeline builds without burn.
+
+mod config;
+mod generate;
+mod llama;
+mod load;
+mod scorer;
+
+pub use config::{Arch, LlamaConfig};
+pub use generate::{GenerateConfig, Generation, Stop, generate};
+pub use llama::Llama;
+pub use load::load_gguf;
+pub use scorer::ModelScorer;
+
+/// Why a model cannot be loaded or run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Gguf(#[from] crate::gguf::GgufError),
+    #[error("architecture `{0}` is not supported (llama and qwen2 are)")]
+    UnsupportedArchitecture(String),
+    #[error("tensor `{name}` has shape {found:?}, the config needs {expected:?}")]
+    Shape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("config: {0}")]
+    Config(String),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+}

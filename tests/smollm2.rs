@@ -1,0 +1,164 @@
+//! The model tier: tests on the real default model, SmolLM2-135M-Instruct (Q4_1 GGUF), which
+//! `scripts/setup.sh` fetches and checks. They run in CI like every other test.
+
+use codeblock_core::gguf::Gguf;
+use codeblock_core::tokens::{HfTokenizer, Tokenize};
+use codeblock_tests::model_bytes;
+
+#[test]
+fn the_gguf_parses_and_describes_smollm2() {
+    let bytes = model_bytes();
+    let gguf = Gguf::parse(&bytes).unwrap();
+    assert_eq!(gguf.get("general.architecture").unwrap().as_str(), Some("llama"));
+    assert_eq!(gguf.get("llama.block_count").unwrap().as_u64(), Some(30));
+    assert_eq!(gguf.tensors.len(), 272);
+    let embedding = gguf.tensor("token_embd.weight").unwrap();
+    assert_eq!(embedding.shape(), [49152, 576]);
+    let values = gguf.dequantize("blk.0.attn_q.weight").unwrap();
+    assert_eq!(values.len(), 576 * 576);
+    assert!(values.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn the_embedded_tokenizer_splits_like_smollm2() {
+    let bytes = model_bytes();
+    let tokenizer = HfTokenizer::from_gguf(&Gguf::parse(&bytes).unwrap()).unwrap();
+    let text = "def add(a, b):\n    return a + 12\n# café 🦀";
+    let tokens = tokenizer.tokenize(text).unwrap();
+    let pieces: Vec<&str> = tokens.iter().map(|t| &text[t.span.start..t.span.end]).collect();
+    println!("{pieces:?}");
+    let ids: Vec<u32> = tokens.iter().map(|t| t.id.unwrap()).collect();
+    assert_eq!(tokenizer.decode(&ids).unwrap(), text, "decoding gives the text back");
+    // SmolLM2 splits digits one by one and keeps chat markers whole.
+    assert!(pieces.contains(&"1") && pieces.contains(&"2"));
+    let chat = tokenizer
+        .encode_with_specials("<|im_start|>user\nhi<|im_end|>\n")
+        .unwrap();
+    assert_eq!(chat[0], tokenizer.token_id("<|im_start|>").unwrap());
+    assert!(chat.contains(&tokenizer.token_id("<|im_end|>").unwrap()));
+}
+
+mod model {
+    use burn::tensor::Device;
+    use codeblock_core::chat::ChatTemplate;
+    use codeblock_core::gguf::Gguf;
+    use codeblock_core::model::{GenerateConfig, ModelScorer, Stop, generate, load_gguf};
+    use codeblock_core::record::{Message, Record};
+    use codeblock_core::score::{ScoreRequest, TokenScorer};
+    use codeblock_core::tokens::{HfTokenizer, Tokenize};
+    use codeblock_tests::model_bytes;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Golden {
+        prompts: Vec<Prompt>,
+        greedy: Greedy,
+    }
+
+    #[derive(Deserialize)]
+    struct Prompt {
+        text: String,
+        ids: Vec<u32>,
+        logprobs: Vec<f64>,
+    }
+
+    #[derive(Deserialize)]
+    struct Greedy {
+        ids: Vec<u32>,
+        continuation: Vec<u32>,
+    }
+
+    /// Golden values from `tools/reference/smollm2_reference.py` (float64 NumPy forward pass).
+    fn golden() -> Golden {
+        serde_json::from_str(include_str!("data/smollm2_golden.json")).expect("the golden file parses")
+    }
+
+    /// Everything about the model in one test, so the 135M weights load once.
+    #[test]
+    fn smollm2_matches_the_reference() {
+        let bytes = model_bytes();
+        let gguf = Gguf::parse(&bytes).unwrap();
+        let device = Device::flex();
+        let (_, model) = load_gguf(&gguf, &device).unwrap();
+        let tokenizer = HfTokenizer::from_gguf(&gguf).unwrap();
+        let template = gguf
+            .get("tokenizer.chat_template")
+            .unwrap()
+            .as_str()
+            .map(|t| ChatTemplate::new(t).unwrap());
+        let golden = golden();
+
+        // Log-probs of every token after the first, against the reference's.
+        let scorer = ModelScorer::new(
+            model.clone(),
+            device.clone(),
+            HfTokenizer::from_gguf(&gguf).unwrap(),
+            template,
+            4096,
+        );
+        for prompt in &golden.prompts {
+            assert_eq!(
+                tokenizer.encode_with_specials(&prompt.text).unwrap(),
+                prompt.ids,
+                "token ids"
+            );
+            let ours = scorer.score_contexts(&[(prompt.ids.clone(), 1)]).remove(0);
+            assert_eq!(ours.len(), prompt.logprobs.len());
+            let worst = ours
+                .iter()
+                .zip(&prompt.logprobs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst <= 1e-3, "max abs log-prob difference {worst}");
+        }
+
+        // Greedy generation with the KV cache follows the reference token for token.
+        let config = GenerateConfig {
+            max_tokens: golden.greedy.continuation.len(),
+            ..GenerateConfig::default()
+        };
+        let generation = generate(&model, &device, &tokenizer, &golden.greedy.ids, &[], 4096, &config);
+        assert_eq!(generation.stop, Stop::MaxTokens);
+        assert_eq!(
+            generation.ids, golden.greedy.continuation,
+            "greedy text: {:?}",
+            generation.text
+        );
+        assert!(generation.text.starts_with("```python\ndef "), "{:?}", generation.text);
+
+        // Through the pipeline's seam: a record's response tokens, batched with another record.
+        let mut scorer = scorer;
+        let record = |response: &str| Record {
+            id: "r".into(),
+            prompt: vec![Message {
+                role: "user".into(),
+                content: "Add two numbers.".into(),
+            }],
+            response: response.into(),
+        };
+        let (short, long) = (record("def add(a, b):\n    return a + b"), record("x = 1"));
+        let short_tokens = tokenizer.tokenize(&short.response).unwrap();
+        let long_tokens = tokenizer.tokenize(&long.response).unwrap();
+        let batch = [
+            ScoreRequest {
+                record: &short,
+                tokens: &short_tokens,
+            },
+            ScoreRequest {
+                record: &long,
+                tokens: &long_tokens,
+            },
+        ];
+        let together = scorer.logprobs(&batch);
+        let alone = scorer.logprobs(&batch[..1]);
+        let (together, alone) = (together[0].as_ref().unwrap(), alone[0].as_ref().unwrap());
+        assert_eq!(together.len(), short_tokens.len());
+        let worst = together
+            .iter()
+            .zip(alone)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= 1e-4, "padding in a batch changes log-probs by {worst}");
+        assert!(together.iter().all(|&l| l <= 0.0 && l.is_finite()));
+    }
+}
