@@ -34,7 +34,7 @@ pub trait Tokenize {
 }
 
 /// A Hugging Face `tokenizer.json`, read from bytes (so the browser can load a picked file).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HfTokenizer {
     inner: tokenizers::Tokenizer,
 }

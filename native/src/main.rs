@@ -1,6 +1,8 @@
 //! `codeblock`: select the code blocks worth supervising, and preview the masks.
 
+mod generate;
 mod input;
+mod model;
 mod pairs;
 mod select;
 mod show;
@@ -26,6 +28,8 @@ enum Command {
     Show(show::Args),
     /// Build instruction/response pairs from the MBPP benchmark file (HumanEval format).
     Pairs(pairs::Args),
+    /// Generate a reply with a model (a sanity check of a loaded model).
+    Generate(generate::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +37,6 @@ fn main() -> anyhow::Result<()> {
         Command::Select(args) => select::run(*args),
         Command::Show(args) => show::run(args),
         Command::Pairs(args) => pairs::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }

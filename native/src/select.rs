@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use codeblock_core::Config;
+use codeblock_core::model::ModelScorer;
 use codeblock_core::output::RecordOutput;
 use codeblock_core::pipeline::{self, Analysis, Prepared, Reject};
 use codeblock_core::record::{Fields, Schema, parse_record};
@@ -18,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::input;
+use crate::model::{self, DeviceArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,8 +32,17 @@ pub struct Args {
     /// A Hugging Face `tokenizer.json`: the trainer's tokenizer. Without one, a lexical fallback.
     #[arg(long)]
     tokenizer: Option<PathBuf>,
-    /// Precomputed response-token log-probs (JSONL: id, token_ids, logprobs). Without them,
-    /// the n-gram baseline fitted on the input scores tokens.
+    /// A language model (GGUF) that scores the tokens; its own tokenizer and chat template are
+    /// used. Without `--model` or `--scores`, the n-gram baseline fitted on the input scores.
+    #[arg(long, conflicts_with_all = ["scores", "tokenizer"])]
+    model: Option<PathBuf>,
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// Token budget of one model batch (sequences × padded length).
+    #[arg(long, default_value_t = 2048)]
+    batch_tokens: usize,
+    /// Precomputed response-token log-probs (JSONL: id, token_ids, logprobs).
     #[arg(long)]
     scores: Option<PathBuf>,
     /// Write the run summary as JSON here too.
@@ -191,23 +202,51 @@ struct Report<'a> {
     summary: &'a Summary,
     timings: &'a Timings,
     tokenizer: String,
-    scorer: &'static str,
+    scorer: String,
     config: &'a Config,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let config = args.config()?;
-    let tokenizer: Box<dyn Tokenize> = match &args.tokenizer {
-        Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read tokenizer {}", path.display()))?;
-            Box::new(HfTokenizer::from_bytes(&bytes).with_context(|| format!("tokenizer {}", path.display()))?)
-        }
-        None => Box::new(LexicalTokenizer),
-    };
-    let (mut scorer, scorer_name): (Box<dyn TokenScorer>, &str) = match &args.scores {
-        Some(path) => (Box::new(read_scores(path)?), "precomputed"),
-        None => (Box::new(NgramScorer::default()), "ngram"),
-    };
+    let (tokenizer, mut scorer, scorer_name): (Box<dyn Tokenize>, Box<dyn TokenScorer>, String) =
+        match (&args.model, &args.scores) {
+            (Some(path), _) => {
+                let (device, device_name) = model::choose_device(args.device);
+                eprintln!("model {} on {device_name}", path.display());
+                let loaded = model::load(path, device)?;
+                let max_positions = loaded.config.context_length.min(4096);
+                let tokenizer = loaded.tokenizer.clone();
+                let mut scorer = ModelScorer::new(
+                    loaded.model,
+                    loaded.device,
+                    loaded.tokenizer,
+                    loaded.template,
+                    max_positions,
+                );
+                scorer.batch_tokens = args.batch_tokens;
+                (
+                    Box::new(tokenizer),
+                    Box::new(scorer),
+                    format!("model {} on {device_name}", path.display()),
+                )
+            }
+            (None, scores) => {
+                let tokenizer: Box<dyn Tokenize> = match &args.tokenizer {
+                    Some(path) => {
+                        let bytes =
+                            std::fs::read(path).with_context(|| format!("cannot read tokenizer {}", path.display()))?;
+                        Box::new(
+                            HfTokenizer::from_bytes(&bytes).with_context(|| format!("tokenizer {}", path.display()))?,
+                        )
+                    }
+                    None => Box::new(LexicalTokenizer),
+                };
+                match scores {
+                    Some(path) => (tokenizer, Box::new(read_scores(path)?), "precomputed".to_string()),
+                    None => (tokenizer, Box::new(NgramScorer::default()), "ngram".to_string()),
+                }
+            }
+        };
     let mut timings = Timings::default();
 
     let clock = Instant::now();
@@ -222,7 +261,7 @@ pub fn run(args: Args) -> Result<()> {
 
     // Stage 1: prepare every record; a record that fails keeps its slot as a reject.
     let clock = Instant::now();
-    let progress = bar(lines.len(), "prepare");
+    let progress = bar(lines.len(), "prepare", "records");
     let mut outputs: Vec<Option<RecordOutput>> = vec![None; lines.len()];
     let mut prepared: Vec<(usize, Prepared)> = Vec::new();
     let mut line_numbers = Vec::with_capacity(lines.len());
@@ -257,11 +296,12 @@ pub fn run(args: Args) -> Result<()> {
     let batch: Vec<&Prepared> = prepared.iter().map(|(_, p)| p).collect();
     let requests = pipeline::requests(&batch);
     scorer.observe(&requests);
-    let progress = bar(requests.len(), "score");
+    let total_tokens: usize = requests.iter().map(|r| r.tokens.len()).sum();
+    let progress = bar(total_tokens, "score", "tokens");
     let mut logprobs = Vec::with_capacity(requests.len());
     for chunk in requests.chunks(64) {
         logprobs.extend(scorer.logprobs(chunk));
-        progress.inc(chunk.len() as u64);
+        progress.inc(chunk.iter().map(|r| r.tokens.len() as u64).sum());
     }
     progress.finish_and_clear();
     timings.score_s = seconds(clock.elapsed());
@@ -313,7 +353,7 @@ pub fn run(args: Args) -> Result<()> {
             summary: &summary,
             timings: &timings,
             tokenizer: tokenizer_name,
-            scorer: scorer_name,
+            scorer: scorer_name.clone(),
             config: &config,
         };
         let text = serde_json::to_string_pretty(&report)?;
@@ -346,12 +386,10 @@ fn write_jsonl(path: &Path, outputs: &[RecordOutput]) -> Result<()> {
     out.flush().with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn bar(len: usize, stage: &str) -> ProgressBar {
+fn bar(len: usize, stage: &str, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>8} {bar:40} {pos}/{len} records, {per_sec}, eta {eta}")
-            .expect("the template is valid"),
-    );
+    let template = format!("{{msg:>8}} {{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("the template is valid"));
     bar.set_message(stage.to_string());
     bar
 }

@@ -84,13 +84,13 @@ impl LlamaConfig {
     }
 
     fn validate(&self) -> Result<(), ModelError> {
-        if self.heads == 0 || self.kv_heads == 0 || self.heads % self.kv_heads != 0 {
+        if self.heads == 0 || self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
             return Err(ModelError::Config(format!(
                 "{} heads cannot share {} key/value heads",
                 self.heads, self.kv_heads
             )));
         }
-        if self.head_dim % 2 != 0 || self.head_dim * self.heads != self.hidden_size {
+        if !self.head_dim.is_multiple_of(2) || self.head_dim * self.heads != self.hidden_size {
             return Err(ModelError::Config(format!(
                 "head size {} × {} heads does not make the hidden size {}",
                 self.head_dim, self.heads, self.hidden_size

@@ -1,0 +1,81 @@
+//! `codeblock generate`: a sanity check of a loaded model, and the generation the evaluation
+//! harness uses: the prompt goes through the model's chat template as a user turn.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use codeblock_core::chat::plain_prompt;
+use codeblock_core::model::{GenerateConfig, generate};
+use codeblock_core::record::Message;
+
+use crate::model::{self, DeviceArg};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A GGUF model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// The user's message.
+    #[arg(long)]
+    prompt: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Stop before this string (repeatable).
+    #[arg(long)]
+    stop: Vec<String>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let (device, device_name) = model::choose_device(args.device);
+    eprintln!("model {} on {device_name}", args.model.display());
+    let loaded = model::load(&args.model, device)?;
+    let messages = [Message {
+        role: "user".into(),
+        content: args.prompt.clone(),
+    }];
+    let prompt = match &loaded.template {
+        Some(template) => template.render(&messages, true)?,
+        None => plain_prompt(&messages),
+    };
+    let ids = loaded
+        .tokenizer
+        .encode_with_specials(&prompt)
+        .context("tokenizing the prompt")?;
+    let config = GenerateConfig {
+        max_tokens: args.max_tokens,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        seed: args.seed,
+        stop: args.stop,
+    };
+    let clock = Instant::now();
+    let max_positions = loaded.config.context_length.min(4096);
+    let generation = generate(
+        &loaded.model,
+        &loaded.device,
+        &loaded.tokenizer,
+        &ids,
+        &loaded.end_tokens,
+        max_positions,
+        &config,
+    );
+    let seconds = clock.elapsed().as_secs_f64();
+    println!("{}", generation.text);
+    eprintln!(
+        "{} tokens in {seconds:.1}s ({:.1} tokens/s), stopped by {:?}",
+        generation.ids.len(),
+        generation.ids.len() as f64 / seconds.max(1e-9),
+        generation.stop
+    );
+    Ok(())
+}
