@@ -8,14 +8,24 @@ export CODEBLOCK_CACHE="${CODEBLOCK_CACHE:-$HOME/.cache/codeblock}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CODEBLOCK_CACHE/target}"
 mkdir -p "$CODEBLOCK_CACHE"
 
-# clang compiles tree-sitter's C for wasm32 (gcc cannot target wasm).
-if ! command -v clang >/dev/null; then
+# clang compiles tree-sitter's C for wasm32 (gcc cannot target wasm); Mesa's software Vulkan
+# (lavapipe) lets the wgpu code paths run without a GPU.
+missing=()
+command -v clang >/dev/null || missing+=(clang)
+[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ -e /usr/share/vulkan/icd.d/lvp_icd.json ] ||
+  missing+=(mesa-vulkan-drivers libvulkan1)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq clang >/dev/null
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: clang is missing; install it (Debian: sudo apt-get install clang)" >&2
+    echo "setup: missing ${missing[*]}; install them (Debian: sudo apt-get install ${missing[*]})" >&2
     exit 1
   fi
+fi
+# EGL probing complains without a runtime dir; give it a private one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
+  export XDG_RUNTIME_DIR="$CODEBLOCK_CACHE/runtime"
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 fi
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 

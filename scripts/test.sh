@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32), the
-# wasm32 build of core, and all tests (unit, fixture snapshots, CLI).
+# Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32, with and
+# without the model), the wasm32 build of core, and all tests: unit, fixture snapshots, CLI, and
+# the model tier on the real SmolLM2 (CPU and wgpu on software Vulkan).
 set -euo pipefail  # pipefail: a failing cargo test fails the script through tee
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -8,6 +9,7 @@ source scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p codeblock-core --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p codeblock-core --features model --target wasm32-unknown-unknown --locked -- -D warnings
 cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
 log=$(mktemp)

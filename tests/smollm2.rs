@@ -162,3 +162,26 @@ mod model {
         assert!(together.iter().all(|&l| l <= 0.0 && l.is_finite()));
     }
 }
+
+/// The same model code on burn-wgpu (Debian's software Vulkan in CI) gives the CPU's log-probs.
+#[test]
+fn wgpu_and_cpu_agree() {
+    use burn::tensor::{Device, DeviceKind};
+    use codeblock_core::model::{ModelScorer, load_gguf};
+
+    let bytes = model_bytes();
+    let gguf = Gguf::parse(&bytes).unwrap();
+    let ids: Vec<u32> = HfTokenizer::from_gguf(&gguf)
+        .unwrap()
+        .encode_with_specials("def square(x):\n    return x * x\n")
+        .unwrap();
+    let scores = |device: Device| {
+        let (_, model) = load_gguf(&gguf, &device).unwrap();
+        let scorer = ModelScorer::new(model, device, HfTokenizer::from_gguf(&gguf).unwrap(), None, 512);
+        scorer.score_contexts(&[(ids.clone(), 1)]).remove(0)
+    };
+    let cpu = scores(Device::flex());
+    let gpu = scores(Device::wgpu(DeviceKind::DefaultDevice));
+    let worst = cpu.iter().zip(&gpu).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst <= 1e-3, "wgpu and CPU log-probs differ by {worst}");
+}
