@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::tensor::{Device, DeviceKind};
 use clap::ValueEnum;
 use codeblock_core::chat::ChatTemplate;
 use codeblock_core::gguf::Gguf;
-use codeblock_core::model::{Llama, LlamaConfig, load_gguf};
+use codeblock_core::model::{Llama, LlamaConfig, hf_shard_files, load_gguf, load_hf};
 use codeblock_core::tokens::HfTokenizer;
 
 /// Where the model runs.
@@ -55,14 +55,17 @@ pub fn choose_device(arg: DeviceArg) -> (Device, String) {
     }
 }
 
-/// Loads a GGUF model file.
+/// Loads a model: a GGUF file, or a Hugging Face folder (config.json, `*.safetensors`,
+/// tokenizer.json, and tokenizer_config.json for the chat template and end token).
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     if path.is_dir() {
-        bail!(
-            "{}: Hugging Face model folders are not supported yet; give a .gguf file",
-            path.display()
-        );
+        load_hf_dir(path, device)
+    } else {
+        load_gguf_file(path, device)
     }
+}
+
+fn load_gguf_file(path: &Path, device: Device) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
     let gguf = Gguf::parse(&bytes).with_context(|| format!("model {}", path.display()))?;
     let (config, model) = load_gguf(&gguf, &device).with_context(|| format!("model {}", path.display()))?;
@@ -73,11 +76,51 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
         }
         None => None,
     };
-    let end_tokens = ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"]
+    let end_ids = ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"]
         .iter()
         .filter_map(|key| gguf.metadata.get(*key).and_then(|v| v.as_u64()))
-        .map(|id| id as u32)
-        .chain(tokenizer.token_id("<|im_end|>"))
+        .map(|id| id as u32);
+    let end_tokens = end_ids.chain(tokenizer.token_id("<|im_end|>")).collect();
+    Ok(Loaded {
+        config,
+        model,
+        tokenizer,
+        template,
+        end_tokens,
+        device,
+    })
+}
+
+fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
+    let read = |name: &str| -> Result<Vec<u8>> {
+        let path = dir.join(name);
+        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let text = |name: &str| -> Result<String> {
+        String::from_utf8(read(name)?).with_context(|| format!("{} is not UTF-8", dir.join(name).display()))
+    };
+    let index = text("model.safetensors.index.json").ok();
+    let files = hf_shard_files(index.as_deref()).with_context(|| format!("model {}", dir.display()))?;
+    let shards = files.iter().map(|f| read(f)).collect::<Result<Vec<_>>>()?;
+    let (config, model) =
+        load_hf(&text("config.json")?, &shards, &device).with_context(|| format!("model {}", dir.display()))?;
+    let tokenizer = HfTokenizer::from_bytes(&read("tokenizer.json")?)
+        .with_context(|| format!("{}", dir.join("tokenizer.json").display()))?;
+    let settings: serde_json::Value = match text("tokenizer_config.json") {
+        Ok(json) => serde_json::from_str(&json).with_context(|| format!("{}/tokenizer_config.json", dir.display()))?,
+        Err(_) => serde_json::Value::Null,
+    };
+    let template = match settings["chat_template"].as_str() {
+        Some(source) => Some(ChatTemplate::new(source).with_context(|| format!("chat template of {}", dir.display()))?),
+        None => None,
+    };
+    let eos = settings["eos_token"]
+        .as_str()
+        .or_else(|| settings["eos_token"]["content"].as_str());
+    let end_tokens = eos
+        .into_iter()
+        .chain(["<|im_end|>", "<|endoftext|>"])
+        .filter_map(|t| tokenizer.token_id(t))
         .collect();
     Ok(Loaded {
         config,

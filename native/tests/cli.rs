@@ -187,3 +187,62 @@ fn show_renders_a_selected_record() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no record with id `nope`"));
 }
+
+/// The model tier through the command line: `select --model` and `generate` with SmolLM2.
+#[test]
+fn select_and_generate_with_the_default_model() {
+    let model = std::env::var_os("CODEBLOCK_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
+        });
+    assert!(model.exists(), "{} is missing: run scripts/setup.sh", model.display());
+    let dir = scratch("model");
+    let input = dir.join("pairs.jsonl");
+    let pairs = [
+        serde_json::json!({"id": "sum", "instruction": "Sum a list.", "output": "Use `sum`:\n```python\ndef total(xs):\n    return sum(xs)\n```"}),
+        serde_json::json!({"id": "max", "instruction": "Largest item.", "output": "```python\ndef largest(xs):\n    best = xs[0]\n    for x in xs:\n        if x > best:\n            best = x\n    return best\n```"}),
+    ];
+    std::fs::write(&input, pairs.iter().map(|p| format!("{p}\n")).collect::<String>()).unwrap();
+    let out = dir.join("selected.jsonl");
+    let status = codeblock()
+        .args(["select", "--device", "cpu", "--budget", "0.2", "--input"])
+        .arg(&input)
+        .arg("--model")
+        .arg(&model)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let outputs = read_jsonl(&out);
+    for output in &outputs {
+        assert_eq!(output["status"], "ok", "{output}");
+        let items = output["items"].as_array().unwrap();
+        assert!(
+            items.iter().any(|i| i["utility"].as_f64().unwrap() > 0.0),
+            "model utilities: {output}"
+        );
+        // Token ids are the model's own vocabulary (SmolLM2: 49152 entries).
+        let ids = output["mask"]["token_ids"].as_array().unwrap();
+        assert!(ids.iter().all(|id| id.as_u64().unwrap() < 49152));
+    }
+    let generated = codeblock()
+        .args([
+            "generate",
+            "--device",
+            "cpu",
+            "--max-tokens",
+            "12",
+            "--prompt",
+            "Write a Python function that adds two numbers.",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let text = String::from_utf8(generated.stdout).unwrap();
+    assert!(text.starts_with("```python\ndef "), "{text:?}");
+}

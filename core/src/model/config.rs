@@ -83,7 +83,7 @@ impl LlamaConfig {
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ModelError> {
+    pub(super) fn validate(&self) -> Result<(), ModelError> {
         if self.heads == 0 || self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
             return Err(ModelError::Config(format!(
                 "{} heads cannot share {} key/value heads",

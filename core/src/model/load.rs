@@ -1,28 +1,31 @@
-//! Weights from GGUF: every tensor dequantized to f32 and checked against the config's shapes.
-//! llama.cpp stores llama's q/k rows already permuted for adjacent-pair RoPE, which is our layout;
-//! Qwen2's are stored for half-split RoPE and are permuted here.
+//! Building the model from a weight source: every tensor checked against the config's shapes,
+//! converted to f32, and q/k rows stored for half-split RoPE permuted into our adjacent-pair layout.
 
 use burn::module::Param;
 use burn::nn::{Embedding, Linear, RmsNorm, RotaryEncodingConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::llama::{Attention, Block, Llama, Mlp};
-use super::{Arch, LlamaConfig, ModelError};
+use super::weights::{GgufWeights, HfWeights, Weights, hf_config};
+use super::{LlamaConfig, ModelError};
 use crate::gguf::Gguf;
 
 /// The longest context the RoPE table is built for (the model's own limit if smaller).
 const MAX_POSITIONS: usize = 4096;
 
-struct Loader<'a, 'b> {
-    gguf: &'a Gguf<'b>,
+struct Loader<'a> {
+    weights: &'a dyn Weights,
     config: &'a LlamaConfig,
     device: &'a Device,
 }
 
-impl Loader<'_, '_> {
+impl Loader<'_> {
     /// A tensor as f32 with the expected PyTorch-order shape.
     fn values(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, ModelError> {
-        let found = self.gguf.tensor(name)?.shape();
+        let found = self
+            .weights
+            .shape(name)
+            .ok_or_else(|| ModelError::Config(format!("the weights have no tensor `{name}`")))?;
         if found != expected {
             return Err(ModelError::Shape {
                 name: name.into(),
@@ -30,7 +33,7 @@ impl Loader<'_, '_> {
                 found,
             });
         }
-        Ok(self.gguf.dequantize(name)?)
+        self.weights.values(name)
     }
 
     fn vector(&self, name: &str, size: usize) -> Result<Tensor<1>, ModelError> {
@@ -52,11 +55,11 @@ impl Loader<'_, '_> {
     fn linear(&self, name: &str, out: usize, input: usize, rope_heads: Option<usize>) -> Result<Linear, ModelError> {
         let mut weight = self.values(&format!("{name}.weight"), &[out, input])?;
         let bias_name = format!("{name}.bias");
-        let mut bias = match self.gguf.tensor(&bias_name) {
-            Ok(_) => Some(self.values(&bias_name, &[out])?),
-            Err(_) => None,
+        let mut bias = match self.weights.shape(&bias_name) {
+            Some(_) => Some(self.values(&bias_name, &[out])?),
+            None => None,
         };
-        if let (Some(heads), Arch::Qwen2) = (rope_heads, self.config.arch) {
+        if let (Some(heads), true) = (rope_heads, self.weights.half_split_rope()) {
             weight = interleave_rope_rows(&weight, heads, self.config.head_dim, input);
             bias = bias.map(|b| interleave_rope_rows(&b, heads, self.config.head_dim, 1));
         }
@@ -96,9 +99,29 @@ impl Loader<'_, '_> {
 /// Loads a model from a parsed GGUF file onto `device`.
 pub fn load_gguf(gguf: &Gguf, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
     let config = LlamaConfig::from_gguf(gguf)?;
+    let model = build(
+        &GgufWeights {
+            gguf,
+            arch: config.arch,
+        },
+        &config,
+        device,
+    )?;
+    Ok((config, model))
+}
+
+/// Loads a Hugging Face checkpoint (`config.json` text and the bytes of its safetensors shards).
+pub fn load_hf(config_json: &str, shards: &[Vec<u8>], device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
+    let weights = HfWeights::new(shards)?;
+    let config = hf_config(config_json, &weights)?;
+    let model = build(&weights, &config, device)?;
+    Ok((config, model))
+}
+
+fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result<Llama, ModelError> {
     let loader = Loader {
-        gguf,
-        config: &config,
+        weights,
+        config,
         device,
     };
     let embedding = loader.values("token_embd.weight", &[config.vocab_size, config.hidden_size])?;
@@ -118,7 +141,7 @@ pub fn load_gguf(gguf: &Gguf, device: &Device) -> Result<(LlamaConfig, Llama), M
     let rope = RotaryEncodingConfig::new(config.context_length.min(MAX_POSITIONS), config.head_dim)
         .with_theta(config.rope_theta)
         .init_with_frequency_scaling(move |theta| theta.div_scalar(scale), device);
-    let model = Llama {
+    Ok(Llama {
         embedding: Embedding {
             weight: Param::from_tensor(embedding),
         },
@@ -126,8 +149,7 @@ pub fn load_gguf(gguf: &Gguf, device: &Device) -> Result<(LlamaConfig, Llama), M
         norm: loader.norm("output_norm.weight")?,
         head,
         rope,
-    };
-    Ok((config, model))
+    })
 }
 
 /// Reorders each head's rows from half-split RoPE order (`x[i]` pairs with `x[i + d/2]`) to

@@ -8,12 +8,14 @@ mod generate;
 mod llama;
 mod load;
 mod scorer;
+mod weights;
 
 pub use config::{Arch, LlamaConfig};
 pub use generate::{GenerateConfig, Generation, Stop, generate};
 pub use llama::Llama;
-pub use load::load_gguf;
+pub use load::{load_gguf, load_hf};
 pub use scorer::ModelScorer;
+pub use weights::hf_shard_files;
 
 /// Why a model cannot be loaded or run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

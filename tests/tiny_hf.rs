@@ -1,0 +1,74 @@
+//! Hugging Face checkpoints: a tiny random Llama (one `model.safetensors`, tied head) and a tiny
+//! random Qwen2 (two shards with an index, q/k/v biases, untied head, one key/value head) load and
+//! give the logits of an independent float64 NumPy forward pass written the Hugging Face way
+//! (`tools/reference/tiny_hf_reference.py` makes the checkpoints and `logits.json`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use codeblock_core::model::{Arch, hf_shard_files, load_hf};
+
+fn logits_of(folder: &Path, ids: &[u32]) -> (Arch, Vec<f32>) {
+    let read = |name: &str| std::fs::read(folder.join(name)).unwrap();
+    let config = String::from_utf8(read("config.json")).unwrap();
+    let index = std::fs::read_to_string(folder.join("model.safetensors.index.json")).ok();
+    let shards: Vec<Vec<u8>> = hf_shard_files(index.as_deref())
+        .unwrap()
+        .iter()
+        .map(|f| read(f))
+        .collect();
+    let device = Device::flex();
+    let (config, model) = load_hf(&config, &shards, &device).unwrap();
+    let n = ids.len();
+    let tokens: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    let hidden = model.hidden(Tensor::<2, Int>::from_data(TensorData::new(tokens, [1, n]), &device));
+    let width = hidden.dims()[2];
+    let logits = model.logits(hidden.reshape([n, width]));
+    (config.arch, logits.into_data().iter::<f32>().collect())
+}
+
+#[test]
+fn tiny_checkpoints_match_the_reference() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tiny");
+    let golden: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("logits.json")).unwrap()).unwrap();
+    let ids: Vec<u32> = serde_json::from_value(golden["ids"].clone()).unwrap();
+    for (name, arch) in [("llama", Arch::Llama), ("qwen2", Arch::Qwen2)] {
+        let expected: Vec<Vec<f64>> = serde_json::from_value(golden[name].clone()).unwrap();
+        let (found_arch, logits) = logits_of(&dir.join(name), &ids);
+        assert_eq!(found_arch, arch);
+        let expected: Vec<f64> = expected.into_iter().flatten().collect();
+        assert_eq!(logits.len(), expected.len(), "{name}");
+        let worst = logits
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (f64::from(*a) - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= 1e-4, "{name}: max abs logit difference {worst}");
+    }
+}
+
+#[test]
+fn bad_checkpoints_are_named() {
+    let device = Device::flex();
+    let err = load_hf("{\"model_type\": \"gpt2\"}", &[], &device).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "architecture `gpt2` is not supported (llama and qwen2 are)"
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tiny/llama");
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let truncated = std::fs::read(dir.join("model.safetensors")).unwrap()[..100].to_vec();
+    let err = load_hf(&config, &[truncated], &device).unwrap_err();
+    assert!(err.to_string().starts_with("config: safetensors shard 0"), "{err}");
+    let wrong = config.replace("\"hidden_size\": 32", "\"hidden_size\": 64");
+    let shards = vec![std::fs::read(dir.join("model.safetensors")).unwrap()];
+    let err = load_hf(
+        &wrong.replace("\"num_attention_heads\": 4", "\"num_attention_heads\": 8"),
+        &shards,
+        &device,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("has shape"), "{err}");
+}
