@@ -7,6 +7,7 @@ mod config;
 mod generate;
 mod llama;
 mod load;
+mod loss;
 mod scorer;
 mod weights;
 
@@ -14,6 +15,7 @@ pub use config::{Arch, LlamaConfig};
 pub use generate::{GenerateConfig, Generation, Stop, generate};
 pub use llama::Llama;
 pub use load::{load_gguf, load_hf};
+pub use loss::{Target, full_logits_loss, sparse_loss};
 pub use scorer::ModelScorer;
 pub use weights::hf_shard_files;
 
