@@ -24,6 +24,7 @@ pub mod select;
 pub mod span;
 pub mod summary;
 pub mod tokens;
+pub mod train;
 
 use serde::{Deserialize, Serialize};
 

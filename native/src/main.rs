@@ -6,6 +6,7 @@ mod model;
 mod pairs;
 mod select;
 mod show;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,8 @@ enum Command {
     Pairs(pairs::Args),
     /// Generate a reply with a model (a sanity check of a loaded model).
     Generate(generate::Args),
+    /// Fine-tune a model with the sparse loss on the output of `select`.
+    Train(Box<train::Args>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +41,6 @@ fn main() -> anyhow::Result<()> {
         Command::Show(args) => show::run(args),
         Command::Pairs(args) => pairs::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Train(args) => train::run(*args),
     }
 }

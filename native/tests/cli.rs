@@ -188,9 +188,9 @@ fn show_renders_a_selected_record() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no record with id `nope`"));
 }
 
-/// The model tier through the command line: `select --model` and `generate` with SmolLM2.
+/// The model tier through the command line: `select --model`, `train` and `generate` with SmolLM2.
 #[test]
-fn select_and_generate_with_the_default_model() {
+fn select_train_and_generate_with_the_default_model() {
     let model = std::env::var_os("CODEBLOCK_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -228,6 +228,63 @@ fn select_and_generate_with_the_default_model() {
         let ids = output["mask"]["token_ids"].as_array().unwrap();
         assert!(ids.iter().all(|id| id.as_u64().unwrap() < 49152));
     }
+    // Training: the same batch three times in `full` mode must bring its loss down; every mode
+    // runs and logs its supervised fraction.
+    let train = |mode: &str, steps: &str| {
+        let run = dir.join(format!("run-{mode}"));
+        let status = codeblock()
+            .args([
+                "train",
+                "--device",
+                "cpu",
+                "--mode",
+                mode,
+                "--epochs",
+                "3",
+                "--max-steps",
+                steps,
+            ])
+            .args([
+                "--lr",
+                "5e-4",
+                "--warmup",
+                "0",
+                "--batch-tokens",
+                "4096",
+                "--grad-accum",
+                "1",
+                "--model",
+            ])
+            .arg(&model)
+            .arg("--data")
+            .arg(&out)
+            .arg("--out")
+            .arg(&run)
+            .status()
+            .unwrap();
+        assert!(status.success(), "train --mode {mode}");
+        read_jsonl(&run.join("metrics.jsonl"))
+    };
+    let full = train("full", "3");
+    let losses: Vec<f64> = full.iter().map(|m| m["loss"].as_f64().unwrap()).collect();
+    assert!(losses[2] < losses[0], "loss does not decrease: {losses:?}");
+    let fraction = |metrics: &[Value]| metrics[0]["supervised_fraction"].as_f64().unwrap();
+    let sparse = train("codeblock", "1");
+    assert!(
+        fraction(&sparse) < fraction(&full),
+        "codeblock supervises fewer tokens than full"
+    );
+    assert_eq!(
+        fraction(&train("random", "1")),
+        fraction(&sparse),
+        "random matches the codeblock count"
+    );
+    assert_eq!(
+        fraction(&train("mask", "1")),
+        fraction(&sparse),
+        "mask without weights is the mask"
+    );
+
     let generated = codeblock()
         .args([
             "generate",

@@ -1,0 +1,282 @@
+//! `codeblock train`: fine-tune with the full response as context and the loss only where the
+//! mode puts it (the sparse loss). AdamW with warm-up and cosine decay, gradient clipping and
+//! accumulation, batches packed by token count, deterministic on the CPU. Metrics go to
+//! `OUT/metrics.jsonl`, one line per optimizer step.
+//!
+//! Not yet: checkpoints and `--resume`, LoRA, the token-cleaning mode, and export (issue 4).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
+use burn::tensor::{Int, Tensor, TensorData};
+use clap::ValueEnum;
+use codeblock_core::chat::plain_prompt;
+use codeblock_core::model::{Target, sparse_loss};
+use codeblock_core::output::{RecordOutput, Status};
+use codeblock_core::train::{Mode, learning_rate, pack, token_weights};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::input;
+use crate::model::{self, DeviceArg};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model to fine-tune (GGUF file or Hugging Face folder).
+    #[arg(long)]
+    model: PathBuf,
+    /// The output of `codeblock select` made with the same model (its token ids).
+    #[arg(long)]
+    data: PathBuf,
+    /// The run's folder (metrics, config).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "codeblock")]
+    mode: ModeArg,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Stop after this many optimizer steps (default: all epochs).
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long, default_value_t = 2e-5)]
+    lr: f64,
+    /// Fraction of the steps spent warming up.
+    #[arg(long, default_value_t = 0.1)]
+    warmup: f64,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Clip the gradient norm to this (0: no clipping).
+    #[arg(long, default_value_t = 1.0)]
+    clip: f32,
+    /// Padded tokens per micro-batch.
+    #[arg(long, default_value_t = 4096)]
+    batch_tokens: usize,
+    /// Micro-batches per optimizer step.
+    #[arg(long, default_value_t = 4)]
+    grad_accum: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ModeArg {
+    Codeblock,
+    Full,
+    Random,
+    Mask,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Codeblock => Mode::Codeblock,
+            ModeArg::Full => Mode::Full,
+            ModeArg::Random => Mode::Random,
+            ModeArg::Mask => Mode::Mask,
+        }
+    }
+}
+
+/// One record ready to train on.
+struct Example {
+    ids: Vec<u32>,
+    prompt_len: usize,
+    weights: Vec<f32>,
+}
+
+#[derive(Serialize)]
+struct Metrics {
+    step: usize,
+    epoch: usize,
+    loss: f64,
+    lr: f64,
+    supervised_tokens: f64,
+    total_tokens: usize,
+    supervised_fraction: f64,
+    tokens_per_s: f64,
+    supervised_tokens_per_s: f64,
+    elapsed_s: f64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    ensure!(
+        args.grad_accum > 0 && args.batch_tokens > 0,
+        "--grad-accum and --batch-tokens must be positive"
+    );
+    let (device, device_name) = model::choose_device(args.device);
+    eprintln!("model {} on {device_name}, training", args.model.display());
+    let loaded = model::load(&args.model, device.autodiff())?;
+    let examples = read_examples(&args, &loaded)?;
+    ensure!(!examples.is_empty(), "{}: no record to train on", args.data.display());
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut metrics_file = std::fs::File::create(args.out.join("metrics.jsonl"))
+        .with_context(|| format!("cannot create {}/metrics.jsonl", args.out.display()))?;
+
+    let lengths: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
+    let steps_per_epoch = pack(&lengths, args.batch_tokens, 0).len().div_ceil(args.grad_accum);
+    let total_steps = args.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * args.epochs);
+    let warmup = (args.warmup * total_steps as f64).round() as usize;
+    let mut optimizer = AdamWConfig::new()
+        .with_weight_decay(args.weight_decay)
+        .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip)))
+        .init();
+    let mut model = loaded.model;
+    let progress = ProgressBar::new(total_steps as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} step {pos}/{len} eta {eta} {msg}").expect("the template is valid"),
+    );
+    let clock = Instant::now();
+    let mut step = 0;
+    let (mut first_loss, mut last_loss) = (None, 0.0);
+    'epochs: for epoch in 0..args.epochs {
+        let batches = pack(&lengths, args.batch_tokens, args.seed.wrapping_add(epoch as u64));
+        for group in batches.chunks(args.grad_accum) {
+            if step >= total_steps {
+                break 'epochs;
+            }
+            let step_clock = Instant::now();
+            // One mean over every supervised token of the step, across its micro-batches.
+            let normalizer: f32 = group
+                .iter()
+                .flatten()
+                .map(|&i| examples[i].weights.iter().sum::<f32>())
+                .sum();
+            let mut accumulator = GradientsAccumulator::new();
+            let (mut loss_value, mut tokens) = (0.0, 0);
+            for batch in group {
+                let (input, targets, padded) = micro_batch(&examples, batch, &loaded.device);
+                tokens += padded;
+                if targets.is_empty() {
+                    continue;
+                }
+                let loss = sparse_loss(&model, input, &targets, normalizer);
+                loss_value += f64::from(loss.clone().into_data().iter::<f32>().next().unwrap_or(f32::NAN));
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                accumulator.accumulate(&model, grads);
+            }
+            let lr = learning_rate(step, total_steps, warmup, args.lr);
+            model = optimizer.step(lr, model, accumulator.grads());
+            ensure!(
+                loss_value.is_finite(),
+                "step {step}: the loss is not finite ({loss_value})"
+            );
+            first_loss.get_or_insert(loss_value);
+            last_loss = loss_value;
+            let seconds = step_clock.elapsed().as_secs_f64();
+            let metrics = Metrics {
+                step,
+                epoch,
+                loss: loss_value,
+                lr,
+                supervised_tokens: f64::from(normalizer),
+                total_tokens: tokens,
+                supervised_fraction: f64::from(normalizer) / tokens.max(1) as f64,
+                tokens_per_s: tokens as f64 / seconds,
+                supervised_tokens_per_s: f64::from(normalizer) / seconds,
+                elapsed_s: clock.elapsed().as_secs_f64(),
+            };
+            writeln!(metrics_file, "{}", serde_json::to_string(&metrics)?)?;
+            progress.set_message(format!("loss {loss_value:.4}, {:.0} tok/s", metrics.tokens_per_s));
+            progress.inc(1);
+            step += 1;
+        }
+    }
+    progress.finish_and_clear();
+    println!(
+        "trained {step} steps ({:?} mode) in {:.1}s: loss {:.4} → {last_loss:.4}; metrics in {}",
+        args.mode,
+        clock.elapsed().as_secs_f64(),
+        first_loss.unwrap_or(f64::NAN),
+        args.out.join("metrics.jsonl").display()
+    );
+    Ok(())
+}
+
+/// Token ids `[batch, longest]` (right-padded), the supervised targets, and the padded size.
+fn micro_batch(
+    examples: &[Example],
+    batch: &[usize],
+    device: &burn::tensor::Device,
+) -> (Tensor<2, Int>, Vec<Target>, usize) {
+    let longest = batch.iter().map(|&i| examples[i].ids.len()).max().unwrap_or(0);
+    let mut ids = vec![0i64; batch.len() * longest];
+    let mut targets = Vec::new();
+    for (row, &i) in batch.iter().enumerate() {
+        let example = &examples[i];
+        for (col, &id) in example.ids.iter().enumerate() {
+            ids[row * longest + col] = i64::from(id);
+        }
+        for (k, &weight) in example.weights.iter().enumerate() {
+            if weight > 0.0 {
+                let position = example.prompt_len + k;
+                targets.push(Target {
+                    batch: row,
+                    position,
+                    token: example.ids[position],
+                    weight,
+                });
+            }
+        }
+    }
+    let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [batch.len(), longest]), device);
+    (input, targets, batch.len() * longest)
+}
+
+/// The records of `select`'s output as examples: prompt through the chat template, response
+/// token ids, and the mode's weights. Rejected records and records with no weight are counted.
+fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
+    let mut examples = Vec::new();
+    let (mut rejected, mut empty) = (0, 0);
+    for line in input::lines(&args.data)? {
+        let where_ = format!("{} line {}", args.data.display(), line.number);
+        let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{where_}: not JSON"))?;
+        let user_weights: Option<Vec<f32>> = match value.get("weights") {
+            Some(w) => Some(serde_json::from_value(w.clone()).with_context(|| format!("{where_}: `weights`"))?),
+            None => None,
+        };
+        let record: RecordOutput =
+            serde_json::from_value(value).with_context(|| format!("{where_}: not a `codeblock select` output line"))?;
+        let Status::Ok(selected) = &record.status else {
+            rejected += 1;
+            continue;
+        };
+        let Some(response_ids) = &selected.mask.token_ids else {
+            bail!("{where_}: no token ids; run `codeblock select --model` with this model first");
+        };
+        if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= loaded.config.vocab_size) {
+            bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
+        }
+        let weights = token_weights(args.mode.into(), selected, user_weights.as_deref(), args.seed)
+            .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
+        if weights.iter().all(|&w| w == 0.0) {
+            empty += 1;
+            continue;
+        }
+        let prompt = match &loaded.template {
+            Some(template) => template.render(&selected.prompt, true)?,
+            None => plain_prompt(&selected.prompt),
+        };
+        let mut ids = loaded.tokenizer.encode_with_specials(&prompt)?;
+        let prompt_len = ids.len();
+        ensure!(prompt_len > 0, "{where_}: the prompt renders to no tokens");
+        ids.extend(response_ids);
+        examples.push(Example {
+            ids,
+            prompt_len,
+            weights,
+        });
+    }
+    eprintln!(
+        "{} records to train on; skipped {rejected} rejected by select and {empty} with no supervised token",
+        examples.len()
+    );
+    Ok(examples)
+}
