@@ -26,7 +26,6 @@ fn the_embedded_tokenizer_splits_like_smollm2() {
     let text = "def add(a, b):\n    return a + 12\n# café 🦀";
     let tokens = tokenizer.tokenize(text).unwrap();
     let pieces: Vec<&str> = tokens.iter().map(|t| &text[t.span.start..t.span.end]).collect();
-    println!("{pieces:?}");
     let ids: Vec<u32> = tokens.iter().map(|t| t.id.unwrap()).collect();
     assert_eq!(tokenizer.decode(&ids).unwrap(), text, "decoding gives the text back");
     // SmolLM2 splits digits one by one and keeps chat markers whole.

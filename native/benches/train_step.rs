@@ -1,0 +1,116 @@
+//! One training step (forward + backward) of SmolLM2-135M on the CPU, sequence 512 with 2% of
+//! tokens supervised: the sparse-head loss against the full-logits masked loss. Each variant
+//! runs in its own child process so that its peak memory is its own. Prints the step-time and
+//! peak-memory ratios, and the logits each variant materialises.
+//!
+//! Run: `cargo bench -p codeblock --bench train_step` (model from `CODEBLOCK_MODEL` or the set-up cache).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use codeblock_core::gguf::Gguf;
+use codeblock_core::model::{Target, full_logits_loss, load_gguf, sparse_loss};
+
+const LENGTH: usize = 512;
+const SUPERVISED: usize = LENGTH * 2 / 100;
+const STEPS: usize = 3;
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: 0 kB");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Runs one variant in this process and prints `seconds peak_mib vocab`.
+fn variant(sparse: bool) {
+    let path = std::env::var_os("CODEBLOCK_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
+        });
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", path.display()));
+    let device = Device::flex().autodiff();
+    let (config, model) = load_gguf(&Gguf::parse(&bytes).expect("the model parses"), &device).expect("loads");
+    let ids: Vec<i64> = (0..LENGTH)
+        .map(|i| ((i * 104_729) % config.vocab_size) as i64)
+        .collect();
+    let targets: Vec<Target> = (0..SUPERVISED)
+        .map(|k| {
+            let position = 1 + k * (LENGTH - 1) / SUPERVISED;
+            Target {
+                batch: 0,
+                position,
+                token: ids[position] as u32,
+                weight: 1.0,
+            }
+        })
+        .collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..STEPS {
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [1, LENGTH]), &device);
+        let clock = Instant::now();
+        let loss = if sparse {
+            sparse_loss(&model, tokens, &targets, SUPERVISED as f32)
+        } else {
+            full_logits_loss(&model, tokens, &targets, SUPERVISED as f32)
+        };
+        std::hint::black_box(loss.backward());
+        best = best.min(clock.elapsed().as_secs_f64());
+    }
+    println!("{best} {} {}", peak_rss_mib(), config.vocab_size);
+}
+
+fn measure(which: &str) -> (f64, f64, usize) {
+    let output = Command::new(std::env::current_exe().expect("the bench knows its path"))
+        .arg(which)
+        .output()
+        .expect("the bench re-runs itself");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    assert!(
+        fields.len() == 3,
+        "variant {which} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        fields[0].parse().unwrap(),
+        fields[1].parse().unwrap(),
+        fields[2].parse().unwrap(),
+    )
+}
+
+fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("sparse") => return variant(true),
+        Some("full") => return variant(false),
+        _ => {}
+    }
+    let (sparse_s, sparse_mib, vocab) = measure("sparse");
+    let (full_s, full_mib, _) = measure("full");
+    let logits_mib = |rows: usize| (rows * vocab * 4) as f64 / (1 << 20) as f64;
+    println!("SmolLM2-135M, CPU (burn flex), sequence {LENGTH}, {SUPERVISED} supervised tokens (2%), best of {STEPS}:");
+    println!(
+        "  sparse head:  step {sparse_s:.2}s, peak RSS {sparse_mib:.0} MiB, logits {:.1} MiB",
+        logits_mib(SUPERVISED)
+    );
+    println!(
+        "  full logits:  step {full_s:.2}s, peak RSS {full_mib:.0} MiB, logits {:.1} MiB",
+        logits_mib(LENGTH)
+    );
+    println!(
+        "  ratios: step {:.2}× (aim ≤ 0.85), logits memory {:.1}% (aim ≤ 5%), peak RSS {:.2}×",
+        sparse_s / full_s,
+        100.0 * SUPERVISED as f64 / LENGTH as f64,
+        sparse_mib / full_mib
+    );
+}
