@@ -28,16 +28,30 @@ pub fn tokenizer() -> HfTokenizer {
     HfTokenizer::from_bytes(&bytes).expect("the fetched tokenizer.json loads")
 }
 
-/// The default model's bytes (SmolLM2-135M-Instruct, Q4_1 GGUF) fetched by `scripts/setup.sh`.
-pub fn model_bytes() -> Vec<u8> {
-    let path = std::env::var_os("CODEBLOCK_MODEL")
+/// Where `scripts/setup.sh` put the default model (SmolLM2-135M-Instruct, Q4_1 GGUF), or
+/// `CODEBLOCK_MODEL`.
+pub fn model_path() -> PathBuf {
+    std::env::var_os("CODEBLOCK_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
             home.join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
+        })
+}
+
+/// The default model's bytes.
+pub fn model_bytes() -> Vec<u8> {
+    let path = model_path();
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh (or set CODEBLOCK_MODEL)", path.display()))
+}
+
+/// This process's peak resident memory in MiB (Linux `VmHWM`), for benches.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 fn check_span(text: &str, span: Span, what: &str) {

@@ -8,33 +8,20 @@
 //!
 //! Run: `cargo bench -p codeblock --bench score` (model from `CODEBLOCK_MODEL` or the set-up cache).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::tensor::Device;
 use codeblock_core::gguf::Gguf;
 use codeblock_core::model::{ModelScorer, load_gguf};
 use codeblock_core::tokens::HfTokenizer;
+use codeblock_tests::{model_bytes, peak_rss_mib};
 
 const BATCH: usize = 8;
 const LENGTH: usize = 256;
 const ROUNDS: usize = 3;
 
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn main() {
-    let path = std::env::var_os("CODEBLOCK_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", path.display()));
+    let bytes = model_bytes();
     let gguf = Gguf::parse(&bytes).expect("the model parses");
     let device = Device::flex();
     let (config, model) = load_gguf(&gguf, &device).expect("the model loads");

@@ -5,40 +5,21 @@
 //!
 //! Run: `cargo bench -p codeblock --bench train_step` (model from `CODEBLOCK_MODEL` or the set-up cache).
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use codeblock_core::gguf::Gguf;
 use codeblock_core::model::{Target, full_logits_loss, load_gguf, sparse_loss};
+use codeblock_tests::{model_bytes, peak_rss_mib};
 
 const LENGTH: usize = 512;
 const SUPERVISED: usize = LENGTH * 2 / 100;
 const STEPS: usize = 3;
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: 0 kB");
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|k| k.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 /// Runs one variant in this process and prints `seconds peak_mib vocab`.
 fn variant(sparse: bool) {
-    let path = std::env::var_os("CODEBLOCK_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", path.display()));
+    let bytes = model_bytes();
     let device = Device::flex().autodiff();
     let (config, model) = load_gguf(&Gguf::parse(&bytes).expect("the model parses"), &device).expect("loads");
     let ids: Vec<i64> = (0..LENGTH)
@@ -67,7 +48,7 @@ fn variant(sparse: bool) {
         std::hint::black_box(loss.backward());
         best = best.min(clock.elapsed().as_secs_f64());
     }
-    println!("{best} {} {}", peak_rss_mib(), config.vocab_size);
+    println!("{best} {} {}", peak_rss_mib().unwrap_or(f64::NAN), config.vocab_size);
 }
 
 fn measure(which: &str) -> (f64, f64, usize) {

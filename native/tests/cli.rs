@@ -191,12 +191,7 @@ fn show_renders_a_selected_record() {
 /// The model tier through the command line: `select --model`, `train` and `generate` with SmolLM2.
 #[test]
 fn select_train_and_generate_with_the_default_model() {
-    let model = std::env::var_os("CODEBLOCK_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/codeblock/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
+    let model = codeblock_tests::model_path();
     assert!(model.exists(), "{} is missing: run scripts/setup.sh", model.display());
     let dir = scratch("model");
     let input = dir.join("pairs.jsonl");
