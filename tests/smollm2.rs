@@ -125,6 +125,21 @@ mod model {
         );
         assert!(generation.text.starts_with("```python\ndef "), "{:?}", generation.text);
 
+        // Exported to Hugging Face layout and loaded back, the model scores the same.
+        let (config, _) = codeblock_core::model::load_gguf(&gguf, &device).unwrap();
+        let (config_json, weights) = codeblock_core::model::export_hf(&model, &config).unwrap();
+        let (_, reloaded) = codeblock_core::model::load_hf(&config_json, &[weights], &device).unwrap();
+        let tokenizer_again = HfTokenizer::from_gguf(&gguf).unwrap();
+        let reloaded_scorer = ModelScorer::new(reloaded, device.clone(), tokenizer_again, None, 4096);
+        let prompt = &golden.prompts[1];
+        let again = reloaded_scorer.score_contexts(&[(prompt.ids.clone(), 1)]).remove(0);
+        let worst = again
+            .iter()
+            .zip(&prompt.logprobs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= 1e-3, "exported model: max abs log-prob difference {worst}");
+
         // Through the pipeline's seam: a record's response tokens, batched with another record.
         let mut scorer = scorer;
         let record = |response: &str| Record {

@@ -72,3 +72,40 @@ fn bad_checkpoints_are_named() {
     .unwrap_err();
     assert!(err.to_string().contains("has shape"), "{err}");
 }
+
+/// Exporting gives back the checkpoint we loaded, tensor for tensor (the RoPE permutation and
+/// the transposes are undone exactly).
+#[test]
+fn export_gives_back_the_checkpoint() {
+    use codeblock_core::model::export_hf;
+    use safetensors::SafeTensors;
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tiny");
+    for name in ["llama", "qwen2"] {
+        let folder = dir.join(name);
+        let read = |file: &str| std::fs::read(folder.join(file)).unwrap();
+        let index = std::fs::read_to_string(folder.join("model.safetensors.index.json")).ok();
+        let shards: Vec<Vec<u8>> = hf_shard_files(index.as_deref())
+            .unwrap()
+            .iter()
+            .map(|f| read(f))
+            .collect();
+        let config = String::from_utf8(read("config.json")).unwrap();
+        let (model_config, model) = load_hf(&config, &shards, &Device::flex()).unwrap();
+        let (exported_config, bytes) = export_hf(&model, &model_config).unwrap();
+        let exported = SafeTensors::deserialize(&bytes).unwrap();
+        let mut count = 0;
+        for shard in &shards {
+            let original = SafeTensors::deserialize(shard).unwrap();
+            for tensor in original.names() {
+                let (a, b) = (original.tensor(tensor).unwrap(), exported.tensor(tensor).unwrap());
+                assert_eq!(a.shape(), b.shape(), "{name} {tensor}");
+                assert_eq!(a.data(), b.data(), "{name} {tensor} differs after export");
+                count += 1;
+            }
+        }
+        assert_eq!(count, exported.names().len(), "{name}: the export has the same tensors");
+        let (again, _) = load_hf(&exported_config, &[bytes], &Device::flex()).unwrap();
+        assert_eq!(again, model_config, "{name}: config.json round trip");
+    }
+}

@@ -67,6 +67,13 @@ impl HfTokenizer {
         Ok(encoding.get_ids().to_vec())
     }
 
+    /// The tokenizer as `tokenizer.json` text.
+    pub fn to_json(&self) -> Result<String, TokenizeError> {
+        self.inner
+            .to_string(false)
+            .map_err(|e| TokenizeError::Load(e.to_string()))
+    }
+
     pub fn decode(&self, ids: &[u32]) -> Result<String, TokenizeError> {
         self.inner
             .decode(ids, false)

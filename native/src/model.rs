@@ -25,6 +25,8 @@ pub struct Loaded {
     pub model: Llama,
     pub tokenizer: HfTokenizer,
     pub template: Option<ChatTemplate>,
+    /// The template's source, to export with a trained model.
+    pub template_source: Option<String>,
     /// Ids that end the assistant's turn.
     pub end_tokens: Vec<u32>,
     pub device: Device,
@@ -70,7 +72,12 @@ fn load_gguf_file(path: &Path, device: Device) -> Result<Loaded> {
     let gguf = Gguf::parse(&bytes).with_context(|| format!("model {}", path.display()))?;
     let (config, model) = load_gguf(&gguf, &device).with_context(|| format!("model {}", path.display()))?;
     let tokenizer = HfTokenizer::from_gguf(&gguf).with_context(|| format!("tokenizer of {}", path.display()))?;
-    let template = match gguf.metadata.get("tokenizer.chat_template").and_then(|v| v.as_str()) {
+    let template_source = gguf
+        .metadata
+        .get("tokenizer.chat_template")
+        .and_then(|v| v.as_str())
+        .map(String::from);
+    let template = match &template_source {
         Some(source) => {
             Some(ChatTemplate::new(source).with_context(|| format!("chat template of {}", path.display()))?)
         }
@@ -86,6 +93,7 @@ fn load_gguf_file(path: &Path, device: Device) -> Result<Loaded> {
         model,
         tokenizer,
         template,
+        template_source,
         end_tokens,
         device,
     })
@@ -110,7 +118,8 @@ fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
         Ok(json) => serde_json::from_str(&json).with_context(|| format!("{}/tokenizer_config.json", dir.display()))?,
         Err(_) => serde_json::Value::Null,
     };
-    let template = match settings["chat_template"].as_str() {
+    let template_source = settings["chat_template"].as_str().map(String::from);
+    let template = match &template_source {
         Some(source) => Some(ChatTemplate::new(source).with_context(|| format!("chat template of {}", dir.display()))?),
         None => None,
     };
@@ -127,6 +136,7 @@ fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
         model,
         tokenizer,
         template,
+        template_source,
         end_tokens,
         device,
     })

@@ -3,7 +3,8 @@
 //! accumulation, batches packed by token count, deterministic on the CPU. Metrics go to
 //! `OUT/metrics.jsonl`, one line per optimizer step.
 //!
-//! Not yet: checkpoints and `--resume`, LoRA, the token-cleaning mode, and export (issue 4).
+//! `--export` writes the result as a Hugging Face checkpoint. Not yet: checkpoints and
+//! `--resume`, LoRA, the token-cleaning mode (issue 4).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Int, Tensor, TensorData};
 use clap::ValueEnum;
 use codeblock_core::chat::plain_prompt;
-use codeblock_core::model::{Target, sparse_loss};
+use codeblock_core::model::{Target, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
 use codeblock_core::train::{Mode, learning_rate, pack, token_weights};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -62,6 +63,10 @@ pub struct Args {
     seed: u64,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
+    /// Also write the trained model to OUT/final as a Hugging Face checkpoint (config.json,
+    /// model.safetensors, tokenizer.json, tokenizer_config.json).
+    #[arg(long)]
+    export: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
@@ -189,6 +194,16 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     progress.finish_and_clear();
+    if args.export {
+        export(
+            &args,
+            &model,
+            &loaded.config,
+            &loaded.tokenizer,
+            loaded.template_source.as_deref(),
+            &loaded.end_tokens,
+        )?;
+    }
     println!(
         "trained {step} steps ({:?} mode) in {:.1}s: loss {:.4} → {last_loss:.4}; metrics in {}",
         args.mode,
@@ -196,6 +211,35 @@ pub fn run(args: Args) -> Result<()> {
         first_loss.unwrap_or(f64::NAN),
         args.out.join("metrics.jsonl").display()
     );
+    Ok(())
+}
+
+/// Writes OUT/final as a Hugging Face checkpoint, each file through a temporary name and a rename.
+fn export(
+    args: &Args,
+    model: &codeblock_core::model::Llama,
+    config: &codeblock_core::model::LlamaConfig,
+    tokenizer: &codeblock_core::tokens::HfTokenizer,
+    template: Option<&str>,
+    end_tokens: &[u32],
+) -> Result<()> {
+    let dir = args.out.join("final");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (config_json, weights) = export_hf(model, config)?;
+    let eos = end_tokens.first().and_then(|&id| tokenizer.decode(&[id]).ok());
+    let settings = serde_json::json!({"chat_template": template, "eos_token": eos});
+    let files: [(&str, Vec<u8>); 4] = [
+        ("config.json", config_json.into_bytes()),
+        ("model.safetensors", weights),
+        ("tokenizer.json", tokenizer.to_json()?.into_bytes()),
+        ("tokenizer_config.json", serde_json::to_vec_pretty(&settings)?),
+    ];
+    for (name, bytes) in files {
+        let (path, partial) = (dir.join(name), dir.join(format!("{name}.partial")));
+        std::fs::write(&partial, bytes).with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!("exported the trained model to {}", dir.display());
     Ok(())
 }
 

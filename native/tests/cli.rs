@@ -225,7 +225,7 @@ fn select_train_and_generate_with_the_default_model() {
     }
     // Training: the same batch three times in `full` mode must bring its loss down; every mode
     // runs and logs its supervised fraction.
-    let train = |mode: &str, steps: &str| {
+    let train = |mode: &str, steps: &str, extra: &[&str]| {
         let run = dir.join(format!("run-{mode}"));
         let status = codeblock()
             .args([
@@ -239,6 +239,7 @@ fn select_train_and_generate_with_the_default_model() {
                 "--max-steps",
                 steps,
             ])
+            .args(extra)
             .args([
                 "--lr",
                 "5e-4",
@@ -260,25 +261,43 @@ fn select_train_and_generate_with_the_default_model() {
         assert!(status.success(), "train --mode {mode}");
         read_jsonl(&run.join("metrics.jsonl"))
     };
-    let full = train("full", "3");
+    let full = train("full", "3", &["--export"]);
     let losses: Vec<f64> = full.iter().map(|m| m["loss"].as_f64().unwrap()).collect();
     assert!(losses[2] < losses[0], "loss does not decrease: {losses:?}");
     let fraction = |metrics: &[Value]| metrics[0]["supervised_fraction"].as_f64().unwrap();
-    let sparse = train("codeblock", "1");
+    let sparse = train("codeblock", "1", &[]);
     assert!(
         fraction(&sparse) < fraction(&full),
         "codeblock supervises fewer tokens than full"
     );
     assert_eq!(
-        fraction(&train("random", "1")),
+        fraction(&train("random", "1", &[])),
         fraction(&sparse),
         "random matches the codeblock count"
     );
     assert_eq!(
-        fraction(&train("mask", "1")),
+        fraction(&train("mask", "1", &[])),
         fraction(&sparse),
         "mask without weights is the mask"
     );
+
+    // The exported checkpoint is a Hugging Face folder that `--model` loads and generates with.
+    let exported = dir.join("run-full/final");
+    let reply = codeblock()
+        .args([
+            "generate",
+            "--device",
+            "cpu",
+            "--max-tokens",
+            "4",
+            "--prompt",
+            "Say hi.",
+        ])
+        .arg("--model")
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(reply.status.success(), "{}", String::from_utf8_lossy(&reply.stderr));
 
     let generated = codeblock()
         .args([

@@ -168,6 +168,21 @@ fn interleave_rope_rows(values: &[f32], heads: usize, head_dim: usize, row_len: 
     out
 }
 
+/// The inverse of [`interleave_rope_rows`]: adjacent pairs back to half-split order.
+pub(super) fn split_rope_rows(values: &[f32], heads: usize, head_dim: usize, row_len: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    let half = head_dim / 2;
+    for h in 0..heads {
+        for i in 0..half {
+            for (from, to) in [(2 * i, i), (2 * i + 1, i + half)] {
+                let (to, from) = ((h * head_dim + to) * row_len, (h * head_dim + from) * row_len);
+                out[to..to + row_len].copy_from_slice(&values[from..from + row_len]);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! time. Behind the `model` feature, so the pipeline builds without burn.
 
 mod config;
+mod export;
 mod generate;
 mod llama;
 mod load;
@@ -12,6 +13,7 @@ mod scorer;
 mod weights;
 
 pub use config::{Arch, LlamaConfig};
+pub use export::export_hf;
 pub use generate::{GenerateConfig, Generation, Stop, generate};
 pub use llama::Llama;
 pub use load::{load_gguf, load_hf};
