@@ -18,6 +18,9 @@ pub enum Mode {
     Random,
     /// Per-token weights the user brings: a `weights` list on the line, else the mask's flags.
     Mask,
+    /// Token Cleaning: the tokens a reference model gains most on over the base model
+    /// (global top fraction), scored by the trainer with both models.
+    TokenCleaning,
 }
 
 /// Per-token loss weights of one record's response for a mode; `user_weights` is the line's
@@ -50,6 +53,9 @@ pub fn token_weights(
             }
             weights
         }
+        Mode::TokenCleaning => {
+            return Err("token-cleaning weights come from two models' scores (token_cleaning_weights)".into());
+        }
         Mode::Mask => match user_weights {
             Some(w) if w.len() != flags.len() => {
                 return Err(format!(
@@ -65,6 +71,25 @@ pub fn token_weights(
             None => flags,
         },
     })
+}
+
+/// Token Cleaning's selection: per token, the excess loss `−ln p_base + ln p_reference` (how much
+/// better a reference model, tuned on good data, predicts it than the base model), and the
+/// globally top `keep` fraction of all response tokens get weight 1. Ties go to earlier tokens.
+pub fn token_cleaning_weights(base: &[Vec<f64>], reference: &[Vec<f64>], keep: f64) -> Vec<Vec<f32>> {
+    let mut all: Vec<(f64, usize, usize)> = Vec::new();
+    for (r, (b, f)) in base.iter().zip(reference).enumerate() {
+        for (t, (lb, lf)) in b.iter().zip(f).enumerate() {
+            all.push((lf - lb, r, t));
+        }
+    }
+    let count = (keep.clamp(0.0, 1.0) * all.len() as f64).round() as usize;
+    all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut weights: Vec<Vec<f32>> = base.iter().map(|b| vec![0.0; b.len()]).collect();
+    for &(_, r, t) in &all[..count] {
+        weights[r][t] = 1.0;
+    }
+    weights
 }
 
 fn fnv(text: &str) -> u64 {
@@ -154,6 +179,16 @@ mod tests {
                 .contains("3 entries")
         );
         assert!(token_weights(Mode::Mask, &s, Some(&[-1.0; 8]), 0).is_err());
+    }
+
+    #[test]
+    fn token_cleaning_keeps_the_global_top_excess_loss() {
+        // Excess = reference − base: record 0 → [1.0, -1.0], record 1 → [3.0, 0.5, 0.0].
+        let base = vec![vec![-2.0, -1.0], vec![-4.0, -1.0, -1.0]];
+        let reference = vec![vec![-1.0, -2.0], vec![-1.0, -0.5, -1.0]];
+        let weights = token_cleaning_weights(&base, &reference, 0.4);
+        assert_eq!(weights, vec![vec![1.0, 0.0], vec![1.0, 0.0, 0.0]]);
+        assert_eq!(token_cleaning_weights(&base, &reference, 1.0).concat(), [1.0; 5]);
     }
 
     #[test]

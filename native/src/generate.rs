@@ -59,7 +59,7 @@ pub fn run(args: Args) -> Result<()> {
         stop: args.stop,
     };
     let clock = Instant::now();
-    let max_positions = loaded.config.context_length.min(4096);
+    let max_positions = loaded.config.max_positions();
     let generation = generate(
         &loaded.model,
         &loaded.device,

@@ -214,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
                 let (device, device_name) = model::choose_device(args.device);
                 eprintln!("model {} on {device_name}", path.display());
                 let loaded = model::load(path, device)?;
-                let max_positions = loaded.config.context_length.min(4096);
+                let max_positions = loaded.config.max_positions();
                 let tokenizer = loaded.tokenizer.clone();
                 let mut scorer = ModelScorer::new(
                     loaded.model,

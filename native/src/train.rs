@@ -4,21 +4,21 @@
 //! `OUT/metrics.jsonl`, one line per optimizer step.
 //!
 //! `--export` writes the result as a Hugging Face checkpoint. Not yet: checkpoints and
-//! `--resume`, LoRA, the token-cleaning mode (issue 4).
+//! `--resume`, LoRA (issue 4).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use clap::ValueEnum;
 use codeblock_core::chat::plain_prompt;
-use codeblock_core::model::{Target, export_hf, sparse_loss};
+use codeblock_core::model::{ModelScorer, Target, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
-use codeblock_core::train::{Mode, learning_rate, pack, token_weights};
+use codeblock_core::train::{Mode, learning_rate, pack, token_cleaning_weights, token_weights};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -38,6 +38,13 @@ pub struct Args {
     out: PathBuf,
     #[arg(long, value_enum, default_value = "codeblock")]
     mode: ModeArg,
+    /// With `--mode token-cleaning`: the reference model (same tokenizer), e.g. one tuned on
+    /// high-quality data.
+    #[arg(long, required_if_eq("mode", "token-cleaning"))]
+    reference: Option<PathBuf>,
+    /// With `--mode token-cleaning`: the fraction of all response tokens to keep.
+    #[arg(long, default_value_t = 0.6)]
+    keep: f64,
     #[arg(long, default_value_t = 1)]
     epochs: usize,
     /// Stop after this many optimizer steps (default: all epochs).
@@ -76,6 +83,7 @@ enum ModeArg {
     Full,
     Random,
     Mask,
+    TokenCleaning,
 }
 
 impl From<ModeArg> for Mode {
@@ -85,6 +93,7 @@ impl From<ModeArg> for Mode {
             ModeArg::Full => Mode::Full,
             ModeArg::Random => Mode::Random,
             ModeArg::Mask => Mode::Mask,
+            ModeArg::TokenCleaning => Mode::TokenCleaning,
         }
     }
 }
@@ -117,8 +126,15 @@ pub fn run(args: Args) -> Result<()> {
     );
     let (device, device_name) = model::choose_device(args.device);
     eprintln!("model {} on {device_name}, training", args.model.display());
-    let loaded = model::load(&args.model, device.autodiff())?;
-    let examples = read_examples(&args, &loaded)?;
+    let loaded = model::load(&args.model, device.clone().autodiff())?;
+    let mut examples = read_examples(&args, &loaded)?;
+    if let Some(reference) = args
+        .reference
+        .as_ref()
+        .filter(|_| matches!(args.mode, ModeArg::TokenCleaning))
+    {
+        clean(&mut examples, &args.model, reference, args.keep, &device)?;
+    }
     ensure!(!examples.is_empty(), "{}: no record to train on", args.data.display());
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut metrics_file = std::fs::File::create(args.out.join("metrics.jsonl"))
@@ -243,6 +259,53 @@ fn export(
     Ok(())
 }
 
+/// Token Cleaning: scores every response token under the base model and the reference, and
+/// keeps the global top `keep` fraction by excess loss; examples left with nothing are dropped.
+fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f64, device: &Device) -> Result<()> {
+    let scorer = |path: &Path| -> Result<(ModelScorer, usize)> {
+        let loaded = model::load(path, device.clone())?;
+        let vocab = loaded.config.vocab_size;
+        Ok((
+            ModelScorer::new(
+                loaded.model,
+                loaded.device,
+                loaded.tokenizer,
+                None,
+                loaded.config.max_positions(),
+            ),
+            vocab,
+        ))
+    };
+    let (base, base_vocab) = scorer(base)?;
+    let (reference_scorer, reference_vocab) = scorer(reference)?;
+    ensure!(
+        base_vocab == reference_vocab,
+        "{}: the reference's vocabulary differs from the model's",
+        reference.display()
+    );
+    let contexts: Vec<(Vec<u32>, usize)> = examples.iter().map(|e| (e.ids.clone(), e.prompt_len)).collect();
+    let progress = ProgressBar::new(contexts.len() as u64);
+    let (mut base_scores, mut reference_scores) = (Vec::new(), Vec::new());
+    for chunk in contexts.chunks(8) {
+        base_scores.extend(base.score_contexts(chunk));
+        reference_scores.extend(reference_scorer.score_contexts(chunk));
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    let weights = token_cleaning_weights(&base_scores, &reference_scores, keep);
+    for (example, weights) in examples.iter_mut().zip(weights) {
+        example.weights = weights;
+    }
+    let before = examples.len();
+    examples.retain(|e| e.weights.iter().any(|&w| w > 0.0));
+    eprintln!(
+        "token cleaning kept {:.1}% of response tokens; {} records left with none",
+        100.0 * keep,
+        before - examples.len()
+    );
+    Ok(())
+}
+
 /// Token ids `[batch, longest]` (right-padded), the supervised targets, and the padded size.
 fn micro_batch(
     examples: &[Example],
@@ -277,7 +340,7 @@ fn micro_batch(
 /// token ids, and the mode's weights. Rejected records and records with no weight are counted.
 fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
     let mut examples = Vec::new();
-    let (mut rejected, mut empty) = (0, 0);
+    let (mut rejected, mut empty, mut too_long) = (0, 0, 0);
     for line in input::lines(&args.data)? {
         let where_ = format!("{} line {}", args.data.display(), line.number);
         let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
@@ -298,7 +361,12 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= loaded.config.vocab_size) {
             bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
         }
-        let weights = token_weights(args.mode.into(), selected, user_weights.as_deref(), args.seed)
+        // Token cleaning starts from every token; `clean` then keeps the ones it picks.
+        let mode = match args.mode {
+            ModeArg::TokenCleaning => Mode::Full,
+            other => other.into(),
+        };
+        let weights = token_weights(mode, selected, user_weights.as_deref(), args.seed)
             .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
         if weights.iter().all(|&w| w == 0.0) {
             empty += 1;
@@ -312,6 +380,10 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         let prompt_len = ids.len();
         ensure!(prompt_len > 0, "{where_}: the prompt renders to no tokens");
         ids.extend(response_ids);
+        if ids.len() > loaded.config.max_positions() {
+            too_long += 1;
+            continue;
+        }
         examples.push(Example {
             ids,
             prompt_len,
@@ -319,8 +391,10 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         });
     }
     eprintln!(
-        "{} records to train on; skipped {rejected} rejected by select and {empty} with no supervised token",
-        examples.len()
+        "{} records to train on; skipped {rejected} rejected by select, {empty} with no supervised token, \
+         {too_long} longer than the model's {} positions",
+        examples.len(),
+        loaded.config.max_positions()
     );
     Ok(examples)
 }

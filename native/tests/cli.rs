@@ -281,6 +281,12 @@ fn select_train_and_generate_with_the_default_model() {
         "mask without weights is the mask"
     );
 
+    // Token cleaning against a reference (here the model itself, so every token ties) keeps the
+    // asked fraction of response tokens: between the mask and everything.
+    let reference = model.to_str().expect("the model path is UTF-8");
+    let cleaning = train("token-cleaning", "1", &["--reference", reference, "--keep", "0.5"]);
+    assert!(fraction(&cleaning) > fraction(&sparse) && fraction(&cleaning) < fraction(&full));
+
     // The exported checkpoint is a Hugging Face folder that `--model` loads and generates with.
     let exported = dir.join("run-full/final");
     let reply = codeblock()

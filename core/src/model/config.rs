@@ -4,6 +4,9 @@ use crate::gguf::Gguf;
 
 use super::ModelError;
 
+/// The longest context any model is loaded for.
+const MAX_POSITIONS: usize = 4096;
+
 /// The supported layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -81,6 +84,12 @@ impl LlamaConfig {
         };
         config.validate()?;
         Ok(config)
+    }
+
+    /// The longest context the model is loaded for: its own limit, capped so the RoPE table
+    /// stays small.
+    pub fn max_positions(&self) -> usize {
+        self.context_length.min(MAX_POSITIONS)
     }
 
     pub(super) fn validate(&self) -> Result<(), ModelError> {

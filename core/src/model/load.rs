@@ -10,9 +10,6 @@ use super::weights::{GgufWeights, HfWeights, Weights, hf_config};
 use super::{LlamaConfig, ModelError};
 use crate::gguf::Gguf;
 
-/// The longest context the RoPE table is built for (the model's own limit if smaller).
-const MAX_POSITIONS: usize = 4096;
-
 struct Loader<'a> {
     weights: &'a dyn Weights,
     config: &'a LlamaConfig,
@@ -138,7 +135,7 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         Some(loader.linear("output", config.vocab_size, config.hidden_size, None)?)
     };
     let scale = config.rope_scale;
-    let rope = RotaryEncodingConfig::new(config.context_length.min(MAX_POSITIONS), config.head_dim)
+    let rope = RotaryEncodingConfig::new(config.max_positions(), config.head_dim)
         .with_theta(config.rope_theta)
         .init_with_frequency_scaling(move |theta| theta.div_scalar(scale), device);
     Ok(Llama {
