@@ -208,45 +208,11 @@ struct Report<'a> {
 
 pub fn run(args: Args) -> Result<()> {
     let config = args.config()?;
-    let (tokenizer, mut scorer, scorer_name): (Box<dyn Tokenize>, Box<dyn TokenScorer>, String) =
-        match (&args.model, &args.scores) {
-            (Some(path), _) => {
-                let (device, device_name) = model::choose_device(args.device);
-                eprintln!("model {} on {device_name}", path.display());
-                let loaded = model::load(path, device)?;
-                let max_positions = loaded.config.max_positions();
-                let tokenizer = loaded.tokenizer.clone();
-                let mut scorer = ModelScorer::new(
-                    loaded.model,
-                    loaded.device,
-                    loaded.tokenizer,
-                    loaded.template,
-                    max_positions,
-                );
-                scorer.batch_tokens = args.batch_tokens;
-                (
-                    Box::new(tokenizer),
-                    Box::new(scorer),
-                    format!("model {} on {device_name}", path.display()),
-                )
-            }
-            (None, scores) => {
-                let tokenizer: Box<dyn Tokenize> = match &args.tokenizer {
-                    Some(path) => {
-                        let bytes =
-                            std::fs::read(path).with_context(|| format!("cannot read tokenizer {}", path.display()))?;
-                        Box::new(
-                            HfTokenizer::from_bytes(&bytes).with_context(|| format!("tokenizer {}", path.display()))?,
-                        )
-                    }
-                    None => Box::new(LexicalTokenizer),
-                };
-                match scores {
-                    Some(path) => (tokenizer, Box::new(read_scores(path)?), "precomputed".to_string()),
-                    None => (tokenizer, Box::new(NgramScorer::default()), "ngram".to_string()),
-                }
-            }
-        };
+    let Scoring {
+        tokenizer,
+        mut scorer,
+        name: scorer_name,
+    } = tokenizer_and_scorer(&args)?;
     let mut timings = Timings::default();
 
     let clock = Instant::now();
@@ -360,6 +326,63 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// How responses are tokenized and scored, and the scorer's name for the report.
+struct Scoring {
+    tokenizer: Box<dyn Tokenize>,
+    scorer: Box<dyn TokenScorer>,
+    name: String,
+}
+
+/// The tokenizer of the response and the scorer of its tokens, with a name for the report: the
+/// model's own tokenizer with `--model`, else `--tokenizer` (or the lexical fallback) with
+/// precomputed or n-gram scores.
+fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
+    Ok(match (&args.model, &args.scores) {
+        (Some(path), _) => {
+            let (device, device_name) = model::choose_device(args.device);
+            eprintln!("model {} on {device_name}", path.display());
+            let loaded = model::load(path, device)?;
+            let max_positions = loaded.config.max_positions();
+            let tokenizer = loaded.tokenizer.clone();
+            let mut scorer = ModelScorer::new(
+                loaded.model,
+                loaded.device,
+                loaded.tokenizer,
+                loaded.template,
+                max_positions,
+            );
+            scorer.batch_tokens = args.batch_tokens;
+            Scoring {
+                tokenizer: Box::new(tokenizer),
+                scorer: Box::new(scorer),
+                name: format!("model {} on {device_name}", path.display()),
+            }
+        }
+        (None, scores) => {
+            let tokenizer: Box<dyn Tokenize> = match &args.tokenizer {
+                Some(path) => {
+                    let bytes =
+                        std::fs::read(path).with_context(|| format!("cannot read tokenizer {}", path.display()))?;
+                    Box::new(HfTokenizer::from_bytes(&bytes).with_context(|| format!("tokenizer {}", path.display()))?)
+                }
+                None => Box::new(LexicalTokenizer),
+            };
+            match scores {
+                Some(path) => Scoring {
+                    tokenizer,
+                    scorer: Box::new(read_scores(path)?),
+                    name: "precomputed".into(),
+                },
+                None => Scoring {
+                    tokenizer,
+                    scorer: Box::new(NgramScorer::default()),
+                    name: "ngram".into(),
+                },
+            }
+        }
+    })
 }
 
 fn read_scores(path: &Path) -> Result<PrecomputedScorer> {
