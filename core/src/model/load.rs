@@ -152,26 +152,27 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
 /// Reorders each head's rows from half-split RoPE order (`x[i]` pairs with `x[i + d/2]`) to
 /// adjacent pairs (`x[2i]` with `x[2i + 1]`): row `2i` ← `i`, row `2i + 1` ← `i + d/2`.
 fn interleave_rope_rows(values: &[f32], heads: usize, head_dim: usize, row_len: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    let half = head_dim / 2;
-    for h in 0..heads {
-        for i in 0..half {
-            for (to, from) in [(2 * i, i), (2 * i + 1, i + half)] {
-                let (to, from) = ((h * head_dim + to) * row_len, (h * head_dim + from) * row_len);
-                out[to..to + row_len].copy_from_slice(&values[from..from + row_len]);
-            }
-        }
-    }
-    out
+    permute_rope_rows(values, heads, head_dim, row_len, true)
 }
 
 /// The inverse of [`interleave_rope_rows`]: adjacent pairs back to half-split order.
 pub(super) fn split_rope_rows(values: &[f32], heads: usize, head_dim: usize, row_len: usize) -> Vec<f32> {
+    permute_rope_rows(values, heads, head_dim, row_len, false)
+}
+
+/// Moves rows between the two RoPE orders: half-split row `i` ↔ adjacent row `2i`, and
+/// `i + d/2` ↔ `2i + 1`, in the direction `interleave` says.
+fn permute_rope_rows(values: &[f32], heads: usize, head_dim: usize, row_len: usize, interleave: bool) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
     let half = head_dim / 2;
     for h in 0..heads {
         for i in 0..half {
-            for (from, to) in [(2 * i, i), (2 * i + 1, i + half)] {
+            for (adjacent, split) in [(2 * i, i), (2 * i + 1, i + half)] {
+                let (to, from) = if interleave {
+                    (adjacent, split)
+                } else {
+                    (split, adjacent)
+                };
                 let (to, from) = ((h * head_dim + to) * row_len, (h * head_dim + from) * row_len);
                 out[to..to + row_len].copy_from_slice(&values[from..from + row_len]);
             }
