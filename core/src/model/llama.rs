@@ -44,21 +44,18 @@ pub struct Llama {
     pub rope: RotaryEncoding,
 }
 
+/// One block's cached keys and values, `[batch, kv_heads, positions, head_dim]` each.
+type KvSlot = Option<(Tensor<4>, Tensor<4>)>;
+
 /// Keys and values of earlier positions, per block, for generation.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    layers: Vec<KvSlot>,
     pub length: usize,
 }
 
 impl Attention {
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        rope: &RotaryEncoding,
-        cache: Option<&mut Option<(Tensor<4>, Tensor<4>)>>,
-        start: usize,
-    ) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding, cache: Option<&mut KvSlot>, start: usize) -> Tensor<3> {
         let [batch, length, _] = x.dims();
         let split = |t: Tensor<3>, heads: usize| t.reshape([batch, length, heads, self.head_dim]).swap_dims(1, 2);
         let q = rope.apply(split(self.q.forward(x.clone()), self.heads), start);
@@ -106,13 +103,7 @@ impl Mlp {
 }
 
 impl Block {
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        rope: &RotaryEncoding,
-        cache: Option<&mut Option<(Tensor<4>, Tensor<4>)>>,
-        start: usize,
-    ) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding, cache: Option<&mut KvSlot>, start: usize) -> Tensor<3> {
         let x = x.clone()
             + self
                 .attention
