@@ -46,6 +46,19 @@ pub fn model_bytes() -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh (or set CODEBLOCK_MODEL)", path.display()))
 }
 
+/// A tiny checkpoint of `tests/data/tiny/` (`llama` or `qwen2`): its config.json text and the
+/// bytes of its safetensors shards, in the order the index lists them.
+pub fn tiny_checkpoint(name: &str) -> (String, Vec<Vec<u8>>) {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/tiny")
+        .join(name);
+    let read = |file: &str| std::fs::read(folder.join(file)).unwrap_or_else(|e| panic!("{name}/{file}: {e}"));
+    let index = std::fs::read_to_string(folder.join("model.safetensors.index.json")).ok();
+    let files = codeblock_core::model::hf_shard_files(index.as_deref()).expect("the index parses");
+    let config = String::from_utf8(read("config.json")).expect("config.json is UTF-8");
+    (config, files.iter().map(|f| read(f)).collect())
+}
+
 /// This process's peak resident memory in MiB (Linux `VmHWM`), for benches.
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

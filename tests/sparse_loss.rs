@@ -1,15 +1,11 @@
 //! The sparse loss equals the full-logits masked cross-entropy in value and in gradient, on the
 //! tiny random Llama checkpoint (tied head, so the embedding's gradient gets both paths).
 
-use std::path::Path;
-
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use codeblock_core::model::{Llama, Target, full_logits_loss, load_hf, sparse_loss};
 
 fn tiny_llama(device: &Device) -> Llama {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tiny/llama");
-    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
-    let shards = vec![std::fs::read(dir.join("model.safetensors")).unwrap()];
+    let (config, shards) = codeblock_tests::tiny_checkpoint("llama");
     load_hf(&config, &shards, device).unwrap().1
 }
 

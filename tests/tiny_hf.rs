@@ -7,17 +7,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use codeblock_core::model::{Arch, hf_shard_files, load_hf};
+use codeblock_core::model::{Arch, load_hf};
+use codeblock_tests::tiny_checkpoint;
 
-fn logits_of(folder: &Path, ids: &[u32]) -> (Arch, Vec<f32>) {
-    let read = |name: &str| std::fs::read(folder.join(name)).unwrap();
-    let config = String::from_utf8(read("config.json")).unwrap();
-    let index = std::fs::read_to_string(folder.join("model.safetensors.index.json")).ok();
-    let shards: Vec<Vec<u8>> = hf_shard_files(index.as_deref())
-        .unwrap()
-        .iter()
-        .map(|f| read(f))
-        .collect();
+fn logits_of(name: &str, ids: &[u32]) -> (Arch, Vec<f32>) {
+    let (config, shards) = tiny_checkpoint(name);
     let device = Device::flex();
     let (config, model) = load_hf(&config, &shards, &device).unwrap();
     let n = ids.len();
@@ -36,7 +30,7 @@ fn tiny_checkpoints_match_the_reference() {
     let ids: Vec<u32> = serde_json::from_value(golden["ids"].clone()).unwrap();
     for (name, arch) in [("llama", Arch::Llama), ("qwen2", Arch::Qwen2)] {
         let expected: Vec<Vec<f64>> = serde_json::from_value(golden[name].clone()).unwrap();
-        let (found_arch, logits) = logits_of(&dir.join(name), &ids);
+        let (found_arch, logits) = logits_of(name, &ids);
         assert_eq!(found_arch, arch);
         let expected: Vec<f64> = expected.into_iter().flatten().collect();
         assert_eq!(logits.len(), expected.len(), "{name}");
@@ -80,17 +74,8 @@ fn export_gives_back_the_checkpoint() {
     use codeblock_core::model::export_hf;
     use safetensors::SafeTensors;
 
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tiny");
     for name in ["llama", "qwen2"] {
-        let folder = dir.join(name);
-        let read = |file: &str| std::fs::read(folder.join(file)).unwrap();
-        let index = std::fs::read_to_string(folder.join("model.safetensors.index.json")).ok();
-        let shards: Vec<Vec<u8>> = hf_shard_files(index.as_deref())
-            .unwrap()
-            .iter()
-            .map(|f| read(f))
-            .collect();
-        let config = String::from_utf8(read("config.json")).unwrap();
+        let (config, shards) = tiny_checkpoint(name);
         let (model_config, model) = load_hf(&config, &shards, &Device::flex()).unwrap();
         let (exported_config, bytes) = export_hf(&model, &model_config).unwrap();
         let exported = SafeTensors::deserialize(&bytes).unwrap();
