@@ -78,7 +78,7 @@ mod model {
         let bytes = model_bytes();
         let gguf = Gguf::parse(&bytes).unwrap();
         let device = Device::flex();
-        let (_, model) = load_gguf(&gguf, &device).unwrap();
+        let (model_config, model) = load_gguf(&gguf, &device).unwrap();
         let tokenizer = HfTokenizer::from_gguf(&gguf).unwrap();
         let template = gguf
             .get("tokenizer.chat_template")
@@ -126,8 +126,7 @@ mod model {
         assert!(generation.text.starts_with("```python\ndef "), "{:?}", generation.text);
 
         // Exported to Hugging Face layout and loaded back, the model scores the same.
-        let (config, _) = codeblock_core::model::load_gguf(&gguf, &device).unwrap();
-        let (config_json, weights) = codeblock_core::model::export_hf(&model, &config).unwrap();
+        let (config_json, weights) = codeblock_core::model::export_hf(&model, &model_config).unwrap();
         let (_, reloaded) = codeblock_core::model::load_hf(&config_json, &[weights], &device).unwrap();
         let tokenizer_again = HfTokenizer::from_gguf(&gguf).unwrap();
         let reloaded_scorer = ModelScorer::new(reloaded, device.clone(), tokenizer_again, None, 4096);
