@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32, with and
-# without the model), the wasm32 build of core, and all tests: unit, fixture snapshots, CLI, and
-# the model tier on the real SmolLM2 (CPU and wgpu on software Vulkan).
+# without the model), the wasm32 build of core, and all tests: unit, fixture snapshots, CLI, the
+# model tier on the real SmolLM2 (CPU and wgpu on software Vulkan); then the wasm module and npm
+# package (scripts/build-wasm.sh), their Node tests (parity with native, the packed tarball) and
+# the previewer page in headless Chromium.
 set -euo pipefail  # pipefail: a failing cargo test fails the script through tee
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+source scripts/setup-web.sh
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p codeblock-core --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p codeblock-core --features model --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p codeblock-wasm --target wasm32-unknown-unknown --locked -- -D warnings
 cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
 log=$(mktemp)
 CI=true cargo test --workspace --locked 2>&1 | tee "$log"
-# cargo's last line is the (empty) doc-test run; close with the totals of every test binary.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+bash scripts/build-wasm.sh
+# The screenshot of the browser test lands in out/ (CODEBLOCK_ARTIFACTS to change).
+CODEBLOCK_BIN="$CARGO_TARGET_DIR/debug/codeblock" node --test --test-reporter=tap tests/node/ tests/web/ 2>&1 | tee -a "$log"
+# Close with the totals of every cargo test binary and of the Node tests.
+awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
+  END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
 rm -f "$log"

@@ -2,6 +2,7 @@
 //! real tokenizer (Qwen3's) and the n-gram scorer fitted on that response alone, so fixtures do
 //! not influence each other. Invariants are asserted before each snapshot.
 
+use codeblock_core::Input;
 use codeblock_core::pipeline::Config;
 use codeblock_core::record::{Message, Record};
 use codeblock_core::score::NgramScorer;
@@ -56,8 +57,14 @@ fn fixtures() {
             }],
             response,
         };
-        let output =
-            codeblock_core::run(vec![Ok(record)], &tokenizer, &mut NgramScorer::default(), &config()).remove(0);
+        let output = codeblock_core::run(
+            vec![Input::record(record)],
+            &tokenizer,
+            &mut NgramScorer::default(),
+            &config(),
+            &mut (),
+        )
+        .remove(0);
         check_invariants(&output, FIXTURE_BUDGET);
         insta::assert_snapshot!(name, render(&output));
     }

@@ -8,6 +8,7 @@ pub mod captures;
 pub mod chat;
 pub mod dataflow;
 pub mod gguf;
+pub mod jsonl;
 pub mod lang;
 pub mod logic;
 pub mod mbpp;
@@ -28,7 +29,7 @@ pub mod train;
 
 use serde::{Deserialize, Serialize};
 
-pub use pipeline::{Config, run};
+pub use pipeline::{Config, Input, run};
 use span::{LineIndex, Span};
 
 /// Something worth telling about the input that did not stop it: code that does not parse,

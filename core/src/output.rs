@@ -7,7 +7,7 @@ use crate::partition::ItemKind;
 use crate::pipeline::Reject;
 use crate::record::{Message, Record};
 use crate::segment::Segment;
-use crate::span::Span;
+use crate::span::{Positions, Span, Utf16Map};
 
 /// One JSON line per input record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,7 +88,62 @@ pub struct Stats {
     pub guarded: bool,
 }
 
+/// The coding items of Python source alone (what an editor asks for): no tokens, no scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeItems {
+    pub items: Vec<CodeItem>,
+    pub edges: Vec<Edge>,
+    /// Sorted, disjoint spans of core logic.
+    pub core: Vec<Span>,
+    pub diagnostics: Vec<LocatedDiagnostic>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeItem {
+    pub span: Span,
+    /// 1-based first and last line.
+    pub lines: (usize, usize),
+    pub kind: ItemKind,
+    pub node: String,
+    pub depth: usize,
+}
+
+impl CodeItems {
+    /// The same items with spans counted in `positions` of `code`.
+    pub fn in_positions(mut self, code: &str, positions: Positions) -> Self {
+        if positions == Positions::Utf16 {
+            let map = Utf16Map::new(code);
+            self.items.iter_mut().for_each(|i| i.span = map.span(i.span));
+            self.core.iter_mut().for_each(|s| *s = map.span(*s));
+            self.diagnostics.iter_mut().for_each(|d| d.span = map.span(d.span));
+        }
+        self
+    }
+}
+
+impl Selected {
+    /// Converts every span to UTF-16 code units of the response.
+    fn count_in_utf16(&mut self) {
+        let map = Utf16Map::new(&self.response);
+        let spans = self.segments.iter_mut().map(|s| &mut s.span);
+        let spans = spans.chain(self.items.iter_mut().map(|i| &mut i.span));
+        let spans = spans.chain(self.prose.iter_mut());
+        let spans = spans.chain(self.mask.spans.iter_mut());
+        let spans = spans.chain(self.mask.token_spans.iter_mut());
+        let spans = spans.chain(self.diagnostics.iter_mut().map(|d| &mut d.span));
+        spans.for_each(|span| *span = map.span(*span));
+    }
+}
+
 impl RecordOutput {
+    /// The same output with spans counted in `positions` of the response.
+    pub fn in_positions(mut self, positions: Positions) -> Self {
+        if let (Status::Ok(selected), Positions::Utf16) = (&mut self.status, positions) {
+            selected.count_in_utf16();
+        }
+        self
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn ok(
         record: &Record,

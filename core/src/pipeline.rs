@@ -10,7 +10,7 @@ use crate::dataflow::{self, DataflowConfig};
 use crate::lang::{self, Language};
 use crate::logic;
 use crate::names::{Edge, NameIndex};
-use crate::output::{ItemOutput, Mask, RecordOutput, Stats};
+use crate::output::{CodeItem, CodeItems, ItemOutput, Mask, RecordOutput, Stats};
 use crate::partition::{self, ItemKind, PartitionConfig};
 use crate::record::Record;
 use crate::score::{Aggregate, ScoreError, ScoreRequest, TokenScorer, gce};
@@ -41,6 +41,32 @@ impl Default for Config {
             max_response_bytes: 1 << 20,
         }
     }
+}
+
+impl Config {
+    /// Checks the knobs that have a valid range, naming the first that is out of it.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let fractions = [
+            ("select.budget", self.select.budget),
+            ("select.prose_share", self.select.prose_share),
+            ("score.q", self.score.q),
+            ("dataflow.gate_quantile", self.dataflow.gate_quantile),
+        ];
+        for (name, value) in fractions {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError { name, value });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A knob outside its range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{name} must be between 0 and 1, got {value}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: f64,
 }
 
 /// Knobs of token scoring.
@@ -215,6 +241,53 @@ pub fn structure(response: &str, config: &Config) -> Structure {
             unfenced = Some(tree);
         }
     }
+    structure_of(response, segments, unfenced, diagnostics, config)
+}
+
+/// The structure of Python source alone (a file in an editor): one code segment, partitioned
+/// even where it does not parse (syntax errors become diagnostics).
+fn code_structure(code: &str, config: &Config) -> Structure {
+    let whole = Segment {
+        kind: SegmentKind::Code {
+            tag: "python".into(),
+            language: Language::Python,
+        },
+        span: Span::new(0, code.len()),
+    };
+    structure_of(code, vec![whole], None, Vec::new(), config)
+}
+
+/// The coding items of Python source alone, for editors.
+pub fn code_items(code: &str, config: &Config) -> CodeItems {
+    let structure = code_structure(code, config);
+    let index = crate::span::LineIndex::new(code);
+    CodeItems {
+        items: structure
+            .items
+            .iter()
+            .map(|item| CodeItem {
+                span: item.span,
+                lines: index.line_range(item.span),
+                kind: item.kind,
+                node: item.node_kind.clone(),
+                depth: item.depth,
+            })
+            .collect(),
+        edges: structure.edges,
+        core: structure.core,
+        diagnostics: structure.diagnostics.iter().map(|d| d.located(&index)).collect(),
+    }
+}
+
+/// Partition, names and core logic of every code segment; `unfenced` is the parse of a
+/// response that is code without fences, kept to avoid parsing it twice.
+fn structure_of(
+    text: &str,
+    mut segments: Vec<Segment>,
+    mut unfenced: Option<tree_sitter::Tree>,
+    mut diagnostics: Vec<Diagnostic>,
+    config: &Config,
+) -> Structure {
     let mut items = Vec::new();
     let mut names = NameIndex::default();
     let mut core = Vec::new();
@@ -222,7 +295,7 @@ pub fn structure(response: &str, config: &Config) -> Structure {
         let SegmentKind::Code { tag, language } = &mut seg.kind else {
             continue;
         };
-        let source = &response[seg.span.start..seg.span.end];
+        let source = &text[seg.span.start..seg.span.end];
         let tree = unfenced.take().unwrap_or_else(|| lang::parse_python(source));
         if tag.is_empty() && *language == Language::Python && !lang::mostly_parses(&tree) {
             *language = Language::Other;
@@ -442,42 +515,117 @@ pub fn output(analysis: &Analysis, chosen: &Chosen) -> RecordOutput {
     )
 }
 
-/// All stages over a set of records, in order; one output per record, rejected ones included.
+/// One record to run, as read: the record, or why it could not be read. `line` (1-based, for
+/// JSONL input) is named in every reject, so no record is lost without saying which.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub line: Option<usize>,
+    pub record: Result<Record, Reject>,
+}
+
+impl Input {
+    /// A record that came from no file.
+    pub fn record(record: Record) -> Self {
+        Input {
+            line: None,
+            record: Ok(record),
+        }
+    }
+
+    /// What a reject of this input is called: its id, or its line.
+    fn name(&self) -> String {
+        match (&self.record, self.line) {
+            (Ok(record), _) => record.id.clone(),
+            (Err(_), Some(line)) => format!("line {line}"),
+            (Err(_), None) => "record".into(),
+        }
+    }
+}
+
+/// A reject that names the input line it came from, when there is one.
+fn located(line: Option<usize>, reject: Reject) -> Reject {
+    match line {
+        Some(line) => Reject::new(&reject.reason, format!("line {line}: {}", reject.message)),
+        None => reject,
+    }
+}
+
+/// The stages of [`run`], as a shell's progress display sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Units: records.
+    Prepare,
+    /// Units: response tokens.
+    Score,
+    /// Units: records.
+    Rank,
+    /// Units: records.
+    Select,
+}
+
+/// Told where [`run`] is, so a shell can draw progress and time stages (core has no clock).
+pub trait Progress {
+    /// A stage begins with `total` units of work.
+    fn stage(&mut self, _stage: Stage, _total: usize) {}
+    /// `done` more units of the current stage are finished.
+    fn advance(&mut self, _done: usize) {}
+}
+
+/// No progress display.
+impl Progress for () {}
+
+/// Records scored per scorer call, so progress moves while a model works.
+const SCORE_CHUNK: usize = 64;
+
+/// All stages over a set of records, in order; one output per input, rejected ones included.
 pub fn run(
-    records: Vec<Result<Record, (String, Reject)>>,
+    inputs: Vec<Input>,
     tokenizer: &dyn Tokenize,
     scorer: &mut dyn TokenScorer,
     config: &Config,
+    progress: &mut dyn Progress,
 ) -> Vec<RecordOutput> {
-    let mut outputs: Vec<Option<RecordOutput>> = vec![None; records.len()];
+    let mut outputs: Vec<Option<RecordOutput>> = vec![None; inputs.len()];
     let mut prepared = Vec::new();
-    for (slot, record) in records.into_iter().enumerate() {
-        let result = record.and_then(|r| {
-            let id = r.id.clone();
-            prepare(r, tokenizer, config).map_err(|e| (id, e))
-        });
-        match result {
-            Ok(p) => prepared.push((slot, p)),
-            Err((id, reject)) => outputs[slot] = Some(RecordOutput::rejected(id, reject)),
+    progress.stage(Stage::Prepare, inputs.len());
+    for (slot, input) in inputs.into_iter().enumerate() {
+        let name = input.name();
+        let Input { line, record } = input;
+        match record.and_then(|record| prepare(record, tokenizer, config)) {
+            Ok(p) => prepared.push((slot, line, p)),
+            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(name, located(line, reject))),
         }
+        progress.advance(1);
     }
-    let batch: Vec<&Prepared> = prepared.iter().map(|(_, p)| p).collect();
+
+    let batch: Vec<&Prepared> = prepared.iter().map(|(_, _, p)| p).collect();
     let requests = requests(&batch);
     scorer.observe(&requests);
-    let logprobs = scorer.logprobs(&requests);
+    progress.stage(Stage::Score, requests.iter().map(|r| r.tokens.len()).sum());
+    let mut logprobs = Vec::with_capacity(requests.len());
+    for chunk in requests.chunks(SCORE_CHUNK) {
+        logprobs.extend(scorer.logprobs(chunk));
+        progress.advance(chunk.iter().map(|r| r.tokens.len()).sum());
+    }
+
+    progress.stage(Stage::Rank, prepared.len());
     let mut analyses = Vec::new();
-    for ((slot, p), logprobs) in prepared.into_iter().zip(logprobs) {
+    for ((slot, line, p), logprobs) in prepared.into_iter().zip(logprobs) {
         let id = p.record.id.clone();
         match logprobs.map_err(Reject::from).and_then(|l| rank(p, &l, config)) {
             Ok(a) => analyses.push((slot, a)),
-            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(id, reject)),
+            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(id, located(line, reject))),
         }
+        progress.advance(1);
     }
+
+    progress.stage(Stage::Select, analyses.len());
     let (slots, analyses): (Vec<usize>, Vec<Analysis>) = analyses.into_iter().unzip();
     let chosen = choose(&analyses, &config.select);
     for ((slot, analysis), chosen) in slots.into_iter().zip(&analyses).zip(&chosen) {
         outputs[slot] = Some(output(analysis, chosen));
     }
+    progress.advance(analyses.len());
     outputs
         .into_iter()
         .map(|o| o.expect("every record gets an output or a reject"))
@@ -544,29 +692,56 @@ mod tests {
     }
 
     #[test]
+    fn code_items_count_in_bytes_or_utf16() {
+        let code = "s = 'é'\nt = s + s\n";
+        let bytes = code_items(code, &Config::default());
+        let spans: Vec<Span> = bytes.items.iter().map(|i| i.span).collect();
+        assert_eq!(spans, [Span::new(0, 8), Span::new(9, 18)]);
+        assert_eq!(bytes.edges.len(), 1);
+        assert_eq!((bytes.edges[0].from, bytes.edges[0].to), (0, 1));
+        let utf16 = bytes.in_positions(code, crate::span::Positions::Utf16);
+        assert_eq!(utf16.items[1].span, Span::new(8, 17));
+        assert_eq!(utf16.items[1].lines, (2, 2));
+    }
+
+    #[test]
+    fn code_items_of_broken_source_come_with_a_diagnostic() {
+        let items = code_items("def f(:\n    return 1\nx = 2\n", &Config::default());
+        assert!(!items.diagnostics.is_empty());
+        assert!(items.items.iter().any(|i| i.node == "expression_statement"));
+    }
+
+    #[test]
     fn run_keeps_input_order_and_rejects_in_place() {
         let records = vec![
-            Ok(record(
+            Input::record(record(
                 "a",
                 "Compute it:\n```python\ntotal = sum(values)\nprint(total)\n```\n",
             )),
-            Err((
-                "line 2".to_string(),
-                Reject::new("malformed_json", "line 2: not valid JSON"),
-            )),
-            Ok(record("c", "")),
-            Ok(record("d", "x = 1\ny = x + 1\n")),
+            Input {
+                line: Some(2),
+                record: Err(Reject::new("malformed_json", "not valid JSON")),
+            },
+            Input {
+                line: Some(3),
+                record: Ok(record("c", "")),
+            },
+            Input::record(record("d", "x = 1\ny = x + 1\n")),
         ];
         let outputs = run(
             records,
             &LexicalTokenizer,
             &mut NgramScorer::default(),
             &Config::default(),
+            &mut (),
         );
         let ids: Vec<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, ["a", "line 2", "c", "d"]);
+        assert!(matches!(&outputs[1].status, Status::Rejected(r) if r.message == "line 2: not valid JSON"));
         assert!(outputs[0].selected().is_some() && outputs[3].selected().is_some());
-        assert!(matches!(&outputs[2].status, Status::Rejected(r) if r.reason == "empty_response"));
+        assert!(
+            matches!(&outputs[2].status, Status::Rejected(r) if r.reason == "empty_response" && r.message.starts_with("line 3: "))
+        );
         // Guards: every accepted record has something supervised.
         assert!(
             outputs
@@ -592,10 +767,11 @@ mod tests {
             ..Config::default()
         };
         let outputs = run(
-            vec![Ok(short), Ok(long)],
+            vec![Input::record(short), Input::record(long)],
             &LexicalTokenizer,
             &mut NgramScorer::default(),
             &config,
+            &mut (),
         );
         let supervised: Vec<usize> = outputs
             .iter()

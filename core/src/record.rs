@@ -36,6 +36,7 @@ pub enum Schema {
 
 /// Field names of each schema; all overridable from the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Fields {
     pub id: String,
     pub instruction: String,

@@ -106,6 +106,40 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// Where positions count in: bytes of UTF-8 (Rust, Python, files) or UTF-16 code units
+/// (JavaScript strings, VS Code, the Language Server Protocol).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Positions {
+    #[default]
+    Bytes,
+    Utf16,
+}
+
+/// Byte offsets of one text to UTF-16 offsets, for converting many spans at once.
+#[derive(Debug, Clone)]
+pub struct Utf16Map {
+    /// The UTF-16 offset of every byte offset `0..=len` (inside a character: its start's).
+    units: Vec<usize>,
+}
+
+impl Utf16Map {
+    pub fn new(text: &str) -> Self {
+        let mut units = Vec::with_capacity(text.len() + 1);
+        let mut unit = 0;
+        for c in text.chars() {
+            units.extend(std::iter::repeat_n(unit, c.len_utf8()));
+            unit += c.len_utf16();
+        }
+        units.push(unit);
+        Utf16Map { units }
+    }
+
+    pub fn span(&self, span: Span) -> Span {
+        Span::new(self.units[span.start], self.units[span.end])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +164,9 @@ mod tests {
         let index = LineIndex::new(text);
         assert_eq!(index.utf16_offset(4), 2);
         assert_eq!(index.char_offset(4), 1);
+        let map = Utf16Map::new(text);
+        assert_eq!(map.span(Span::new(0, 5)), Span::new(0, 3));
+        assert_eq!(map.span(Span::new(4, 5)), Span::new(2, 3));
     }
 
     #[test]

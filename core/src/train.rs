@@ -147,10 +147,11 @@ mod tests {
         };
         let tokenizer = crate::tokens::LexicalTokenizer;
         let mut output = crate::run(
-            vec![Ok(record)],
+            vec![crate::Input::record(record)],
             &tokenizer,
             &mut crate::score::NgramScorer::default(),
             &Default::default(),
+            &mut (),
         );
         let crate::output::Status::Ok(selected) = output.remove(0).status else {
             panic!("ok")

@@ -5,6 +5,7 @@ mod input;
 mod model;
 mod pairs;
 mod select;
+mod serve;
 mod show;
 mod train;
 
@@ -33,6 +34,8 @@ enum Command {
     Generate(generate::Args),
     /// Fine-tune a model with the sparse loss on the output of `select`.
     Train(Box<train::Args>),
+    /// Serve the block-mask previewer page (web/, built by scripts/build-wasm.sh) on localhost.
+    Serve(serve::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +45,6 @@ fn main() -> anyhow::Result<()> {
         Command::Pairs(args) => pairs::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Train(args) => train::run(*args),
+        Command::Serve(args) => serve::run(args),
     }
 }

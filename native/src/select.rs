@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use codeblock_core::Config;
+use codeblock_core::jsonl;
 use codeblock_core::model::ModelScorer;
 use codeblock_core::output::RecordOutput;
-use codeblock_core::pipeline::{self, Analysis, Prepared, Reject};
-use codeblock_core::record::{Fields, Schema, parse_record};
+use codeblock_core::pipeline::{self, Progress, Stage};
+use codeblock_core::record::{Fields, Schema};
 use codeblock_core::score::{Aggregate, NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::select::BudgetScope;
 use codeblock_core::summary::Summary;
@@ -151,10 +152,7 @@ impl Args {
         set(&mut config.partition.max_depth, self.max_depth);
         set(&mut config.partition.min_item_bytes, self.min_item_bytes);
         set(&mut config.max_response_bytes, self.max_response_bytes);
-        check_fraction("budget", config.select.budget)?;
-        check_fraction("prose-share", config.select.prose_share)?;
-        check_fraction("q", config.score.q)?;
-        check_fraction("gate-quantile", config.dataflow.gate_quantile)?;
+        config.check()?;
         Ok(config)
     }
 
@@ -175,14 +173,6 @@ fn set<T>(target: &mut T, value: Option<T>) {
     if let Some(value) = value {
         *target = value;
     }
-}
-
-fn check_fraction(name: &str, value: f64) -> Result<()> {
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&value),
-        "--{name} must be between 0 and 1, got {value}"
-    );
-    Ok(())
 }
 
 /// Wall time of each stage, for the report.
@@ -216,95 +206,21 @@ pub fn run(args: Args) -> Result<()> {
     let mut timings = Timings::default();
 
     let clock = Instant::now();
-    let lines = input::lines(&args.input)?;
-    timings.read_s = seconds(clock.elapsed());
-    let fields = args.fields();
+    let bytes = input::read(&args.input)?;
     let schema = args.schema.map(|s| match s {
         SchemaArg::Alpaca => Schema::Alpaca,
         SchemaArg::Messages => Schema::Messages,
         SchemaArg::PromptCompletion => Schema::PromptCompletion,
     });
+    let inputs = jsonl::records(&bytes, &args.fields(), schema);
+    drop(bytes);
+    timings.read_s = seconds(clock.elapsed());
 
-    // Stage 1: prepare every record; a record that fails keeps its slot as a reject.
-    let clock = Instant::now();
-    let progress = bar(lines.len(), "prepare", "records");
-    let mut outputs: Vec<Option<RecordOutput>> = vec![None; lines.len()];
-    let mut prepared: Vec<(usize, Prepared)> = Vec::new();
-    let mut line_numbers = Vec::with_capacity(lines.len());
-    for (slot, line) in lines.into_iter().enumerate() {
-        let number = line.number;
-        line_numbers.push(number);
-        let at_line = |reject: Reject| Reject::new(&reject.reason, format!("line {number}: {}", reject.message));
-        let outcome = match line.text {
-            Err(e) => Err((format!("line {number}"), at_line(Reject::new("invalid_utf8", e)))),
-            Ok(text) => match parse_record(&text, &number.to_string(), &fields, schema) {
-                Err(e) => Err((
-                    format!("line {number}"),
-                    at_line(Reject::new(e.reason(), e.to_string())),
-                )),
-                Ok(record) => {
-                    let id = record.id.clone();
-                    pipeline::prepare(record, tokenizer.as_ref(), &config).map_err(|e| (id, at_line(e)))
-                }
-            },
-        };
-        match outcome {
-            Ok(p) => prepared.push((slot, p)),
-            Err((id, reject)) => outputs[slot] = Some(RecordOutput::rejected(id, reject)),
-        }
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    timings.prepare_s = seconds(clock.elapsed());
+    let mut progress = StageProgress::new(&mut timings);
+    let outputs = pipeline::run(inputs, tokenizer.as_ref(), scorer.as_mut(), &config, &mut progress);
+    progress.finish();
 
-    // Stage 2: score, in batches so a model scorer can fill them.
     let clock = Instant::now();
-    let batch: Vec<&Prepared> = prepared.iter().map(|(_, p)| p).collect();
-    let requests = pipeline::requests(&batch);
-    scorer.observe(&requests);
-    let total_tokens: usize = requests.iter().map(|r| r.tokens.len()).sum();
-    let progress = bar(total_tokens, "score", "tokens");
-    let mut logprobs = Vec::with_capacity(requests.len());
-    for chunk in requests.chunks(64) {
-        logprobs.extend(scorer.logprobs(chunk));
-        progress.inc(chunk.iter().map(|r| r.tokens.len() as u64).sum());
-    }
-    progress.finish_and_clear();
-    timings.score_s = seconds(clock.elapsed());
-
-    // Stage 3: rank.
-    let clock = Instant::now();
-    let mut analysed: Vec<(usize, Analysis)> = Vec::new();
-    for ((slot, p), scores) in prepared.into_iter().zip(logprobs) {
-        let id = p.record.id.clone();
-        match scores
-            .map_err(Reject::from)
-            .and_then(|l| pipeline::rank(p, &l, &config))
-        {
-            Ok(a) => analysed.push((slot, a)),
-            Err(reject) => {
-                let message = format!("line {}: {}", line_numbers[slot], reject.message);
-                outputs[slot] = Some(RecordOutput::rejected(id, Reject::new(&reject.reason, message)));
-            }
-        }
-    }
-    timings.rank_s = seconds(clock.elapsed());
-
-    // Stage 4: select across the dataset.
-    let clock = Instant::now();
-    let (slots, analyses): (Vec<usize>, Vec<Analysis>) = analysed.into_iter().unzip();
-    let chosen = pipeline::choose(&analyses, &config.select);
-    for ((slot, analysis), chosen) in slots.into_iter().zip(&analyses).zip(&chosen) {
-        outputs[slot] = Some(pipeline::output(analysis, chosen));
-    }
-    timings.select_s = seconds(clock.elapsed());
-
-    // Stage 5: write, in input order.
-    let clock = Instant::now();
-    let outputs: Vec<RecordOutput> = outputs
-        .into_iter()
-        .map(|o| o.expect("every input line has an output or a reject"))
-        .collect();
     write_jsonl(&args.out, &outputs)?;
     timings.write_s = seconds(clock.elapsed());
 
@@ -326,6 +242,51 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// A progress bar per pipeline stage, and each stage's wall time into the report's timings.
+struct StageProgress<'a> {
+    timings: &'a mut Timings,
+    current: Option<(Stage, Instant, ProgressBar)>,
+}
+
+impl<'a> StageProgress<'a> {
+    fn new(timings: &'a mut Timings) -> Self {
+        StageProgress { timings, current: None }
+    }
+
+    /// Ends the current stage: clears its bar and records its time.
+    fn finish(&mut self) {
+        if let Some((stage, clock, bar)) = self.current.take() {
+            bar.finish_and_clear();
+            let slot = match stage {
+                Stage::Prepare => &mut self.timings.prepare_s,
+                Stage::Score => &mut self.timings.score_s,
+                Stage::Rank => &mut self.timings.rank_s,
+                Stage::Select => &mut self.timings.select_s,
+            };
+            *slot = seconds(clock.elapsed());
+        }
+    }
+}
+
+impl Progress for StageProgress<'_> {
+    fn stage(&mut self, stage: Stage, total: usize) {
+        self.finish();
+        let (name, unit) = match stage {
+            Stage::Prepare => ("prepare", "records"),
+            Stage::Score => ("score", "tokens"),
+            Stage::Rank => ("rank", "records"),
+            Stage::Select => ("select", "records"),
+        };
+        self.current = Some((stage, Instant::now(), bar(total, name, unit)));
+    }
+
+    fn advance(&mut self, done: usize) {
+        if let Some((_, _, bar)) = &self.current {
+            bar.inc(done as u64);
+        }
+    }
 }
 
 /// How responses are tokenized and scored, and the scorer's name for the report.

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The browser bench: partition + select time of a 200-line response in headless Chromium, and
+# the wasm module's size. Builds the module and the `codeblock` binary first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build-wasm.sh
+source scripts/setup.sh
+source scripts/setup-web.sh
+cargo build --locked -p codeblock
+CODEBLOCK_BIN="$CARGO_TARGET_DIR/debug/codeblock" node tests/web/bench.mjs

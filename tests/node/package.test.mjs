@@ -1,0 +1,92 @@
+// The npm package as a user gets it: install the packed tarball into an empty project, require
+// it from Node, and use every export, positions in bytes and UTF-16, and errors.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("../..", import.meta.url).pathname;
+let api;
+let project;
+
+before(() => {
+  const tarball = readdirSync(join(root, "wasm/pkg")).find((f) => f.endsWith(".tgz"));
+  assert.ok(tarball, "wasm/pkg holds no packed tarball: run scripts/build-wasm.sh");
+  project = mkdtempSync(join(tmpdir(), "codeblock-npm-"));
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "extension", private: true }));
+  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", join(root, "wasm/pkg", tarball)], {
+    cwd: project,
+    stdio: "pipe",
+  });
+  api = createRequire(join(project, "index.js"))("@codeblock/wasm");
+});
+
+const code = "import os\n\ndef area(r):\n    # π r²\n    return 3.14159 * r * r\n\nprint(area(2))\n";
+
+test("the package ships types for Node and bundlers", () => {
+  for (const dir of ["node", "bundler"]) {
+    const types = readFileSync(join(project, "node_modules/@codeblock/wasm", dir, "codeblock.d.ts"), "utf8");
+    assert.match(types, /export function partition\(code: string, options\?: Options \| null\): CodeItems;/);
+    assert.match(types, /select\(record: object, options\?: Options \| null\): RecordOutput;/);
+  }
+  assert.ok(existsSync(join(project, "node_modules/@codeblock/wasm/LICENSE")));
+});
+
+test("partition gives items, edges and core logic, in bytes or UTF-16", () => {
+  const bytes = api.partition(code);
+  assert.deepEqual(
+    bytes.items.map((i) => [i.kind, i.node]),
+    [
+      ["imports", "import_statement"],
+      ["header", "function_definition"],
+      ["statement", "return_statement"],
+      ["statement", "expression_statement"],
+    ],
+  );
+  assert.deepEqual(bytes.edges.map((e) => [e.from, e.to, e.names]), [[1, 2, ["r"]], [1, 3, ["area"]]]);
+  const utf16 = api.partition(code, { positions: "utf16" });
+  const ret = utf16.items[2].span;
+  assert.equal(code.slice(ret[0], ret[1]), "return 3.14159 * r * r");
+  // "π" and "²" are two bytes each in UTF-8, one unit in UTF-16.
+  assert.equal(bytes.items[2].span[0] - ret[0], 2);
+  assert.equal(api.partition("def f(:\n").diagnostics.length > 0, true);
+});
+
+test("select returns a loss mask over the response's tokens", () => {
+  const session = new api.Session();
+  assert.equal(session.hasTokenizer, false);
+  const out = session.select(
+    { instruction: "Area of a circle.", output: "Here:\n```python\n" + code + "```\n" },
+    { config: { select: { budget: 0.3 } }, positions: "utf16" },
+  );
+  assert.equal(out.status, "ok");
+  assert.equal(out.mask.supervised.length, out.mask.token_spans.length);
+  const supervised = out.mask.supervised.filter((s) => s === 1).length;
+  assert.equal(supervised, out.stats.supervised_tokens);
+  assert.ok(supervised > 0 && out.items.some((i) => i.selected));
+  for (const [start, end] of out.mask.spans) assert.ok(0 <= start && start < end && end <= out.response.length);
+});
+
+test("a real tokenizer gives token ids", { skip: !process.env.CODEBLOCK_TOKENIZER }, () => {
+  const session = new api.Session();
+  session.loadTokenizer(readFileSync(process.env.CODEBLOCK_TOKENIZER));
+  assert.equal(session.hasTokenizer, true);
+  const out = session.select({ prompt: "Add.", completion: "```python\nx = 1 + 2\n```" });
+  assert.equal(out.mask.token_ids.length, out.mask.token_spans.length);
+});
+
+test("bad input is an error or a reject naming the problem", () => {
+  const session = new api.Session();
+  assert.throws(() => session.loadTokenizer(new Uint8Array([1, 2, 3])), /tokenizer: /);
+  assert.throws(() => api.partition("x = 1", { config: { select: { budget: 2 } } }), /select.budget must be between 0 and 1, got 2/);
+  assert.throws(() => api.partition("x = 1", { positions: "lines" }), /options: unknown variant `lines`/);
+  const rejected = session.select({ instruction: "no output" });
+  assert.deepEqual([rejected.status, rejected.reason], ["rejected", "missing_field"]);
+  const lines = session.selectJsonl(Buffer.from('{"prompt":"p","completion":"x = 1"}\n{oops\n')).trim().split("\n");
+  assert.equal(lines.length, 2);
+  assert.match(JSON.parse(lines[1]).message, /^line 2: not valid JSON/);
+  assert.equal(api.defaultConfig().select.budget, 0.019);
+});

@@ -1,0 +1,60 @@
+// Parity: for every fixture, the wasm module returns byte-identical JSONL to native
+// `codeblock select` (same tokenizer, same n-gram scorer, same knobs), bad lines included.
+// Needs CODEBLOCK_BIN (the native binary) and CODEBLOCK_TOKENIZER (a tokenizer.json).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("../..", import.meta.url).pathname;
+const { Session } = createRequire(import.meta.url)(join(root, "wasm/pkg/node/codeblock.js"));
+const bin = process.env.CODEBLOCK_BIN;
+const tokenizer = process.env.CODEBLOCK_TOKENIZER;
+
+/** Every fixture as a prompt/completion record, then lines native must reject. */
+function fixturesJsonl() {
+  const dir = join(root, "tests/fixtures");
+  const records = readdirSync(dir)
+    .filter((name) => name.endsWith(".md"))
+    .sort()
+    .map((name) => JSON.stringify({ id: name, prompt: "Fixture.", completion: readFileSync(join(dir, name), "utf8") }));
+  const text = [...records, "{oops", '{"instruction":"x"}', "", '{"prompt":"p","completion":""}'].join("\n") + "\n";
+  return Buffer.concat([Buffer.from(text), Buffer.from([0xff, 0xfe, 0x0a])]);
+}
+
+const configs = {
+  defaults: {},
+  "per-record 30%": { select: { budget: 0.3, scope: "per_record" }, score: { q: 0.5 } },
+  "data flow off": { dataflow: { lambda_reach: 0, lambda_bridge: 0 }, partition: { max_depth: 1 } },
+};
+
+for (const withTokenizer of [false, true]) {
+  for (const [name, config] of Object.entries(configs)) {
+    test(`wasm = native: ${name}, ${withTokenizer ? "Qwen3 tokenizer" : "lexical tokens"}`, () => {
+      assert.ok(bin && tokenizer, "CODEBLOCK_BIN and CODEBLOCK_TOKENIZER must be set");
+      const dir = mkdtempSync(join(tmpdir(), "codeblock-parity-"));
+      const input = join(dir, "in.jsonl");
+      writeFileSync(input, fixturesJsonl());
+      writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+      const args = ["select", "--input", input, "--out", join(dir, "out.jsonl"), "--config", join(dir, "config.json")];
+      const session = new Session();
+      if (withTokenizer) {
+        args.push("--tokenizer", tokenizer);
+        session.loadTokenizer(readFileSync(tokenizer));
+      }
+      execFileSync(bin, args, { stdio: "pipe" });
+      const native = readFileSync(join(dir, "out.jsonl"), "utf8");
+      const wasm = session.selectJsonl(readFileSync(input), { config });
+      const lines = native.split("\n").filter(Boolean);
+      assert.ok(lines.length >= 35 + 4, `${lines.length} output lines`);
+      const reasons = lines.map((l) => JSON.parse(l)).filter((o) => o.status === "rejected").map((o) => o.reason);
+      for (const reason of ["malformed_json", "missing_field", "empty_response", "invalid_utf8"]) {
+        assert.ok(reasons.includes(reason), `no ${reason} reject in ${reasons}`);
+      }
+      assert.equal(wasm, native);
+    });
+  }
+}

@@ -1,0 +1,153 @@
+//! codeblock in JavaScript: a thin wasm-bindgen shell over `codeblock-core`, for the previewer
+//! page and editor extensions. No pipeline logic lives here: each call reads its JS arguments as
+//! JSON, calls core, and hands back plain JSON-serialisable values (or, for `selectJsonl`, the
+//! exact text `codeblock select` writes). Errors are JS `Error`s with core's messages.
+
+use codeblock_core::jsonl;
+use codeblock_core::output::RecordOutput;
+use codeblock_core::pipeline::{self, Config, Input, Reject};
+use codeblock_core::record::{Fields, Schema, parse_record};
+use codeblock_core::score::NgramScorer;
+use codeblock_core::span::Positions;
+use codeblock_core::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.d.ts");
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `Options` object of types.d.ts, as JS hands it over.
+    #[wasm_bindgen(typescript_type = "Options")]
+    pub type JsOptions;
+}
+
+/// What every call may be told; all optional. `config` is METHOD.md's knobs, as in
+/// `codeblock select --config`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    config: Config,
+    positions: Positions,
+    fields: Fields,
+    schema: Option<Schema>,
+}
+
+impl Options {
+    fn from_js(value: Option<JsOptions>) -> Result<Self, JsError> {
+        let Some(value) = value.filter(|v| !v.is_undefined()) else {
+            return Ok(Options::default());
+        };
+        let options: Options = from_js(&value).map_err(|e| JsError::new(&format!("options: {e}")))?;
+        options
+            .config
+            .check()
+            .map_err(|e| JsError::new(&format!("options.config: {e}")))?;
+        Ok(options)
+    }
+}
+
+/// A tokenizer (Qwen's, say, from a `tokenizer.json` the user picked) and the calls that use it.
+/// Without one, the lexical fallback tokenizes, as natively without `--tokenizer`.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct Session {
+    tokenizer: Option<HfTokenizer>,
+}
+
+#[wasm_bindgen]
+impl Session {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Loads a Hugging Face `tokenizer.json` from its bytes.
+    #[wasm_bindgen(js_name = loadTokenizer)]
+    pub fn load_tokenizer(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let tokenizer = HfTokenizer::from_bytes(bytes).map_err(|e| JsError::new(&format!("tokenizer: {e}")))?;
+        self.tokenizer = Some(tokenizer);
+        Ok(())
+    }
+
+    /// True once a `tokenizer.json` is loaded.
+    #[wasm_bindgen(getter, js_name = hasTokenizer)]
+    pub fn has_tokenizer(&self) -> bool {
+        self.tokenizer.is_some()
+    }
+
+    /// Runs the pipeline on a JSONL file's bytes and returns the JSONL that
+    /// `codeblock select --input FILE` writes, byte for byte (n-gram scores fitted on the file).
+    #[wasm_bindgen(js_name = selectJsonl)]
+    pub fn select_jsonl(&self, bytes: &[u8], options: Option<JsOptions>) -> Result<String, JsError> {
+        let options = Options::from_js(options)?;
+        let inputs = jsonl::records(bytes, &options.fields, options.schema);
+        let mut text = String::new();
+        for output in self.run(inputs, &options) {
+            text.push_str(&serde_json::to_string(&output).map_err(|e| JsError::new(&e.to_string()))?);
+            text.push('\n');
+        }
+        Ok(text)
+    }
+
+    /// Selects the blocks of one record, given as an object in any of the input schemas
+    /// (`{instruction, output}`, `{messages}`, `{prompt, completion}`).
+    #[wasm_bindgen(unchecked_return_type = "RecordOutput")]
+    pub fn select(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object")] record: JsValue,
+        options: Option<JsOptions>,
+    ) -> Result<JsValue, JsError> {
+        let options = Options::from_js(options)?;
+        let json = stringify(&record)?;
+        let record = parse_record(&json, "record", &options.fields, options.schema)
+            .map_err(|e| Reject::new(e.reason(), e.to_string()));
+        let input = Input { line: None, record };
+        let output = self.run(vec![input], &options).remove(0);
+        to_js(&output)
+    }
+
+    fn run(&self, inputs: Vec<Input>, options: &Options) -> Vec<RecordOutput> {
+        let tokenizer: &dyn Tokenize = match &self.tokenizer {
+            Some(tokenizer) => tokenizer,
+            None => &LexicalTokenizer,
+        };
+        pipeline::run(inputs, tokenizer, &mut NgramScorer::default(), &options.config, &mut ())
+            .into_iter()
+            .map(|output| output.in_positions(options.positions))
+            .collect()
+    }
+}
+
+/// The coding items of Python source (a file in an editor), with the def-use edges between
+/// them, the core-logic spans and syntax diagnostics. No tokenizer or scores needed.
+#[wasm_bindgen(unchecked_return_type = "CodeItems")]
+pub fn partition(code: &str, options: Option<JsOptions>) -> Result<JsValue, JsError> {
+    let options = Options::from_js(options)?;
+    let items = pipeline::code_items(code, &options.config).in_positions(code, options.positions);
+    to_js(&items)
+}
+
+/// The default knobs (METHOD.md), for a UI to start from.
+#[wasm_bindgen(js_name = defaultConfig, unchecked_return_type = "Config")]
+pub fn default_config() -> Result<JsValue, JsError> {
+    to_js(&Config::default())
+}
+
+fn stringify(value: &JsValue) -> Result<String, JsError> {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| JsError::new("not representable as JSON"))
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, String> {
+    let json = stringify(value).map_err(|_| "not representable as JSON".to_string())?;
+    serde_json::from_str(&json).map_err(|e| e.to_string())
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let json = serde_json::to_string(value).map_err(|e| JsError::new(&e.to_string()))?;
+    js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: output is not JSON"))
+}
