@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the wasm module three ways from one compile: the npm package (wasm/pkg: Node and
 # bundlers, with .d.ts types, packed to wasm/pkg/codeblock-wasm-<version>.tgz) and the
-# previewer's copy (web/pkg, for browsers). Sourced set-up gives the tools; nothing here is
-# committed output. Prints the wasm file's size after wasm-opt.
+# previewer's copy (web/pkg, for browsers); then the previewer's module with the model
+# (web/pkg-model: feature `model`, burn on WebGPU or the CPU), loaded only when a user picks a
+# GGUF file. Nothing here is committed output. Prints the modules' sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -11,7 +12,7 @@ source scripts/setup-web.sh
 cargo build --profile wasm -p codeblock-wasm --target wasm32-unknown-unknown --locked
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/codeblock_wasm.wasm"
 
-rm -rf wasm/pkg web/pkg
+rm -rf wasm/pkg web/pkg web/pkg-model
 mkdir -p wasm/pkg
 cp wasm/package.json wasm/README.md LICENSE wasm/pkg/
 wasm-bindgen --target nodejs --out-dir wasm/pkg/node --out-name codeblock "$wasm"
@@ -31,6 +32,13 @@ for out in wasm/pkg/node wasm/pkg/bundler web/pkg; do cp "$optimised" "$out/code
 rm -f "$optimised" wasm/pkg/*/.gitignore web/pkg/.gitignore
 
 (cd wasm/pkg && npm pack --silent >/dev/null)
+
+# The model module: release, not size-optimised (wasm-opt takes minutes on it, for half the size).
+cargo build --release -p codeblock-wasm --features model --target wasm32-unknown-unknown --locked
+wasm-bindgen --target web --out-dir web/pkg-model --out-name codeblock \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/codeblock_wasm.wasm"
+rm -f web/pkg-model/.gitignore
 bytes=$(stat -c %s web/pkg/codeblock_bg.wasm)
 gzipped=$(gzip -9 -c web/pkg/codeblock_bg.wasm | wc -c)
 echo "wasm module: $bytes bytes after wasm-opt -Oz ($gzipped gzipped); package: $(ls wasm/pkg/*.tgz)"
+echo "with the model: $(stat -c %s web/pkg-model/codeblock_bg.wasm) bytes (web/pkg-model)"

@@ -1,6 +1,8 @@
 // The previewer: paste a record or open a JSONL file, see its coding items, def-use edges and
 // loss mask, and move the knobs. All selection happens in the wasm module (the same core as
 // `codeblock select`); this file only reads inputs and draws results. Positions are UTF-16.
+// Picking a GGUF model loads the larger module with the model (pkg-model/) and scores there,
+// on WebGPU or the CPU; selection then uses the model's scores until the input changes.
 import init, { Session, defaultConfig } from "./pkg/codeblock.js";
 
 const $ = (id) => document.getElementById(id);
@@ -29,6 +31,8 @@ It runs in linear time.`;
 
 const state = {
   session: null,
+  /** The loaded model (pkg-model's `Model`), when there is one. */
+  model: null,
   /** A dropped JSONL file: its bytes and the outputs of its records (global budget). */
   file: null,
   outputs: [],
@@ -97,7 +101,8 @@ function draw(ms) {
     `${where}${s.items} items, ${s.selected_items} selected; `,
     Object.assign(document.createElement("strong"), { id: "supervised-count", textContent: String(s.supervised_tokens) }),
     ` of ${s.response_tokens} tokens supervised (${percent}%)${s.guarded ? ", guarded" : ""}; ` +
-      `${state.session.hasTokenizer ? "tokenizer.json" : "lexical"} tokens; ${ms.toFixed(1)} ms`,
+      `${state.session.hasTokenizer ? "tokenizer.json" : "lexical"} tokens, ` +
+      `${state.session.hasScores ? "model" : "n-gram"} scores; ${ms.toFixed(1)} ms`,
   );
   drawBlocks(output);
   drawTokens(output);
@@ -205,6 +210,10 @@ function drawItems(output) {
 
 async function openFile(file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
+  if (bytes.length >= 4 && String.fromCharCode(...bytes.slice(0, 4)) === "GGUF") {
+    await loadModel(file.name, bytes);
+    return;
+  }
   if (file.name.endsWith("tokenizer.json") || looksLikeTokenizer(bytes)) {
     try {
       state.session.loadTokenizer(bytes);
@@ -214,15 +223,69 @@ async function openFile(file) {
       return;
     }
   } else {
-    if (bytes.length >= 4 && String.fromCharCode(...bytes.slice(0, 4)) === "GGUF") {
-      showMessage(`${file.name} is a GGUF model: in-browser scoring is not in this build; the n-gram baseline scores.`);
-      return;
-    }
     state.file = { name: file.name, bytes };
     state.index = 0;
     $("records").hidden = false;
   }
+  await rescore();
   reselect();
+}
+
+/** Loads a GGUF model into the model module, then scores the current input with it. */
+async function loadModel(name, bytes) {
+  const progress = $("progress");
+  progress.hidden = false;
+  progress.removeAttribute("value");
+  setStatus(`Loading ${name} (${(bytes.length / 1e6).toFixed(0)} MB)…`);
+  try {
+    const module = await import("./pkg-model/codeblock.js");
+    await module.default();
+    const model = await module.Model.load(bytes, $("device").value);
+    const session = new module.Session();
+    session.loadTokenizer(new TextEncoder().encode(model.tokenizerJson));
+    state.model = model;
+    state.session = session;
+    document.body.dataset.device = model.device;
+    setStatus(`Model ${name} on ${model.device}; its tokenizer cuts the tokens.`);
+  } catch (error) {
+    progress.hidden = true;
+    showMessage(`${name}: ${error.message || error}`);
+    setStatus("The previous scorer is still in use.");
+    return;
+  }
+  await rescore();
+  reselect();
+}
+
+/** The model's scores for the current input (the pasted record, or the whole file); one
+ * scoring at a time, in order. */
+function rescore() {
+  state.scoring = (state.scoring || Promise.resolve()).then(scoreNow);
+  return state.scoring;
+}
+
+async function scoreNow() {
+  if (!state.model) return;
+  const progress = $("progress");
+  progress.hidden = false;
+  progress.value = 0;
+  const input = state.file ? state.file.bytes : { instruction: $("instruction").value, output: $("response").value };
+  const started = performance.now();
+  try {
+    const scores = await state.model.score(input, { config: config() }, (done, total) => {
+      progress.max = total;
+      progress.value = done;
+      setStatus(`Scoring on ${state.model.device}: ${done} of ${total} tokens…`);
+    });
+    state.session.setScores(scores);
+    const seconds = (performance.now() - started) / 1000;
+    setStatus(`Scores from the model on ${state.model.device} (${seconds.toFixed(1)} s).`);
+    document.body.dataset.scored = String(Number(document.body.dataset.scored || 0) + 1);
+  } catch (error) {
+    showMessage(`scoring: ${error.message || error}`);
+  } finally {
+    progress.hidden = true;
+  }
 }
 
 function looksLikeTokenizer(bytes) {
@@ -246,20 +309,27 @@ function debounce(fn, ms) {
 
 async function main() {
   await init();
+  window.previewer = state; // for the console (and the browser test): outputs, model, session
   state.session = new Session();
   const defaults = defaultConfig();
   for (const [id, [group, key]] of Object.entries(KNOBS)) $(id).value = defaults[group][key];
   $("response").value = EXAMPLE;
 
   for (const id of Object.keys(KNOBS)) $(id).addEventListener("input", reselect);
-  const typed = debounce(reselect, 150);
+  // Typing re-selects at once; a model re-scores when typing pauses (its scores are per token).
+  const reselectSoon = debounce(reselect, 150);
+  const rescoreSoon = debounce(async () => {
+    await rescore();
+    reselect();
+  }, 800);
+  const typed = () => (state.model ? rescoreSoon() : reselectSoon());
   $("instruction").addEventListener("input", typed);
   $("response").addEventListener("input", () => {
     state.file = null;
     $("records").hidden = true;
     typed();
   });
-  for (const id of ["jsonl-file", "tokenizer-file"]) {
+  for (const id of ["jsonl-file", "tokenizer-file", "model-file"]) {
     $(id).addEventListener("change", (event) => event.target.files[0] && openFile(event.target.files[0]));
   }
   document.addEventListener("dragover", (event) => event.preventDefault());
@@ -269,9 +339,10 @@ async function main() {
   });
   $("prev").addEventListener("click", () => step(-1));
   $("next").addEventListener("click", () => step(1));
-  $("back-to-paste").addEventListener("click", () => {
+  $("back-to-paste").addEventListener("click", async () => {
     state.file = null;
     $("records").hidden = true;
+    await rescore();
     reselect();
   });
   document.addEventListener("keydown", (event) => {

@@ -43,11 +43,12 @@ pub fn run(args: Args) -> Result<()> {
         role: "user".into(),
         content: args.prompt.clone(),
     }];
-    let prompt = match &loaded.template {
+    let prompt = match &loaded.bundle.template {
         Some(template) => template.render(&messages, true)?,
         None => plain_prompt(&messages),
     };
     let ids = loaded
+        .bundle
         .tokenizer
         .encode_with_specials(&prompt)
         .context("tokenizing the prompt")?;
@@ -59,13 +60,13 @@ pub fn run(args: Args) -> Result<()> {
         stop: args.stop,
     };
     let clock = Instant::now();
-    let max_positions = loaded.config.max_positions();
+    let max_positions = loaded.bundle.config.max_positions();
     let generation = generate(
-        &loaded.model,
+        &loaded.bundle.model,
         &loaded.device,
-        &loaded.tokenizer,
+        &loaded.bundle.tokenizer,
         &ids,
-        &loaded.end_tokens,
+        &loaded.bundle.end_tokens,
         max_positions,
         &config,
     );

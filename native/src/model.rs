@@ -5,10 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::{Device, DeviceKind};
 use clap::ValueEnum;
-use codeblock_core::chat::ChatTemplate;
-use codeblock_core::gguf::Gguf;
-use codeblock_core::model::{Llama, LlamaConfig, hf_shard_files, load_gguf, load_hf};
-use codeblock_core::tokens::HfTokenizer;
+use codeblock_core::model::{HfFiles, ModelBundle, hf_shard_files};
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -19,16 +16,9 @@ pub enum DeviceArg {
     Cpu,
 }
 
-/// A model with everything needed to feed it.
+/// A model with everything needed to feed it, and the device it is on.
 pub struct Loaded {
-    pub config: LlamaConfig,
-    pub model: Llama,
-    pub tokenizer: HfTokenizer,
-    pub template: Option<ChatTemplate>,
-    /// The template's source, to export with a trained model.
-    pub template_source: Option<String>,
-    /// Ids that end the assistant's turn.
-    pub end_tokens: Vec<u32>,
+    pub bundle: ModelBundle,
     pub device: Device,
 }
 
@@ -69,34 +59,8 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
 
 fn load_gguf_file(path: &Path, device: Device) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
-    let gguf = Gguf::parse(&bytes).with_context(|| format!("model {}", path.display()))?;
-    let (config, model) = load_gguf(&gguf, &device).with_context(|| format!("model {}", path.display()))?;
-    let tokenizer = HfTokenizer::from_gguf(&gguf).with_context(|| format!("tokenizer of {}", path.display()))?;
-    let template_source = gguf
-        .metadata
-        .get("tokenizer.chat_template")
-        .and_then(|v| v.as_str())
-        .map(String::from);
-    let template = match &template_source {
-        Some(source) => {
-            Some(ChatTemplate::new(source).with_context(|| format!("chat template of {}", path.display()))?)
-        }
-        None => None,
-    };
-    let end_ids = ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"]
-        .iter()
-        .filter_map(|key| gguf.metadata.get(*key).and_then(|v| v.as_u64()))
-        .map(|id| id as u32);
-    let end_tokens = end_ids.chain(tokenizer.token_id("<|im_end|>")).collect();
-    Ok(Loaded {
-        config,
-        model,
-        tokenizer,
-        template,
-        template_source,
-        end_tokens,
-        device,
-    })
+    let bundle = ModelBundle::from_gguf(&bytes, &device).with_context(|| format!("model {}", path.display()))?;
+    Ok(Loaded { bundle, device })
 }
 
 fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
@@ -108,36 +72,13 @@ fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
         String::from_utf8(read(name)?).with_context(|| format!("{} is not UTF-8", dir.join(name).display()))
     };
     let index = text("model.safetensors.index.json").ok();
-    let files = hf_shard_files(index.as_deref()).with_context(|| format!("model {}", dir.display()))?;
-    let shards = files.iter().map(|f| read(f)).collect::<Result<Vec<_>>>()?;
-    let (config, model) =
-        load_hf(&text("config.json")?, &shards, &device).with_context(|| format!("model {}", dir.display()))?;
-    let tokenizer = HfTokenizer::from_bytes(&read("tokenizer.json")?)
-        .with_context(|| format!("{}", dir.join("tokenizer.json").display()))?;
-    let settings: serde_json::Value = match text("tokenizer_config.json") {
-        Ok(json) => serde_json::from_str(&json).with_context(|| format!("{}/tokenizer_config.json", dir.display()))?,
-        Err(_) => serde_json::Value::Null,
+    let names = hf_shard_files(index.as_deref()).with_context(|| format!("model {}", dir.display()))?;
+    let files = HfFiles {
+        config_json: text("config.json")?,
+        shards: names.iter().map(|f| read(f)).collect::<Result<Vec<_>>>()?,
+        tokenizer_json: read("tokenizer.json")?,
+        tokenizer_config_json: text("tokenizer_config.json").ok(),
     };
-    let template_source = settings["chat_template"].as_str().map(String::from);
-    let template = match &template_source {
-        Some(source) => Some(ChatTemplate::new(source).with_context(|| format!("chat template of {}", dir.display()))?),
-        None => None,
-    };
-    let eos = settings["eos_token"]
-        .as_str()
-        .or_else(|| settings["eos_token"]["content"].as_str());
-    let end_tokens = eos
-        .into_iter()
-        .chain(["<|im_end|>", "<|endoftext|>"])
-        .filter_map(|t| tokenizer.token_id(t))
-        .collect();
-    Ok(Loaded {
-        config,
-        model,
-        tokenizer,
-        template,
-        template_source,
-        end_tokens,
-        device,
-    })
+    let bundle = ModelBundle::from_hf(&files, &device).with_context(|| format!("model {}", dir.display()))?;
+    Ok(Loaded { bundle, device })
 }

@@ -305,13 +305,13 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             let (device, device_name) = model::choose_device(args.device);
             eprintln!("model {} on {device_name}", path.display());
             let loaded = model::load(path, device)?;
-            let max_positions = loaded.config.max_positions();
-            let tokenizer = loaded.tokenizer.clone();
+            let max_positions = loaded.bundle.config.max_positions();
+            let tokenizer = loaded.bundle.tokenizer.clone();
             let mut scorer = ModelScorer::new(
-                loaded.model,
+                loaded.bundle.model,
                 loaded.device,
-                loaded.tokenizer,
-                loaded.template,
+                loaded.bundle.tokenizer,
+                loaded.bundle.template,
                 max_positions,
             );
             scorer.batch_tokens = args.batch_tokens;

@@ -148,7 +148,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_weight_decay(args.weight_decay)
         .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip)))
         .init();
-    let mut model = loaded.model;
+    let mut model = loaded.bundle.model;
     let progress = ProgressBar::new(total_steps as u64);
     progress.set_style(
         ProgressStyle::with_template("{bar:30} step {pos}/{len} eta {eta} {msg}").expect("the template is valid"),
@@ -214,10 +214,10 @@ pub fn run(args: Args) -> Result<()> {
         export(
             &args,
             &model,
-            &loaded.config,
-            &loaded.tokenizer,
-            loaded.template_source.as_deref(),
-            &loaded.end_tokens,
+            &loaded.bundle.config,
+            &loaded.bundle.tokenizer,
+            loaded.bundle.template_source.as_deref(),
+            &loaded.bundle.end_tokens,
         )?;
     }
     println!(
@@ -264,14 +264,14 @@ fn export(
 fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f64, device: &Device) -> Result<()> {
     let scorer = |path: &Path| -> Result<(ModelScorer, usize)> {
         let loaded = model::load(path, device.clone())?;
-        let vocab = loaded.config.vocab_size;
+        let vocab = loaded.bundle.config.vocab_size;
         Ok((
             ModelScorer::new(
-                loaded.model,
+                loaded.bundle.model,
                 loaded.device,
-                loaded.tokenizer,
+                loaded.bundle.tokenizer,
                 None,
-                loaded.config.max_positions(),
+                loaded.bundle.config.max_positions(),
             ),
             vocab,
         ))
@@ -358,7 +358,7 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         let Some(response_ids) = &selected.mask.token_ids else {
             bail!("{where_}: no token ids; run `codeblock select --model` with this model first");
         };
-        if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= loaded.config.vocab_size) {
+        if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= loaded.bundle.config.vocab_size) {
             bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
         }
         // Token cleaning starts from every token; `clean` then keeps the ones it picks.
@@ -372,15 +372,15 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
             empty += 1;
             continue;
         }
-        let prompt = match &loaded.template {
+        let prompt = match &loaded.bundle.template {
             Some(template) => template.render(&selected.prompt, true)?,
             None => plain_prompt(&selected.prompt),
         };
-        let mut ids = loaded.tokenizer.encode_with_specials(&prompt)?;
+        let mut ids = loaded.bundle.tokenizer.encode_with_specials(&prompt)?;
         let prompt_len = ids.len();
         ensure!(prompt_len > 0, "{where_}: the prompt renders to no tokens");
         ids.extend(response_ids);
-        if ids.len() > loaded.config.max_positions() {
+        if ids.len() > loaded.bundle.config.max_positions() {
             too_long += 1;
             continue;
         }
@@ -394,7 +394,7 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         "{} records to train on; skipped {rejected} rejected by select, {empty} with no supervised token, \
          {too_long} longer than the model's {} positions",
         examples.len(),
-        loaded.config.max_positions()
+        loaded.bundle.config.max_positions()
     );
     Ok(examples)
 }

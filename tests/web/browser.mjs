@@ -26,7 +26,9 @@ export function serve() {
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CODEBLOCK_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
+    // WebGPU on SwiftShader, so in-browser scoring runs on WebGPU without a GPU.
+    args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+      "--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"],
   });
 }
 

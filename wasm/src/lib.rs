@@ -7,11 +7,16 @@ use codeblock_core::jsonl;
 use codeblock_core::output::RecordOutput;
 use codeblock_core::pipeline::{self, Config, Input, Reject};
 use codeblock_core::record::{Fields, Schema, parse_record};
-use codeblock_core::score::NgramScorer;
+use codeblock_core::score::{NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::span::Positions;
 use codeblock_core::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
+
+#[cfg(feature = "model")]
+mod model;
+#[cfg(feature = "model")]
+pub use model::Model;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");
@@ -54,6 +59,8 @@ impl Options {
 #[derive(Debug, Default)]
 pub struct Session {
     tokenizer: Option<HfTokenizer>,
+    /// A model's log-probs (`setScores`); without them the n-gram baseline scores.
+    scores: Option<PrecomputedScorer>,
 }
 
 #[wasm_bindgen]
@@ -71,6 +78,33 @@ impl Session {
         Ok(())
     }
 
+    /// Uses a model's scores (JSONL lines `id`, `token_ids`, `logprobs`: what `Model.score`
+    /// resolves to, or a file for `codeblock select --scores`) instead of the n-gram baseline.
+    #[wasm_bindgen(js_name = setScores)]
+    pub fn set_scores(&mut self, jsonl: &str) -> Result<(), JsError> {
+        let mut scores = PrecomputedScorer::default();
+        for line in jsonl::lines(jsonl.as_bytes()) {
+            let text = line.text.map_err(|e| JsError::new(&format!("scores line {}: {e}", line.number)))?;
+            scores
+                .add_line(line.number, text)
+                .map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        self.scores = Some(scores);
+        Ok(())
+    }
+
+    /// Back to the n-gram baseline.
+    #[wasm_bindgen(js_name = clearScores)]
+    pub fn clear_scores(&mut self) {
+        self.scores = None;
+    }
+
+    /// True while a model's scores are in use.
+    #[wasm_bindgen(getter, js_name = hasScores)]
+    pub fn has_scores(&self) -> bool {
+        self.scores.is_some()
+    }
+
     /// True once a `tokenizer.json` is loaded.
     #[wasm_bindgen(getter, js_name = hasTokenizer)]
     pub fn has_tokenizer(&self) -> bool {
@@ -80,7 +114,7 @@ impl Session {
     /// Runs the pipeline on a JSONL file's bytes and returns the JSONL that
     /// `codeblock select --input FILE` writes, byte for byte (n-gram scores fitted on the file).
     #[wasm_bindgen(js_name = selectJsonl)]
-    pub fn select_jsonl(&self, bytes: &[u8], options: Option<JsOptions>) -> Result<String, JsError> {
+    pub fn select_jsonl(&mut self, bytes: &[u8], options: Option<JsOptions>) -> Result<String, JsError> {
         let options = Options::from_js(options)?;
         let inputs = jsonl::records(bytes, &options.fields, options.schema);
         let mut text = String::new();
@@ -95,25 +129,27 @@ impl Session {
     /// (`{instruction, output}`, `{messages}`, `{prompt, completion}`).
     #[wasm_bindgen(unchecked_return_type = "RecordOutput")]
     pub fn select(
-        &self,
+        &mut self,
         #[wasm_bindgen(unchecked_param_type = "object")] record: JsValue,
         options: Option<JsOptions>,
     ) -> Result<JsValue, JsError> {
         let options = Options::from_js(options)?;
-        let json = stringify(&record)?;
-        let record = parse_record(&json, "record", &options.fields, options.schema)
-            .map_err(|e| Reject::new(e.reason(), e.to_string()));
-        let input = Input { line: None, record };
+        let input = record_input(&stringify(&record)?, &options);
         let output = self.run(vec![input], &options).remove(0);
         to_js(&output)
     }
 
-    fn run(&self, inputs: Vec<Input>, options: &Options) -> Vec<RecordOutput> {
+    fn run(&mut self, inputs: Vec<Input>, options: &Options) -> Vec<RecordOutput> {
         let tokenizer: &dyn Tokenize = match &self.tokenizer {
             Some(tokenizer) => tokenizer,
             None => &LexicalTokenizer,
         };
-        pipeline::run(inputs, tokenizer, &mut NgramScorer::default(), &options.config, &mut ())
+        let mut ngram = NgramScorer::default();
+        let scorer: &mut dyn TokenScorer = match &mut self.scores {
+            Some(scores) => scores,
+            None => &mut ngram,
+        };
+        pipeline::run(inputs, tokenizer, scorer, &options.config, &mut ())
             .into_iter()
             .map(|output| output.in_positions(options.positions))
             .collect()
@@ -133,6 +169,13 @@ pub fn partition(code: &str, options: Option<JsOptions>) -> Result<JsValue, JsEr
 #[wasm_bindgen(js_name = defaultConfig, unchecked_return_type = "Config")]
 pub fn default_config() -> Result<JsValue, JsError> {
     to_js(&Config::default())
+}
+
+/// One record given as JSON (in any input schema); a record that cannot be read is named `record`.
+fn record_input(json: &str, options: &Options) -> Input {
+    let record = parse_record(json, "record", &options.fields, options.schema)
+        .map_err(|e| Reject::new(e.reason(), e.to_string()));
+    Input { line: None, record }
 }
 
 fn stringify(value: &JsValue) -> Result<String, JsError> {

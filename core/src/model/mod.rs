@@ -3,6 +3,7 @@
 //! One model code for every backend: the shell picks the device (CPU, or wgpu on a GPU) at run
 //! time. Behind the `model` feature, so the pipeline builds without burn.
 
+mod bundle;
 mod config;
 mod export;
 mod generate;
@@ -12,13 +13,14 @@ mod loss;
 mod scorer;
 mod weights;
 
+pub use bundle::{HfFiles, ModelBundle};
 pub use config::{Arch, LlamaConfig};
 pub use export::export_hf;
 pub use generate::{GenerateConfig, Generation, Stop, generate};
 pub use llama::Llama;
 pub use load::{load_gguf, load_hf};
 pub use loss::{Target, full_logits_loss, sparse_loss};
-pub use scorer::ModelScorer;
+pub use scorer::{Context, ModelScorer, Plan};
 pub use weights::hf_shard_files;
 
 /// Why a model cannot be loaded or run.

@@ -10,7 +10,7 @@ mod ngram;
 mod precomputed;
 
 pub use ngram::NgramScorer;
-pub use precomputed::{PrecomputedError, PrecomputedScorer};
+pub use precomputed::{PrecomputedError, PrecomputedScorer, score_line};
 
 use serde::{Deserialize, Serialize};
 

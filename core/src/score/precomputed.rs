@@ -56,6 +56,11 @@ impl PrecomputedScorer {
     }
 }
 
+/// One line of a scores file, as [`PrecomputedScorer::add_line`] reads it.
+pub fn score_line(id: &str, token_ids: &[u32], logprobs: &[f64]) -> String {
+    serde_json::json!({ "id": id, "token_ids": token_ids, "logprobs": logprobs }).to_string()
+}
+
 impl TokenScorer for PrecomputedScorer {
     fn logprobs(&mut self, batch: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>> {
         batch.iter().map(|request| self.one(request)).collect()
@@ -114,6 +119,18 @@ mod tests {
                 id: Some(id),
             })
             .collect()
+    }
+
+    #[test]
+    fn written_lines_read_back() {
+        let mut scorer = PrecomputedScorer::default();
+        scorer.add_line(1, &score_line("a", &[5, 6], &[-0.25, -3.5])).unwrap();
+        let a = record("a");
+        let request = ScoreRequest {
+            record: &a,
+            tokens: &tokens(&[5, 6]),
+        };
+        assert_eq!(scorer.logprobs(&[request]), [Ok(vec![-0.25, -3.5])]);
     }
 
     #[test]

@@ -1,0 +1,64 @@
+// In-browser scoring: the real SmolLM2 GGUF picked in the page, on WebGPU (SwiftShader) and on
+// the CPU fallback, gives the utilities and selection of native `codeblock select --model`.
+// Needs CODEBLOCK_MODEL (the GGUF set-up fetches).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launch, openPreviewer, root, serve } from "./browser.mjs";
+
+const fixture = readFileSync(join(root, "tests/fixtures/closures.md"), "utf8");
+const instruction = "Build a counter with a closure.";
+let server;
+let browser;
+let native;
+
+before(async () => {
+  server = await serve();
+  browser = await launch();
+  const dir = mkdtempSync(join(tmpdir(), "codeblock-web-model-"));
+  writeFileSync(join(dir, "in.jsonl"), JSON.stringify({ instruction, output: fixture }) + "\n");
+  const args = ["select", "--input", join(dir, "in.jsonl"), "--out", join(dir, "out.jsonl"), "--model", process.env.CODEBLOCK_MODEL, "--device", "cpu"];
+  execFileSync(process.env.CODEBLOCK_BIN, args, { stdio: "pipe" });
+  native = JSON.parse(readFileSync(join(dir, "out.jsonl"), "utf8"));
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+for (const device of ["webgpu", "cpu"]) {
+  test(`SmolLM2 scores in the browser (${device}) as natively`, async () => {
+    const { page, errors } = await openPreviewer(browser, server.url);
+    await page.fill("#instruction", instruction);
+    await page.fill("#response", fixture);
+    await page.selectOption("#device", device);
+    await page.setInputFiles("#model-file", process.env.CODEBLOCK_MODEL);
+    await page.waitForFunction(() => document.body.dataset.scored === "1", null, { timeout: 240_000 });
+    const shown = await page.evaluate(() => {
+      const output = window.previewer.outputs[0];
+      return { device: document.body.dataset.device, output, message: document.getElementById("message").textContent };
+    });
+    assert.equal(shown.output.status, "ok", shown.message);
+    assert.match(shown.device, device === "webgpu" ? /^WebGPU$/ : /^CPU/);
+    assert.deepEqual(shown.output.mask.token_ids, native.mask.token_ids, "the model's own tokenizer cuts the response");
+    const gap = Math.max(...native.items.map((item, i) => Math.abs(item.utility - shown.output.items[i].utility)));
+    assert.ok(gap < 1e-3, `utilities differ from native by up to ${gap}`);
+    assert.deepEqual(
+      shown.output.items.map((i) => i.selected),
+      native.items.map((i) => i.selected),
+    );
+    assert.equal(shown.output.stats.supervised_tokens, native.stats.supervised_tokens);
+    assert.deepEqual(errors, []);
+  });
+}
+
+test("a GGUF that is not a supported model shows a clear message", async () => {
+  const { page } = await openPreviewer(browser, server.url);
+  await page.setInputFiles("#model-file", { name: "broken.gguf", mimeType: "application/octet-stream", buffer: Buffer.from("GGUF\x03\x00\x00\x00truncated") });
+  await page.waitForSelector("#message:not([hidden])", { timeout: 120_000 });
+  assert.match(await page.locator("#message").textContent(), /^broken\.gguf: model: /);
+  assert.ok(Number(await page.locator("#supervised-count").textContent()) > 0, "the page still selects");
+});

@@ -1,0 +1,157 @@
+//! In-browser scoring (feature `model`): a GGUF model picked by the user, on WebGPU, or on the
+//! CPU where the browser has no WebGPU. It writes the same score lines `codeblock select
+//! --scores` reads, which a [`crate::Session`] then selects with (`setScores`), so moving a knob
+//! re-selects without scoring again.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use codeblock_core::jsonl;
+use codeblock_core::model::{ModelBundle, ModelScorer};
+use codeblock_core::pipeline::{self, Input, Prepared};
+use codeblock_core::score::{ScoreRequest, score_line};
+use wasm_bindgen::prelude::*;
+
+use crate::{JsOptions, Options, stringify};
+
+thread_local! {
+    /// burn's WebGPU runtime can be set up once per page; later models reuse it.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+/// A language model loaded from a GGUF file's bytes, with its own tokenizer and chat template.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Model {
+    inner: Rc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    scorer: ModelScorer,
+    tokenizer_json: String,
+    device: String,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Loads a GGUF model (Llama or Qwen2 family). `device`: `"auto"` (WebGPU when the browser
+    /// has it, else the CPU), `"webgpu"` or `"cpu"`.
+    pub async fn load(bytes: Vec<u8>, device: Option<String>) -> Result<Model, JsError> {
+        let (device, device_name) = choose_device(device.as_deref().unwrap_or("auto")).await?;
+        let bundle = ModelBundle::from_gguf(&bytes, &device).map_err(|e| JsError::new(&format!("model: {e}")))?;
+        drop(bytes);
+        let tokenizer_json = bundle
+            .tokenizer
+            .to_json()
+            .map_err(|e| JsError::new(&format!("model: {e}")))?;
+        let max_positions = bundle.config.max_positions();
+        let scorer = ModelScorer::new(bundle.model, device, bundle.tokenizer, bundle.template, max_positions);
+        let inner = Inner {
+            scorer,
+            tokenizer_json,
+            device: device_name,
+        };
+        Ok(Model { inner: Rc::new(inner) })
+    }
+
+    /// Where the model runs, in words.
+    #[wasm_bindgen(getter)]
+    pub fn device(&self) -> String {
+        self.inner.device.clone()
+    }
+
+    /// The model's tokenizer as `tokenizer.json` text, for `Session.loadTokenizer`: scores only
+    /// line up with the model's own tokens.
+    #[wasm_bindgen(getter, js_name = tokenizerJson)]
+    pub fn tokenizer_json(&self) -> String {
+        self.inner.tokenizer_json.clone()
+    }
+
+    /// Scores the records of a JSONL file's bytes, or one record object. Resolves to score lines
+    /// (JSONL: `id`, `token_ids`, `logprobs`) for `Session.setScores`. Records that cannot be read
+    /// or scored get no line; selecting reports them. `onProgress(done, total)` counts tokens.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn score(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | object")] input: JsValue,
+        options: Option<JsOptions>,
+        #[wasm_bindgen(js_name = onProgress)] on_progress: Option<js_sys::Function>,
+    ) -> Result<js_sys::Promise, JsError> {
+        let options = Options::from_js(options)?;
+        let inputs = match input.dyn_ref::<js_sys::Uint8Array>() {
+            Some(bytes) => jsonl::records(&bytes.to_vec(), &options.fields, options.schema),
+            None => vec![crate::record_input(&stringify(&input)?, &options)],
+        };
+        let inner = Rc::clone(&self.inner);
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            inner
+                .score(inputs, &options, on_progress)
+                .await
+                .map(JsValue::from)
+                .map_err(|e| JsError::new(&e).into())
+        }))
+    }
+}
+
+impl Inner {
+    async fn score(
+        &self,
+        inputs: Vec<Input>,
+        options: &Options,
+        on_progress: Option<js_sys::Function>,
+    ) -> Result<String, String> {
+        let tokenizer = self.scorer.tokenizer();
+        let prepared: Vec<Prepared> = inputs
+            .into_iter()
+            .filter_map(|input| input.record.ok())
+            .filter_map(|record| pipeline::prepare(record, tokenizer, &options.config).ok())
+            .collect();
+        let batch: Vec<&Prepared> = prepared.iter().collect();
+        let requests: Vec<ScoreRequest> = pipeline::requests(&batch);
+        let total: usize = requests.iter().map(|r| r.tokens.len()).sum();
+        let groups = self.scorer.plan(&requests).groups;
+        let mut lines = String::new();
+        let mut done = 0;
+        for group in groups {
+            let contexts: Vec<_> = group.iter().map(|(_, context)| context.clone()).collect();
+            let scores = self.scorer.score_contexts_async(&contexts).await.map_err(|e| e.to_string())?;
+            for ((i, _), logprobs) in group.iter().zip(scores) {
+                let request = &requests[*i];
+                let ids: Vec<u32> = request.tokens.iter().filter_map(|t| t.id).collect();
+                lines.push_str(&score_line(&request.record.id, &ids, &logprobs));
+                lines.push('\n');
+                done += request.tokens.len();
+            }
+            if let Some(callback) = &on_progress {
+                let _ = callback.call2(&JsValue::NULL, &done.into(), &total.into());
+            }
+        }
+        Ok(lines)
+    }
+}
+
+/// The device for `choice`, and its name in words.
+async fn choose_device(choice: &str) -> Result<(Device, String), JsError> {
+    let cpu = |why: &str| (Device::flex(), format!("CPU (burn flex in WebAssembly{why})"));
+    if choice == "cpu" {
+        return Ok(cpu(""));
+    }
+    if !matches!(choice, "auto" | "webgpu") {
+        return Err(JsError::new(&format!(
+            "device `{choice}`: expected \"auto\", \"webgpu\" or \"cpu\""
+        )));
+    }
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return Ok((device, "WebGPU".into()));
+    }
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => {
+            WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+            Ok((device, "WebGPU".into()))
+        }
+        Err(e) if choice == "auto" => Ok(cpu(&format!("; no WebGPU: {e}"))),
+        Err(e) => Err(JsError::new(&format!("WebGPU is not available: {e}"))),
+    }
+}
