@@ -358,7 +358,10 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         let Some(response_ids) = &selected.mask.token_ids else {
             bail!("{where_}: no token ids; run `codeblock select --model` with this model first");
         };
-        if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= loaded.bundle.config.vocab_size) {
+        if let Some(bad) = response_ids
+            .iter()
+            .find(|&&id| id as usize >= loaded.bundle.config.vocab_size)
+        {
             bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
         }
         // Token cleaning starts from every token; `clean` then keeps the ones it picks.

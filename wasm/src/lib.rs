@@ -84,7 +84,9 @@ impl Session {
     pub fn set_scores(&mut self, jsonl: &str) -> Result<(), JsError> {
         let mut scores = PrecomputedScorer::default();
         for line in jsonl::lines(jsonl.as_bytes()) {
-            let text = line.text.map_err(|e| JsError::new(&format!("scores line {}: {e}", line.number)))?;
+            let text = line
+                .text
+                .map_err(|e| JsError::new(&format!("scores line {}: {e}", line.number)))?;
             scores
                 .add_line(line.number, text)
                 .map_err(|e| JsError::new(&e.to_string()))?;

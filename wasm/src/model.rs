@@ -116,7 +116,11 @@ impl Inner {
         let mut done = 0;
         for group in groups {
             let contexts: Vec<_> = group.iter().map(|(_, context)| context.clone()).collect();
-            let scores = self.scorer.score_contexts_async(&contexts).await.map_err(|e| e.to_string())?;
+            let scores = self
+                .scorer
+                .score_contexts_async(&contexts)
+                .await
+                .map_err(|e| e.to_string())?;
             for ((i, _), logprobs) in group.iter().zip(scores) {
                 let request = &requests[*i];
                 let ids: Vec<u32> = request.tokens.iter().filter_map(|t| t.id).collect();
