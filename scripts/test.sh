@@ -14,6 +14,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p codeblock-core --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p codeblock-core --features model --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p codeblock-wasm --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p codeblock-wasm --features model --target wasm32-unknown-unknown --locked -- -D warnings
 cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
 log=$(mktemp)
