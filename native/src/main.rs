@@ -1,5 +1,6 @@
 //! `codeblock`: select the code blocks worth supervising, and preview the masks.
 
+mod checkpoint;
 mod generate;
 mod input;
 mod model;

@@ -8,7 +8,8 @@ use clap::ValueEnum;
 use codeblock_core::model::{HfFiles, ModelBundle, hf_shard_files};
 
 /// Where the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeviceArg {
     /// A GPU through wgpu when one exists, else the CPU.
     Auto,

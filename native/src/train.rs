@@ -3,8 +3,9 @@
 //! accumulation, batches packed by token count, deterministic on the CPU. Metrics go to
 //! `OUT/metrics.jsonl`, one line per optimizer step.
 //!
-//! `--export` writes the result as a Hugging Face checkpoint. Not yet: checkpoints and
-//! `--resume`, LoRA (issue 4).
+//! Checkpoints every `--checkpoint-every` steps and at the end (`checkpoint.rs`); `--resume OUT`
+//! goes on from the newest with the run's saved settings (`OUT/run.json`), to the same result
+//! as an uninterrupted run. `--export` writes the result as a Hugging Face checkpoint.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,22 +21,34 @@ use codeblock_core::model::{ModelScorer, Target, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
 use codeblock_core::train::{Mode, learning_rate, pack, token_cleaning_weights, token_weights};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{self, Progress};
 use crate::input;
 use crate::model::{self, DeviceArg};
 
-#[derive(Debug, clap::Args)]
+/// The command line; also the run's settings, saved as `OUT/run.json` for `--resume`.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct Args {
     /// The model to fine-tune (GGUF file or Hugging Face folder).
-    #[arg(long)]
-    model: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    model: Option<PathBuf>,
     /// The output of `codeblock select` made with the same model (its token ids).
-    #[arg(long)]
-    data: PathBuf,
-    /// The run's folder (metrics, config).
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    data: Option<PathBuf>,
+    /// The run's folder (metrics, checkpoints, settings).
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
+    /// Go on with the run in this folder from its newest checkpoint, with its saved settings.
+    #[arg(long, conflicts_with_all = ["model", "data", "out"])]
+    #[serde(skip)]
+    resume: Option<PathBuf>,
+    /// Write a checkpoint every this many optimizer steps, and at the end (0: never).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: usize,
+    /// Checkpoints kept on disk (the newest).
+    #[arg(long, default_value_t = 2)]
+    keep_checkpoints: usize,
     #[arg(long, value_enum, default_value = "codeblock")]
     mode: ModeArg,
     /// With `--mode token-cleaning`: the reference model (same tokenizer), e.g. one tuned on
@@ -76,7 +89,7 @@ pub struct Args {
     export: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum ModeArg {
     Codeblock,
@@ -119,48 +132,113 @@ struct Metrics {
     elapsed_s: f64,
 }
 
+impl Args {
+    fn model(&self) -> &Path {
+        self.model.as_deref().expect("resolved: given, or read from run.json")
+    }
+    fn data(&self) -> &Path {
+        self.data.as_deref().expect("resolved: given, or read from run.json")
+    }
+    fn out(&self) -> &Path {
+        self.out.as_deref().expect("resolved: given, or read from run.json")
+    }
+
+    /// The run's settings: these, saved to `OUT/run.json` for a new run; or, with `--resume`,
+    /// the ones saved there.
+    fn resolve(self) -> Result<(Args, bool)> {
+        let settings = |out: &Path| out.join("run.json");
+        match &self.resume {
+            Some(dir) => {
+                let path = settings(dir);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot resume {}: no {}", dir.display(), path.display()))?;
+                let mut saved: Args =
+                    serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+                saved.out = Some(dir.clone());
+                Ok((saved, true))
+            }
+            None => {
+                let out = self.out();
+                ensure!(
+                    !out.join("checkpoints").exists(),
+                    "{} already holds a run with checkpoints: `--resume {}` goes on with it",
+                    out.display(),
+                    out.display()
+                );
+                std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+                std::fs::write(settings(out), serde_json::to_string_pretty(&self)?)
+                    .with_context(|| format!("cannot write {}", settings(out).display()))?;
+                Ok((self, false))
+            }
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     ensure!(
         args.grad_accum > 0 && args.batch_tokens > 0,
         "--grad-accum and --batch-tokens must be positive"
     );
+    let (args, resuming) = args.resolve()?;
     let (device, device_name) = model::choose_device(args.device);
-    eprintln!("model {} on {device_name}, training", args.model.display());
-    let loaded = model::load(&args.model, device.clone().autodiff())?;
+    eprintln!("model {} on {device_name}, training", args.model().display());
+    let loaded = model::load(args.model(), device.clone().autodiff())?;
     let mut examples = read_examples(&args, &loaded)?;
     if let Some(reference) = args
         .reference
         .as_ref()
         .filter(|_| matches!(args.mode, ModeArg::TokenCleaning))
     {
-        clean(&mut examples, &args.model, reference, args.keep, &device)?;
+        clean(&mut examples, args.model(), reference, args.keep, &device)?;
     }
-    ensure!(!examples.is_empty(), "{}: no record to train on", args.data.display());
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut metrics_file = std::fs::File::create(args.out.join("metrics.jsonl"))
-        .with_context(|| format!("cannot create {}/metrics.jsonl", args.out.display()))?;
+    ensure!(!examples.is_empty(), "{}: no record to train on", args.data().display());
 
     let lengths: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
     let steps_per_epoch = pack(&lengths, args.batch_tokens, 0).len().div_ceil(args.grad_accum);
     let total_steps = args.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * args.epochs);
     let warmup = (args.warmup * total_steps as f64).round() as usize;
-    let mut optimizer = AdamWConfig::new()
+    let optimizer = AdamWConfig::new()
         .with_weight_decay(args.weight_decay)
         .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip)))
         .init();
-    let mut model = loaded.bundle.model;
-    let progress = ProgressBar::new(total_steps as u64);
-    progress.set_style(
+    let (mut model, mut optimizer, mut progress) = if resuming {
+        let resumed = checkpoint::latest(args.out(), &loaded.device, optimizer)?
+            .with_context(|| format!("{} has no finished checkpoint to resume from", args.out().display()))?;
+        eprintln!(
+            "resuming from {} (step {} of {total_steps})",
+            resumed.dir.display(),
+            resumed.progress.step
+        );
+        (resumed.model, resumed.optimizer, resumed.progress)
+    } else {
+        let fresh = Progress {
+            step: 0,
+            first_loss: None,
+            elapsed_s: 0.0,
+        };
+        (loaded.bundle.model, optimizer, fresh)
+    };
+    let mut metrics_file = metrics(args.out(), progress.step)?;
+    let bar = ProgressBar::new(total_steps as u64);
+    bar.set_style(
         ProgressStyle::with_template("{bar:30} step {pos}/{len} eta {eta} {msg}").expect("the template is valid"),
     );
+    bar.set_position(progress.step as u64);
     let clock = Instant::now();
+    let elapsed_before = progress.elapsed_s;
+    let mut last_loss = f64::NAN;
+    let mut saved_at = progress.step;
     let mut step = 0;
-    let (mut first_loss, mut last_loss) = (None, 0.0);
     'epochs: for epoch in 0..args.epochs {
         let batches = pack(&lengths, args.batch_tokens, args.seed.wrapping_add(epoch as u64));
         for group in batches.chunks(args.grad_accum) {
             if step >= total_steps {
                 break 'epochs;
+            }
+            // Steps a resumed run has done already: the same batches, in the same order.
+            if step < progress.step {
+                step += 1;
+                continue;
             }
             let step_clock = Instant::now();
             // One mean over every supervised token of the step, across its micro-batches.
@@ -188,11 +266,14 @@ pub fn run(args: Args) -> Result<()> {
                 loss_value.is_finite(),
                 "step {step}: the loss is not finite ({loss_value})"
             );
-            first_loss.get_or_insert(loss_value);
+            progress.first_loss.get_or_insert(loss_value);
             last_loss = loss_value;
+            step += 1;
+            progress.step = step;
+            progress.elapsed_s = elapsed_before + clock.elapsed().as_secs_f64();
             let seconds = step_clock.elapsed().as_secs_f64();
             let metrics = Metrics {
-                step,
+                step: step - 1,
                 epoch,
                 loss: loss_value,
                 lr,
@@ -201,15 +282,22 @@ pub fn run(args: Args) -> Result<()> {
                 supervised_fraction: f64::from(normalizer) / tokens.max(1) as f64,
                 tokens_per_s: tokens as f64 / seconds,
                 supervised_tokens_per_s: f64::from(normalizer) / seconds,
-                elapsed_s: clock.elapsed().as_secs_f64(),
+                elapsed_s: progress.elapsed_s,
             };
             writeln!(metrics_file, "{}", serde_json::to_string(&metrics)?)?;
-            progress.set_message(format!("loss {loss_value:.4}, {:.0} tok/s", metrics.tokens_per_s));
-            progress.inc(1);
-            step += 1;
+            metrics_file.flush()?;
+            bar.set_message(format!("loss {loss_value:.4}, {:.0} tok/s", metrics.tokens_per_s));
+            bar.inc(1);
+            if args.checkpoint_every > 0 && step % args.checkpoint_every == 0 {
+                save(&args, &model, &loaded.bundle.config, &optimizer, &progress)?;
+                saved_at = step;
+            }
         }
     }
-    progress.finish_and_clear();
+    bar.finish_and_clear();
+    if args.checkpoint_every > 0 && saved_at < step {
+        save(&args, &model, &loaded.bundle.config, &optimizer, &progress)?;
+    }
     if args.export {
         export(
             &args,
@@ -223,11 +311,54 @@ pub fn run(args: Args) -> Result<()> {
     println!(
         "trained {step} steps ({:?} mode) in {:.1}s: loss {:.4} → {last_loss:.4}; metrics in {}",
         args.mode,
-        clock.elapsed().as_secs_f64(),
-        first_loss.unwrap_or(f64::NAN),
-        args.out.join("metrics.jsonl").display()
+        progress.elapsed_s,
+        progress.first_loss.unwrap_or(f64::NAN),
+        args.out().join("metrics.jsonl").display()
     );
     Ok(())
+}
+
+fn save(
+    args: &Args,
+    model: &codeblock_core::model::Llama,
+    config: &codeblock_core::model::LlamaConfig,
+    optimizer: &burn::optim::ModuleOptimizer,
+    progress: &Progress,
+) -> Result<()> {
+    let dir = checkpoint::save(
+        args.out(),
+        model,
+        config,
+        optimizer,
+        progress.clone(),
+        args.keep_checkpoints,
+    )?;
+    eprintln!("checkpoint {}", dir.display());
+    Ok(())
+}
+
+/// `OUT/metrics.jsonl` opened for appending, keeping only the lines of steps before `from`
+/// (those after a resumed run's checkpoint are done again).
+fn metrics(out: &Path, from: usize) -> Result<std::fs::File> {
+    let path = out.join("metrics.jsonl");
+    let kept: String = match std::fs::read_to_string(&path) {
+        Ok(text) if from > 0 => text
+            .lines()
+            .filter(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v["step"].as_u64())
+                    .is_some_and(|s| (s as usize) < from)
+            })
+            .map(|line| format!("{line}\n"))
+            .collect(),
+        _ => String::new(),
+    };
+    std::fs::write(&path, kept).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// Writes OUT/final as a Hugging Face checkpoint, each file through a temporary name and a rename.
@@ -239,7 +370,7 @@ fn export(
     template: Option<&str>,
     end_tokens: &[u32],
 ) -> Result<()> {
-    let dir = args.out.join("final");
+    let dir = args.out().join("final");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (config_json, weights) = export_hf(model, config)?;
     let eos = end_tokens.first().and_then(|&id| tokenizer.decode(&[id]).ok());
@@ -341,8 +472,8 @@ fn micro_batch(
 fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
     let mut examples = Vec::new();
     let (mut rejected, mut empty, mut too_long) = (0, 0, 0);
-    for line in input::lines(&args.data)? {
-        let where_ = format!("{} line {}", args.data.display(), line.number);
+    for line in input::lines(args.data())? {
+        let where_ = format!("{} line {}", args.data().display(), line.number);
         let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
         let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{where_}: not JSON"))?;
         let user_weights: Option<Vec<f32>> = match value.get("weights") {

@@ -249,6 +249,8 @@ fn select_train_and_generate_with_the_default_model() {
                 "4096",
                 "--grad-accum",
                 "1",
+                "--checkpoint-every",
+                "0",
                 "--model",
             ])
             .arg(&model)

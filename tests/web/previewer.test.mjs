@@ -86,7 +86,7 @@ test("bad files show a message and the page keeps working", async () => {
   assert.match(await message(), /tokenizer\.json: tokenizer: /);
 
   await page.setInputFiles("#jsonl-file", { name: "model.gguf", mimeType: "application/octet-stream", buffer: Buffer.from("GGUF\x03\x00\x00\x00junk") });
-  await page.waitForFunction(() => /GGUF/.test(document.getElementById("message").textContent));
+  await page.waitForFunction(() => /^model\.gguf: model: /.test(document.getElementById("message").textContent));
 
   const jsonl = '{"instruction":"Add.","output":"```python\\nx = 1 + 2\\n```"}\n{broken\n';
   await page.setInputFiles("#jsonl-file", { name: "pairs.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(jsonl) });

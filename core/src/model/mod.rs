@@ -10,6 +10,7 @@ mod generate;
 mod llama;
 mod load;
 mod loss;
+mod params;
 mod scorer;
 mod weights;
 
@@ -20,6 +21,7 @@ pub use generate::{GenerateConfig, Generation, Stop, generate};
 pub use llama::Llama;
 pub use load::{load_gguf, load_hf};
 pub use loss::{Target, full_logits_loss, sparse_loss};
+pub use params::{param_ids, with_param_ids};
 pub use scorer::{Context, ModelScorer, Plan};
 pub use weights::hf_shard_files;
 

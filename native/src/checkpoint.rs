@@ -1,0 +1,176 @@
+//! Training checkpoints: what a run needs to go on exactly where it stopped — the model, the
+//! optimizer state (AdamW's moments and step counts), the parameter ids that state is keyed by,
+//! and the step (the data order follows from the seed and the step) — written atomically and
+//! checked on load.
+//!
+//! `OUT/checkpoints/step-000120/` holds `config.json` + `model.safetensors` (f32, Hugging Face
+//! layout), `optimizer.bpk` (burn's optimizer record) and `state.json`, written last, with the
+//! sha256 of every other file. A checkpoint is written as `.partial-step-000120` and renamed
+//! when complete, so a kill mid-write leaves a partial folder that resume ignores; a file that
+//! does not match its checksum stops the resume with an error naming it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use burn::tensor::{Bytes, Device};
+use codeblock_core::model::{Llama, LlamaConfig, export_hf, load_hf, param_ids, with_param_ids};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+const STATE: &str = "state.json";
+
+/// Where a run stands after a step, besides the tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress {
+    /// Optimizer steps done.
+    pub step: usize,
+    pub first_loss: Option<f64>,
+    /// Wall time of the run so far, so metrics' `elapsed_s` goes on across a resume.
+    pub elapsed_s: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    progress: Progress,
+    /// Each parameter's id by module path: the optimizer record is keyed by these ids.
+    param_ids: BTreeMap<String, u64>,
+    /// sha256 (hex) of every other file of the checkpoint.
+    sha256: BTreeMap<String, String>,
+}
+
+/// A checkpoint read back: the model with its old parameter ids, the optimizer, the progress.
+pub struct Resumed {
+    pub model: Llama,
+    pub optimizer: ModuleOptimizer,
+    pub progress: Progress,
+    pub dir: PathBuf,
+}
+
+fn root(out: &Path) -> PathBuf {
+    out.join("checkpoints")
+}
+
+/// Writes a checkpoint of `step`, then removes all but the newest `keep`.
+pub fn save(
+    out: &Path,
+    model: &Llama,
+    config: &LlamaConfig,
+    optimizer: &ModuleOptimizer,
+    progress: Progress,
+    keep: usize,
+) -> Result<PathBuf> {
+    let root = root(out);
+    let name = format!("step-{:06}", progress.step);
+    let (partial, done) = (root.join(format!(".partial-{name}")), root.join(&name));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).with_context(|| format!("cannot remove {}", partial.display()))?;
+    }
+    std::fs::create_dir_all(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let (config_json, weights) = export_hf(model, config)?;
+    let optimizer_bytes = optimizer
+        .to_record()
+        .into_bytes()
+        .map_err(|e| anyhow::anyhow!("cannot serialise the optimizer state: {e:?}"))?;
+    let files: [(&str, &[u8]); 3] = [
+        ("config.json", config_json.as_bytes()),
+        ("model.safetensors", &weights),
+        ("optimizer.bpk", &optimizer_bytes),
+    ];
+    let mut sha256 = BTreeMap::new();
+    for (file, bytes) in files {
+        write_synced(&partial.join(file), bytes)?;
+        sha256.insert(file.to_string(), hex(&Sha256::digest(bytes)));
+    }
+    let state = State {
+        progress,
+        param_ids: param_ids(model),
+        sha256,
+    };
+    write_synced(&partial.join(STATE), &serde_json::to_vec_pretty(&state)?)?;
+    if done.exists() {
+        std::fs::remove_dir_all(&done).with_context(|| format!("cannot replace {}", done.display()))?;
+    }
+    std::fs::rename(&partial, &done).with_context(|| format!("cannot write {}", done.display()))?;
+    for old in complete(&root)?.into_iter().rev().skip(keep.max(1)) {
+        std::fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+    }
+    Ok(done)
+}
+
+/// The newest complete checkpoint of a run, loaded on `device`, or `None` when there is none.
+pub fn latest(out: &Path, device: &Device, optimizer: ModuleOptimizer) -> Result<Option<Resumed>> {
+    let Some(dir) = complete(&root(out))?.pop() else {
+        return Ok(None);
+    };
+    let read =
+        |file: &str| std::fs::read(dir.join(file)).with_context(|| format!("{}: cannot read {file}", dir.display()));
+    let state: State = serde_json::from_slice(&read(STATE)?).with_context(|| {
+        format!(
+            "{}: {STATE} is damaged; delete the folder to resume from the one before",
+            dir.display()
+        )
+    })?;
+    let mut files = BTreeMap::new();
+    for (file, expected) in &state.sha256 {
+        let bytes = read(file)?;
+        ensure!(
+            hex(&Sha256::digest(&bytes)) == *expected,
+            "checkpoint {} is corrupted: {file} does not match its sha256 in {STATE}; \
+             delete the folder to resume from the one before",
+            dir.display()
+        );
+        files.insert(file.as_str(), bytes);
+    }
+    let (Some(config), Some(weights), Some(optimizer_bytes)) = (
+        files.remove("config.json"),
+        files.remove("model.safetensors"),
+        files.remove("optimizer.bpk"),
+    ) else {
+        bail!("checkpoint {} lacks a file its {STATE} should list", dir.display());
+    };
+    let config = String::from_utf8(config).with_context(|| format!("{}: config.json", dir.display()))?;
+    let (_, model) = load_hf(&config, &[weights], device).with_context(|| format!("checkpoint {}", dir.display()))?;
+    let model = with_param_ids(model, &state.param_ids).with_context(|| format!("checkpoint {}", dir.display()))?;
+    let record = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(optimizer_bytes))
+        .map_err(|e| anyhow::anyhow!("checkpoint {}: optimizer.bpk: {e:?}", dir.display()))?;
+    Ok(Some(Resumed {
+        model,
+        optimizer: optimizer.load_record(record),
+        progress: state.progress,
+        dir,
+    }))
+}
+
+/// Complete checkpoints (renamed from partial, with a state file), oldest first.
+fn complete(root: &Path) -> Result<Vec<PathBuf>> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(Vec::new());
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {}", root.display()))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with("step-") && path.join(STATE).is_file() {
+            dirs.push(path);
+        } else if name.starts_with(".partial-") {
+            eprintln!("ignoring {}: a checkpoint that was never finished", path.display());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Writes a file and flushes it to disk, so a rename after it publishes complete data.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

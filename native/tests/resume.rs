@@ -1,0 +1,206 @@
+//! Checkpoints and `--resume` on a tiny Llama (tests/data/tiny, with a character-level
+//! tokenizer made here): a run killed with SIGKILL mid-training resumes to exactly the loss
+//! curve of an uninterrupted run; a corrupted checkpoint stops the resume with an error naming
+//! the file; a partial one is ignored.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Characters of the tokenizer: 63 plus `<unk>` fill the tiny model's 64-entry vocabulary.
+const CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789 \n()=:+-*,._[]'#<>`\"!?%/{}$";
+
+fn codeblock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_codeblock"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("codeblock-resume-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The tiny Llama as a Hugging Face folder, with a character-level `tokenizer.json`.
+fn tiny_model(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tiny/llama");
+    for file in ["config.json", "model.safetensors"] {
+        std::fs::copy(source.join(file), model.join(file)).unwrap();
+    }
+    let mut vocab = serde_json::Map::new();
+    vocab.insert("<unk>".into(), 0.into());
+    for (i, c) in CHARS.chars().enumerate() {
+        vocab.insert(c.to_string(), (i + 1).into());
+    }
+    assert_eq!(vocab.len(), 64);
+    let tokenizer = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+        "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?s)."}, "behavior": "Isolated", "invert": false},
+        "post_processor": null, "decoder": null,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}
+    });
+    std::fs::write(model.join("tokenizer.json"), tokenizer.to_string()).unwrap();
+    model
+}
+
+/// `select` output for a few short records, tokenized by the tiny model's tokenizer.
+fn selected(dir: &Path, model: &Path) -> PathBuf {
+    let pairs: String = (0..6)
+        .map(|i| {
+            let code = format!("```python\ndef f{i}(x):\n    y = x * {i} + 1\n    return y\n```");
+            format!(
+                "{}\n",
+                serde_json::json!({"id": i.to_string(), "prompt": "add", "completion": code})
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("pairs.jsonl"), pairs).unwrap();
+    let out = dir.join("selected.jsonl");
+    let status = codeblock()
+        .args(["select", "--device", "cpu", "--budget", "0.3", "--input"])
+        .arg(dir.join("pairs.jsonl"))
+        .arg("--model")
+        .arg(model)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+fn train_command(model: &Path, data: &Path, out: &Path, checkpoint_every: &str) -> Command {
+    let mut command = codeblock();
+    command
+        .args([
+            "train", "--device", "cpu", "--mode", "full", "--epochs", "200", "--lr", "1e-3",
+        ])
+        .args([
+            "--batch-tokens",
+            "64",
+            "--grad-accum",
+            "2",
+            "--checkpoint-every",
+            checkpoint_every,
+        ])
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .stderr(Stdio::null())
+        .stdout(Stdio::null());
+    command
+}
+
+fn losses(run: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|m| (m["step"].as_u64().unwrap(), m["loss"].as_f64().unwrap()))
+        .collect()
+}
+
+fn checkpoints(run: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_uninterrupted_result() {
+    let dir = scratch("kill");
+    let model = tiny_model(&dir);
+    let data = selected(&dir, &model);
+
+    let whole = dir.join("whole");
+    assert!(train_command(&model, &data, &whole, "0").status().unwrap().success());
+    let expected = losses(&whole);
+    assert!(expected.len() >= 100, "{} steps", expected.len());
+
+    // Kill the same run with SIGKILL once its first checkpoint is on disk, mid-training.
+    let killed = dir.join("killed");
+    let mut child = train_command(&model, &data, &killed, "20").spawn().unwrap();
+    let clock = Instant::now();
+    while !checkpoints(&killed).iter().any(|c| c.starts_with("step-")) {
+        assert!(clock.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it could be killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before_kill = losses(&killed).len();
+    assert!(done_before_kill < expected.len(), "killed after the last step");
+
+    let resumed = codeblock().arg("train").arg("--resume").arg(&killed).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resuming from"));
+    assert_eq!(losses(&killed), expected, "the resumed loss curve differs");
+    assert!(
+        checkpoints(&killed).len() <= 2,
+        "old checkpoints are pruned: {:?}",
+        checkpoints(&killed)
+    );
+}
+
+#[test]
+fn damaged_or_partial_checkpoints_are_detected() {
+    let dir = scratch("damaged");
+    let model = tiny_model(&dir);
+    let data = selected(&dir, &model);
+    let run = dir.join("run");
+    let mut command = train_command(&model, &data, &run, "10");
+    command.args(["--max-steps", "20"]);
+    assert!(command.status().unwrap().success());
+    let names = checkpoints(&run);
+    assert_eq!(names, ["step-000010", "step-000020"]);
+
+    // A new run refuses a folder that holds one.
+    let again = train_command(&model, &data, &run, "10")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+
+    // A partial checkpoint (killed mid-write) is ignored, with a note.
+    std::fs::create_dir_all(run.join("checkpoints/.partial-step-000030")).unwrap();
+    let resume = || codeblock().arg("train").arg("--resume").arg(&run).output().unwrap();
+    let output = resume();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("never finished") && stderr.contains("resuming from"),
+        "{stderr}"
+    );
+
+    // A flipped byte in the newest checkpoint's weights stops the resume, naming the file.
+    let newest = run.join("checkpoints").join(checkpoints(&run).last().unwrap());
+    let weights = newest.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&weights, bytes).unwrap();
+    let output = resume();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is corrupted: model.safetensors does not match its sha256"),
+        "{stderr}"
+    );
+}
