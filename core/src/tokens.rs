@@ -52,6 +52,17 @@ impl HfTokenizer {
         Self::from_bytes(json.to_string().as_bytes())
     }
 
+    /// A `tokenizer.json`, or the tokenizer inside a GGUF model file (known by its magic), so
+    /// `--tokenizer` and the previewer take either.
+    pub fn from_json_or_gguf(bytes: &[u8]) -> Result<Self, TokenizeError> {
+        if bytes.starts_with(b"GGUF") {
+            let gguf = Gguf::parse(bytes).map_err(|e| TokenizeError::Load(e.to_string()))?;
+            Self::from_gguf(&gguf)
+        } else {
+            Self::from_bytes(bytes)
+        }
+    }
+
     /// The id of a token, if the vocabulary has it.
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)

@@ -1,10 +1,9 @@
 //! Scoring throughput of the default model on the CPU backend: batches of 8 sequences of 256
 //! tokens through `ModelScorer` (forward pass plus the LM head at every position), printed as
-//! prompt tokens/s, with the process's peak resident memory.
-//!
-//! The issue asks for PyTorch's figure on the same machine next to ours; PyTorch is not
-//! installed by set-up (its Linux wheels pull in gigabytes of CUDA libraries), so only our side
-//! is measured here.
+//! prompt tokens/s, with the process's peak resident memory; then PyTorch on the same job in
+//! the same run (`tools/bench/torch_score.py`, transformers loading the same GGUF) and the ratio.
+//! PyTorch is not installed by set-up (its Linux wheels pull in gigabytes of CUDA libraries):
+//! `pip install torch transformers gguf accelerate` first, or the bench says it could not run it.
 //!
 //! Run: `cargo bench -p codeblock --bench score` (model from `CODEBLOCK_MODEL` or the set-up cache).
 
@@ -14,7 +13,7 @@ use burn::tensor::Device;
 use codeblock_core::gguf::Gguf;
 use codeblock_core::model::{ModelScorer, load_gguf};
 use codeblock_core::tokens::HfTokenizer;
-use codeblock_tests::{model_bytes, peak_rss_mib};
+use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
 
 const BATCH: usize = 8;
 const LENGTH: usize = 256;
@@ -44,10 +43,42 @@ fn main() {
         std::hint::black_box(scorer.score_contexts(&contexts));
     }
     let seconds = clock.elapsed().as_secs_f64() / ROUNDS as f64;
+    let ours = (BATCH * LENGTH) as f64 / seconds;
     println!(
-        "codeblock (burn flex, CPU): batch {BATCH} × {LENGTH} tokens in {seconds:.2}s = {:.0} prompt tokens/s; peak RSS {:.0} MiB",
-        (BATCH * LENGTH) as f64 / seconds,
+        "codeblock (burn flex, CPU): batch {BATCH} × {LENGTH} tokens in {seconds:.2}s = {ours:.0} prompt tokens/s; peak RSS {:.0} MiB",
         peak_rss_mib().unwrap_or(f64::NAN)
     );
-    println!("PyTorch: not measured (not installed by set-up); ratio unavailable");
+    drop(scorer);
+    match pytorch() {
+        Ok(torch) => {
+            let theirs = torch["tokens_per_s"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "PyTorch {} ({} threads, f32): {theirs:.0} prompt tokens/s; peak RSS {:.0} MiB",
+                torch["torch"].as_str().unwrap_or("?"),
+                torch["threads"],
+                torch["peak_rss_mib"].as_f64().unwrap_or(f64::NAN)
+            );
+            println!("ratio codeblock / PyTorch: {:.2}× (aim ≥ 1.0×)", ours / theirs);
+        }
+        Err(why) => println!("PyTorch: not measured ({why}); ratio unavailable"),
+    }
+}
+
+/// PyTorch's figure on the same job, from `tools/bench/torch_score.py`.
+fn pytorch() -> Result<serde_json::Value, String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/torch_score.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg("--model")
+        .arg(model_path())
+        .args(["--batch", &BATCH.to_string(), "--length", &LENGTH.to_string()])
+        .args(["--rounds", &ROUNDS.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(stderr.lines().last().unwrap_or("failed").to_string());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
 }

@@ -6,6 +6,10 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use clap::ValueEnum;
+use codeblock_core::Input;
+use codeblock_core::jsonl;
+use codeblock_core::record::{Fields, Schema};
 use flate2::read::MultiGzDecoder;
 
 /// The bytes of a file, decompressing `.gz` files.
@@ -38,4 +42,54 @@ pub fn lines(path: &Path) -> Result<Vec<Line>> {
             text: line.text.map(str::to_string),
         })
         .collect())
+}
+
+/// How records are read: the schema and field names, for every command that reads pairs.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Force a schema instead of detecting one per record.
+    #[arg(long, value_enum)]
+    schema: Option<SchemaArg>,
+    #[arg(long, default_value = "id")]
+    id_field: String,
+    #[arg(long, default_value = "instruction")]
+    instruction_field: String,
+    #[arg(long, default_value = "input")]
+    input_field: String,
+    #[arg(long, default_value = "output")]
+    output_field: String,
+    #[arg(long, default_value = "messages")]
+    messages_field: String,
+    #[arg(long, default_value = "prompt")]
+    prompt_field: String,
+    #[arg(long, default_value = "completion")]
+    completion_field: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SchemaArg {
+    Alpaca,
+    Messages,
+    PromptCompletion,
+}
+
+impl RecordArgs {
+    /// The records of a JSONL file's bytes, one input per non-blank line.
+    pub fn read(&self, bytes: &[u8]) -> Vec<Input> {
+        let fields = Fields {
+            id: self.id_field.clone(),
+            instruction: self.instruction_field.clone(),
+            input: self.input_field.clone(),
+            output: self.output_field.clone(),
+            messages: self.messages_field.clone(),
+            prompt: self.prompt_field.clone(),
+            completion: self.completion_field.clone(),
+        };
+        let schema = self.schema.map(|s| match s {
+            SchemaArg::Alpaca => Schema::Alpaca,
+            SchemaArg::Messages => Schema::Messages,
+            SchemaArg::PromptCompletion => Schema::PromptCompletion,
+        });
+        jsonl::records(bytes, &fields, schema)
+    }
 }

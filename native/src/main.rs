@@ -5,6 +5,7 @@ mod generate;
 mod input;
 mod model;
 mod pairs;
+mod score;
 mod select;
 mod serve;
 mod show;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Cut responses into coding items, score, rerank and select them, and write token loss masks.
     Select(Box<select::Args>),
+    /// Write a model's log-prob of every response token, for `select --scores`.
+    Score(score::Args),
     /// Preview one selected record in the terminal (or as a standalone HTML page).
     Show(show::Args),
     /// Build instruction/response pairs from the MBPP benchmark file (HumanEval format).
@@ -42,6 +45,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Select(args) => select::run(*args),
+        Command::Score(args) => score::run(args),
         Command::Show(args) => show::run(args),
         Command::Pairs(args) => pairs::run(args),
         Command::Generate(args) => generate::run(args),

@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use codeblock_core::Config;
-use codeblock_core::jsonl;
 use codeblock_core::model::ModelScorer;
 use codeblock_core::output::RecordOutput;
 use codeblock_core::pipeline::{self, Progress, Stage};
-use codeblock_core::record::{Fields, Schema};
 use codeblock_core::score::{Aggregate, NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::select::BudgetScope;
 use codeblock_core::summary::Summary;
@@ -19,7 +17,7 @@ use codeblock_core::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::input;
+use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +28,8 @@ pub struct Args {
     /// Where to write one JSON line per input record.
     #[arg(long)]
     out: PathBuf,
-    /// A Hugging Face `tokenizer.json`: the trainer's tokenizer. Without one, a lexical fallback.
+    /// A Hugging Face `tokenizer.json` (or a GGUF model file, for its tokenizer): the trainer's
+    /// tokenizer. Without one, a lexical fallback.
     #[arg(long)]
     tokenizer: Option<PathBuf>,
     /// A language model (GGUF) that scores the tokens; its own tokenizer and chat template are
@@ -52,9 +51,6 @@ pub struct Args {
     /// A JSON file with any pipeline knobs (see METHOD.md); flags below override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Force a schema instead of detecting one per record.
-    #[arg(long, value_enum)]
-    schema: Option<SchemaArg>,
     #[arg(long)]
     budget: Option<f64>,
     #[arg(long, value_enum)]
@@ -80,27 +76,8 @@ pub struct Args {
     min_item_bytes: Option<usize>,
     #[arg(long)]
     max_response_bytes: Option<usize>,
-    #[arg(long, default_value = "id")]
-    id_field: String,
-    #[arg(long, default_value = "instruction")]
-    instruction_field: String,
-    #[arg(long, default_value = "input")]
-    input_field: String,
-    #[arg(long, default_value = "output")]
-    output_field: String,
-    #[arg(long, default_value = "messages")]
-    messages_field: String,
-    #[arg(long, default_value = "prompt")]
-    prompt_field: String,
-    #[arg(long, default_value = "completion")]
-    completion_field: String,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SchemaArg {
-    Alpaca,
-    Messages,
-    PromptCompletion,
+    #[command(flatten)]
+    records: RecordArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -155,18 +132,6 @@ impl Args {
         config.check()?;
         Ok(config)
     }
-
-    fn fields(&self) -> Fields {
-        Fields {
-            id: self.id_field.clone(),
-            instruction: self.instruction_field.clone(),
-            input: self.input_field.clone(),
-            output: self.output_field.clone(),
-            messages: self.messages_field.clone(),
-            prompt: self.prompt_field.clone(),
-            completion: self.completion_field.clone(),
-        }
-    }
 }
 
 fn set<T>(target: &mut T, value: Option<T>) {
@@ -207,12 +172,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let clock = Instant::now();
     let bytes = input::read(&args.input)?;
-    let schema = args.schema.map(|s| match s {
-        SchemaArg::Alpaca => Schema::Alpaca,
-        SchemaArg::Messages => Schema::Messages,
-        SchemaArg::PromptCompletion => Schema::PromptCompletion,
-    });
-    let inputs = jsonl::records(&bytes, &args.fields(), schema);
+    let inputs = args.records.read(&bytes);
     drop(bytes);
     timings.read_s = seconds(clock.elapsed());
 
@@ -326,7 +286,10 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
                 Some(path) => {
                     let bytes =
                         std::fs::read(path).with_context(|| format!("cannot read tokenizer {}", path.display()))?;
-                    Box::new(HfTokenizer::from_bytes(&bytes).with_context(|| format!("tokenizer {}", path.display()))?)
+                    Box::new(
+                        HfTokenizer::from_json_or_gguf(&bytes)
+                            .with_context(|| format!("tokenizer {}", path.display()))?,
+                    )
                 }
                 None => Box::new(LexicalTokenizer),
             };
