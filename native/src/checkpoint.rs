@@ -1,21 +1,23 @@
-//! Training checkpoints: what a run needs to go on exactly where it stopped — the model, the
-//! optimizer state (AdamW's moments and step counts), the parameter ids that state is keyed by,
-//! and the step (the data order follows from the seed and the step) — written atomically and
-//! checked on load.
+//! Training checkpoints: what a run needs to go on exactly where it stopped — the trained
+//! parameters, the optimizer state (AdamW's moments and step counts) and the step (the data
+//! order follows from the seed and the step) — written atomically and checked on load.
 //!
-//! `OUT/checkpoints/step-000120/` holds `config.json` + `model.safetensors` (f32, Hugging Face
-//! layout), `optimizer.bpk` (burn's optimizer record) and `state.json`, written last, with the
-//! sha256 of every other file. A checkpoint is written as `.partial-step-000120` and renamed
-//! when complete, so a kill mid-write leaves a partial folder that resume ignores; a file that
-//! does not match its checksum stops the resume with an error naming it.
+//! `OUT/checkpoints/step-000120/` holds `model.bpk` (burn's module record: every parameter, or
+//! with LoRA only the adapters, each with its parameter id, which keys the optimizer state),
+//! `optimizer.bpk` (burn's optimizer record) and `state.json`, written last, with the sha256 of
+//! the other files. A checkpoint is written as `.partial-step-000120` and renamed when complete,
+//! so a kill mid-write leaves a partial folder that resume ignores; a file that does not match
+//! its checksum stops the resume with an error naming it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
+use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
-use burn::tensor::{Bytes, Device};
-use codeblock_core::model::{Llama, LlamaConfig, export_hf, load_hf, param_ids, with_param_ids};
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use codeblock_core::model::{Llama, adapters};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -34,13 +36,12 @@ pub struct Progress {
 #[derive(Serialize, Deserialize)]
 struct State {
     progress: Progress,
-    /// Each parameter's id by module path: the optimizer record is keyed by these ids.
-    param_ids: BTreeMap<String, u64>,
     /// sha256 (hex) of every other file of the checkpoint.
     sha256: BTreeMap<String, String>,
 }
 
-/// A checkpoint read back: the model with its old parameter ids, the optimizer, the progress.
+/// A checkpoint read back: the model with its trained parameters (and their ids), the
+/// optimizer, the progress.
 pub struct Resumed {
     pub model: Llama,
     pub optimizer: ModuleOptimizer,
@@ -52,11 +53,12 @@ fn root(out: &Path) -> PathBuf {
     out.join("checkpoints")
 }
 
-/// Writes a checkpoint of `step`, then removes all but the newest `keep`.
+/// Writes a checkpoint of `step` (with `lora`, the adapters only: the base is the model file),
+/// then removes all but the newest `keep`.
 pub fn save(
     out: &Path,
     model: &Llama,
-    config: &LlamaConfig,
+    lora: bool,
     optimizer: &ModuleOptimizer,
     progress: Progress,
     keep: usize,
@@ -68,26 +70,24 @@ pub fn save(
         std::fs::remove_dir_all(&partial).with_context(|| format!("cannot remove {}", partial.display()))?;
     }
     std::fs::create_dir_all(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
-    let (config_json, weights) = export_hf(model, config)?;
+    let record = match lora {
+        true => model.clone().into_record_group(adapters()),
+        false => model.clone().into_record(),
+    };
+    let model_bytes = record
+        .into_bytes()
+        .map_err(|e| anyhow::anyhow!("cannot serialise the model: {e:?}"))?;
     let optimizer_bytes = optimizer
         .to_record()
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("cannot serialise the optimizer state: {e:?}"))?;
-    let files: [(&str, &[u8]); 3] = [
-        ("config.json", config_json.as_bytes()),
-        ("model.safetensors", &weights),
-        ("optimizer.bpk", &optimizer_bytes),
-    ];
+    let files: [(&str, &[u8]); 2] = [("model.bpk", &model_bytes), ("optimizer.bpk", &optimizer_bytes)];
     let mut sha256 = BTreeMap::new();
     for (file, bytes) in files {
         write_synced(&partial.join(file), bytes)?;
         sha256.insert(file.to_string(), hex(&Sha256::digest(bytes)));
     }
-    let state = State {
-        progress,
-        param_ids: param_ids(model),
-        sha256,
-    };
+    let state = State { progress, sha256 };
     write_synced(&partial.join(STATE), &serde_json::to_vec_pretty(&state)?)?;
     if done.exists() {
         std::fs::remove_dir_all(&done).with_context(|| format!("cannot replace {}", done.display()))?;
@@ -99,8 +99,9 @@ pub fn save(
     Ok(done)
 }
 
-/// The newest complete checkpoint of a run, loaded on `device`, or `None` when there is none.
-pub fn latest(out: &Path, device: &Device, optimizer: ModuleOptimizer) -> Result<Option<Resumed>> {
+/// The newest complete checkpoint of a run, loaded over `model` (the run's starting model, with
+/// its adapters when `lora`), or `None` when there is none.
+pub fn latest(out: &Path, model: Llama, lora: bool, optimizer: ModuleOptimizer) -> Result<Option<Resumed>> {
     let Some(dir) = complete(&root(out))?.pop() else {
         return Ok(None);
     };
@@ -123,18 +124,16 @@ pub fn latest(out: &Path, device: &Device, optimizer: ModuleOptimizer) -> Result
         );
         files.insert(file.as_str(), bytes);
     }
-    let (Some(config), Some(weights), Some(optimizer_bytes)) = (
-        files.remove("config.json"),
-        files.remove("model.safetensors"),
-        files.remove("optimizer.bpk"),
-    ) else {
+    let (Some(model_bytes), Some(optimizer_bytes)) = (files.remove("model.bpk"), files.remove("optimizer.bpk")) else {
         bail!("checkpoint {} lacks a file its {STATE} should list", dir.display());
     };
-    let config = String::from_utf8(config).with_context(|| format!("{}: config.json", dir.display()))?;
-    let (_, model) = load_hf(&config, &[weights], device).with_context(|| format!("checkpoint {}", dir.display()))?;
-    let model = with_param_ids(model, &state.param_ids).with_context(|| format!("checkpoint {}", dir.display()))?;
+    let damaged = |file: &str, e: &dyn std::fmt::Debug| anyhow::anyhow!("checkpoint {}: {file}: {e:?}", dir.display());
+    let module = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).map_err(|e| damaged("model.bpk", &e))?;
+    let model = model
+        .try_load_record(module.allow_partial(lora))
+        .map_err(|e| damaged("model.bpk", &e))?;
     let record = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(optimizer_bytes))
-        .map_err(|e| anyhow::anyhow!("checkpoint {}: optimizer.bpk: {e:?}", dir.display()))?;
+        .map_err(|e| damaged("optimizer.bpk", &e))?;
     Ok(Some(Resumed {
         model,
         optimizer: optimizer.load_record(record),

@@ -5,7 +5,8 @@
 //!
 //! Checkpoints every `--checkpoint-every` steps and at the end (`checkpoint.rs`); `--resume OUT`
 //! goes on from the newest with the run's saved settings (`OUT/run.json`), to the same result
-//! as an uninterrupted run. `--export` writes the result as a Hugging Face checkpoint.
+//! as an uninterrupted run. `--lora-rank` trains LoRA adapters instead of every weight.
+//! `--export` writes the result (adapters merged) as a Hugging Face checkpoint.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,11 +14,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use clap::ValueEnum;
 use codeblock_core::chat::plain_prompt;
-use codeblock_core::model::{ModelScorer, Target, export_hf, sparse_loss};
+use codeblock_core::model::{self as core_model, ModelScorer, Projection, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
 use codeblock_core::train::{Mode, learning_rate, pack, token_cleaning_weights, token_weights};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,6 +51,15 @@ pub struct Args {
     /// Checkpoints kept on disk (the newest).
     #[arg(long, default_value_t = 2)]
     keep_checkpoints: usize,
+    /// Train LoRA adapters of this rank instead of every weight (0: full fine-tuning).
+    #[arg(long, default_value_t = 0)]
+    lora_rank: usize,
+    /// LoRA's alpha: adapters are scaled by alpha / rank.
+    #[arg(long, default_value_t = 16.0)]
+    lora_alpha: f64,
+    /// The projections that get adapters, in every block.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = LoraTarget::ALL)]
+    lora_targets: Vec<LoraTarget>,
     #[arg(long, value_enum, default_value = "codeblock")]
     mode: ModeArg,
     /// With `--mode token-cleaning`: the reference model (same tokenizer), e.g. one tuned on
@@ -107,6 +118,45 @@ impl From<ModeArg> for Mode {
             ModeArg::Random => Mode::Random,
             ModeArg::Mask => Mode::Mask,
             ModeArg::TokenCleaning => Mode::TokenCleaning,
+        }
+    }
+}
+
+/// A projection that can carry a LoRA adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LoraTarget {
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+impl LoraTarget {
+    const ALL: [LoraTarget; 7] = [
+        LoraTarget::Q,
+        LoraTarget::K,
+        LoraTarget::V,
+        LoraTarget::O,
+        LoraTarget::Gate,
+        LoraTarget::Up,
+        LoraTarget::Down,
+    ];
+}
+
+impl From<LoraTarget> for Projection {
+    fn from(target: LoraTarget) -> Projection {
+        match target {
+            LoraTarget::Q => Projection::Q,
+            LoraTarget::K => Projection::K,
+            LoraTarget::V => Projection::V,
+            LoraTarget::O => Projection::O,
+            LoraTarget::Gate => Projection::Gate,
+            LoraTarget::Up => Projection::Up,
+            LoraTarget::Down => Projection::Down,
         }
     }
 }
@@ -201,8 +251,27 @@ pub fn run(args: Args) -> Result<()> {
         .with_weight_decay(args.weight_decay)
         .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip)))
         .init();
+    let lora = args.lora_rank > 0;
+    let start = match lora {
+        true => {
+            let targets: Vec<Projection> = args.lora_targets.iter().map(|&t| t.into()).collect();
+            // The adapters' A factors start random: seeded, so a run repeats.
+            loaded.device.seed(args.seed);
+            let base = loaded.bundle.model.num_params();
+            let model = core_model::apply_lora(loaded.bundle.model, args.lora_rank, args.lora_alpha, &targets);
+            eprintln!(
+                "LoRA rank {} (alpha {}) on {:?}: {} trainable parameters, {base} frozen",
+                args.lora_rank,
+                args.lora_alpha,
+                args.lora_targets,
+                model.num_params() - base
+            );
+            model
+        }
+        false => loaded.bundle.model,
+    };
     let (mut model, mut optimizer, mut progress) = if resuming {
-        let resumed = checkpoint::latest(args.out(), &loaded.device, optimizer)?
+        let resumed = checkpoint::latest(args.out(), start, lora, optimizer)?
             .with_context(|| format!("{} has no finished checkpoint to resume from", args.out().display()))?;
         eprintln!(
             "resuming from {} (step {} of {total_steps})",
@@ -216,7 +285,7 @@ pub fn run(args: Args) -> Result<()> {
             first_loss: None,
             elapsed_s: 0.0,
         };
-        (loaded.bundle.model, optimizer, fresh)
+        (start, optimizer, fresh)
     };
     let mut metrics_file = metrics(args.out(), progress.step)?;
     let bar = ProgressBar::new(total_steps as u64);
@@ -289,14 +358,14 @@ pub fn run(args: Args) -> Result<()> {
             bar.set_message(format!("loss {loss_value:.4}, {:.0} tok/s", metrics.tokens_per_s));
             bar.inc(1);
             if args.checkpoint_every > 0 && step % args.checkpoint_every == 0 {
-                save(&args, &model, &loaded.bundle.config, &optimizer, &progress)?;
+                save(&args, &model, &optimizer, &progress)?;
                 saved_at = step;
             }
         }
     }
     bar.finish_and_clear();
     if args.checkpoint_every > 0 && saved_at < step {
-        save(&args, &model, &loaded.bundle.config, &optimizer, &progress)?;
+        save(&args, &model, &optimizer, &progress)?;
     }
     if args.export {
         export(
@@ -321,14 +390,14 @@ pub fn run(args: Args) -> Result<()> {
 fn save(
     args: &Args,
     model: &codeblock_core::model::Llama,
-    config: &codeblock_core::model::LlamaConfig,
     optimizer: &burn::optim::ModuleOptimizer,
     progress: &Progress,
 ) -> Result<()> {
+    let lora = args.lora_rank > 0;
     let dir = checkpoint::save(
         args.out(),
         model,
-        config,
+        lora,
         optimizer,
         progress.clone(),
         args.keep_checkpoints,
@@ -442,7 +511,7 @@ fn micro_batch(
     examples: &[Example],
     batch: &[usize],
     device: &burn::tensor::Device,
-) -> (Tensor<2, Int>, Vec<Target>, usize) {
+) -> (Tensor<2, Int>, Vec<core_model::Target>, usize) {
     let longest = batch.iter().map(|&i| examples[i].ids.len()).max().unwrap_or(0);
     let mut ids = vec![0i64; batch.len() * longest];
     let mut targets = Vec::new();
@@ -454,7 +523,7 @@ fn micro_batch(
         for (k, &weight) in example.weights.iter().enumerate() {
             if weight > 0.0 {
                 let position = example.prompt_len + k;
-                targets.push(Target {
+                targets.push(core_model::Target {
                     batch: row,
                     position,
                     token: example.ids[position],

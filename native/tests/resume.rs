@@ -74,19 +74,28 @@ fn selected(dir: &Path, model: &Path) -> PathBuf {
 }
 
 fn train_command(model: &Path, data: &Path, out: &Path, checkpoint_every: &str) -> Command {
+    train_command_with(model, data, out, checkpoint_every, &[])
+}
+
+fn train_command_with(model: &Path, data: &Path, out: &Path, checkpoint_every: &str, extra: &[&str]) -> Command {
     let mut command = codeblock();
+    let settings = [
+        "--mode",
+        "full",
+        "--epochs",
+        "200",
+        "--lr",
+        "1e-3",
+        "--batch-tokens",
+        "64",
+        "--grad-accum",
+        "2",
+    ];
     command
-        .args([
-            "train", "--device", "cpu", "--mode", "full", "--epochs", "200", "--lr", "1e-3",
-        ])
-        .args([
-            "--batch-tokens",
-            "64",
-            "--grad-accum",
-            "2",
-            "--checkpoint-every",
-            checkpoint_every,
-        ])
+        .args(["train", "--device", "cpu"])
+        .args(settings)
+        .args(extra)
+        .args(["--checkpoint-every", checkpoint_every])
         .arg("--model")
         .arg(model)
         .arg("--data")
@@ -121,9 +130,36 @@ fn checkpoints(run: &Path) -> Vec<String> {
 
 #[test]
 fn a_killed_run_resumes_to_the_uninterrupted_result() {
-    let dir = scratch("kill");
+    killed_and_resumed("kill", &[]);
+}
+
+#[test]
+fn a_killed_lora_run_resumes_to_the_uninterrupted_result() {
+    let dir = killed_and_resumed("kill-lora", &["--lora-rank", "4", "--lora-targets", "q,v,down"]);
+    // The checkpoint holds the adapters only: much smaller than the model.
+    let run = dir.join("killed");
+    let newest = run.join("checkpoints").join(checkpoints(&run).last().unwrap());
+    let adapters = std::fs::metadata(newest.join("model.bpk")).unwrap().len();
+    let model = std::fs::metadata(dir.join("model/model.safetensors")).unwrap().len();
+    assert!(
+        adapters * 3 < model,
+        "{adapters} bytes of adapters for a {model}-byte model"
+    );
+    let curve = losses(&run);
+    assert!(
+        curve.last().unwrap().1 < curve[0].1,
+        "LoRA training lowers the loss: {curve:?}"
+    );
+}
+
+/// Trains once whole and once killed (SIGKILL) then resumed, with `extra` flags; the loss
+/// curves must be equal. Returns the scratch folder.
+fn killed_and_resumed(name: &str, extra: &[&str]) -> PathBuf {
+    let dir = scratch(name);
     let model = tiny_model(&dir);
     let data = selected(&dir, &model);
+    let train_command =
+        |model: &Path, data: &Path, out: &Path, every: &str| train_command_with(model, data, out, every, extra);
 
     let whole = dir.join("whole");
     assert!(train_command(&model, &data, &whole, "0").status().unwrap().success());
@@ -156,6 +192,7 @@ fn a_killed_run_resumes_to_the_uninterrupted_result() {
         "old checkpoints are pruned: {:?}",
         checkpoints(&killed)
     );
+    dir
 }
 
 #[test]
@@ -191,7 +228,7 @@ fn damaged_or_partial_checkpoints_are_detected() {
 
     // A flipped byte in the newest checkpoint's weights stops the resume, naming the file.
     let newest = run.join("checkpoints").join(checkpoints(&run).last().unwrap());
-    let weights = newest.join("model.safetensors");
+    let weights = newest.join("model.bpk");
     let mut bytes = std::fs::read(&weights).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
@@ -200,7 +237,7 @@ fn damaged_or_partial_checkpoints_are_detected() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("is corrupted: model.safetensors does not match its sha256"),
+        stderr.contains("is corrupted: model.bpk does not match its sha256"),
         "{stderr}"
     );
 }

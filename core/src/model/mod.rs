@@ -9,8 +9,8 @@ mod export;
 mod generate;
 mod llama;
 mod load;
+mod lora;
 mod loss;
-mod params;
 mod scorer;
 mod weights;
 
@@ -20,8 +20,8 @@ pub use export::export_hf;
 pub use generate::{GenerateConfig, Generation, Stop, generate};
 pub use llama::Llama;
 pub use load::{load_gguf, load_hf};
+pub use lora::{Projection, adapters, apply_lora};
 pub use loss::{Target, full_logits_loss, sparse_loss};
-pub use params::{param_ids, with_param_ids};
 pub use scorer::{Context, ModelScorer, Plan};
 pub use weights::hf_shard_files;
 
