@@ -178,9 +178,18 @@ for _args in _inputs:
     }
 }
 
+/// The user turn that asks an instruct model for a task's solution (EvalPlus's instruction).
+pub fn instruction(task: &Task) -> String {
+    format!(
+        "Please provide a self-contained Python script that solves the following problem in a markdown code block:\n```\n{}\n```",
+        task.prompt.trim()
+    )
+}
+
 /// The code of a model's reply: the first fenced Python block that defines `entry_point` (else
 /// the first fenced block), or the whole reply when it has no fence. A reply that only
-/// continues the prompt (a body, as base models write) gets the prompt in front.
+/// continues the prompt (a body, as base models write) gets the prompt in front; one that
+/// rewrites the function gets the prompt's imports in front (replies often drop them).
 pub fn extract_code(reply: &str, prompt: &str, entry_point: &str) -> String {
     let mut diagnostics = Vec::new();
     let blocks: Vec<&str> = segment::segment(reply, &mut diagnostics)
@@ -195,10 +204,15 @@ pub fn extract_code(reply: &str, prompt: &str, entry_point: &str) -> String {
         .or(blocks.first())
         .copied()
         .unwrap_or(reply);
-    match defines(code) {
-        true => code.to_string(),
-        false => format!("{prompt}{code}"),
+    if !defines(code) {
+        return format!("{prompt}{code}");
     }
+    let imports: String = prompt
+        .lines()
+        .filter(|line| line.starts_with("import ") || line.starts_with("from "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    format!("{imports}{code}")
 }
 
 /// The unbiased pass@k estimate for `n` samples of which `correct` passed (Chen et al., 2021):
@@ -263,6 +277,11 @@ mod tests {
     fn code_comes_from_the_fence_that_defines_the_entry_point() {
         let reply = "Here:\n```python\nimport os\n```\nand\n```python\ndef f(x):\n    return x\n```\n";
         assert_eq!(extract_code(reply, "def f(x):\n", "f"), "def f(x):\n    return x\n");
+        let typed = "from typing import List\n\ndef f(x):\n";
+        assert_eq!(
+            extract_code(reply, typed, "f"),
+            "from typing import List\ndef f(x):\n    return x\n"
+        );
         assert_eq!(
             extract_code("    return x\n", "def f(x):\n", "f"),
             "def f(x):\n    return x\n"

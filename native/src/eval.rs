@@ -1,9 +1,10 @@
 //! `codeblock eval`: pass@k of solutions on HumanEval, MBPP's test split, MBPP+, or any
-//! benchmark file in their schemas. Solutions come from `--samples` (EvalPlus's samples.jsonl:
-//! `task_id` and `solution`, or `completion` after the prompt) or `--canonical` (the tasks' own
-//! solutions: a check of the harness). Every program runs in the sandbox, `--workers` at a
-//! time. Writes OUT/results.json, OUT/samples.jsonl (EvalPlus-compatible) and
-//! OUT/outcomes.jsonl, and prints a table. Generation with a model comes next (issue 6).
+//! benchmark file in their schemas. Solutions come from a model (`--model`: greedy, or
+//! `--n` samples at `--temperature`), from `--samples` (EvalPlus's samples.jsonl: `task_id` and
+//! `solution`, or `completion` after the prompt) or `--canonical` (the tasks' own solutions: a
+//! check of the harness). Every program runs in the sandbox, `--workers` at a time. Writes
+//! OUT/results.json (with every setting), OUT/samples.jsonl (EvalPlus-compatible),
+//! OUT/outcomes.jsonl and OUT/replies.jsonl (a model's raw replies), and prints a table.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,11 +13,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use codeblock_core::eval::{Task, load_tasks, pass_at_k, test_program};
+use codeblock_core::eval::{Task, extract_code, instruction, load_tasks, pass_at_k, test_program};
+use codeblock_core::model::{GenerateConfig, generate};
+use codeblock_core::record::Message;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::input;
+use crate::model::{self, DeviceArg};
 use crate::sandbox::{self, Limits, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -27,11 +31,28 @@ pub struct Args {
     bench: Vec<String>,
     /// Solutions: JSONL lines with `task_id` and `solution` (a complete program) or
     /// `completion` (what follows the task's prompt). Several lines per task: n samples.
-    #[arg(long, required_unless_present = "canonical")]
+    #[arg(long, required_unless_present_any = ["canonical", "model"])]
     samples: Option<PathBuf>,
     /// Score the tasks' canonical solutions instead (every one should pass).
     #[arg(long, conflicts_with = "samples")]
     canonical: bool,
+    /// Generate the solutions with this model (GGUF file or Hugging Face folder).
+    #[arg(long, conflicts_with_all = ["samples", "canonical"])]
+    model: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// Samples per task (with `--temperature` > 0 for unbiased pass@k).
+    #[arg(long, default_value_t = 1)]
+    n: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    #[arg(long, default_value_t = 512)]
+    max_tokens: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// The results folder.
     #[arg(long)]
     out: PathBuf,
@@ -92,9 +113,10 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|name| Ok((name.clone(), tasks(name, args.limit)?)))
         .collect::<Result<_>>()?;
-    let solutions = match &args.samples {
-        Some(path) => Some(read_samples(path)?),
-        None => None,
+    let solutions = match (&args.samples, &args.model) {
+        (Some(path), _) => Some(read_samples(path)?),
+        (None, Some(model)) => Some(generate_samples(&args, model, &benches)?),
+        (None, None) => None,
     };
     let mut samples = Vec::new();
     for (bench, tasks) in &benches {
@@ -166,6 +188,90 @@ impl SolutionLine {
             (None, None) => String::new(),
         }
     }
+}
+
+/// A model's solutions: per task, `n` replies to the task as a user turn (the chat template
+/// when the model has one; else the prompt to continue), code extracted from each.
+fn generate_samples(
+    args: &Args,
+    path: &Path,
+    benches: &[(String, Vec<Task>)],
+) -> Result<BTreeMap<String, Vec<SolutionLine>>> {
+    let (device, device_name) = model::choose_device(args.device);
+    eprintln!("model {} on {device_name}, generating", path.display());
+    let loaded = model::load(path, device)?;
+    let bundle = &loaded.bundle;
+    let total: usize = benches.iter().map(|(_, tasks)| tasks.len() * args.n).sum();
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("generate {bar:40} {pos}/{len} replies, eta {eta} {msg}")
+            .expect("the template is valid"),
+    );
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut replies = String::new();
+    let mut by_task: BTreeMap<String, Vec<SolutionLine>> = BTreeMap::new();
+    let clock = Instant::now();
+    let mut tokens = 0;
+    for (_, tasks) in benches {
+        for task in tasks {
+            // An instruct model answers the task as a user turn; a base model continues it.
+            let (prompt, stop) = match &bundle.template {
+                Some(template) => {
+                    let turn = [Message {
+                        role: "user".into(),
+                        content: instruction(task),
+                    }];
+                    (template.render(&turn, true)?, vec![])
+                }
+                None => (
+                    task.prompt.clone(),
+                    ["\ndef ", "\nclass ", "\nif __name__", "\nprint("]
+                        .map(String::from)
+                        .to_vec(),
+                ),
+            };
+            let ids = bundle.tokenizer.encode_with_specials(&prompt)?;
+            for sample in 0..args.n {
+                let config = GenerateConfig {
+                    max_tokens: args.max_tokens,
+                    temperature: args.temperature,
+                    top_p: args.top_p,
+                    seed: args.seed.wrapping_add(sample as u64),
+                    stop: stop.clone(),
+                };
+                let max_positions = bundle.config.max_positions();
+                let reply = generate(
+                    &bundle.model,
+                    &loaded.device,
+                    &bundle.tokenizer,
+                    &ids,
+                    &bundle.end_tokens,
+                    max_positions,
+                    &config,
+                );
+                tokens += reply.ids.len();
+                replies += &(serde_json::json!({"task_id": task.task_id, "reply": reply.text}).to_string() + "\n");
+                let code = match &bundle.template {
+                    Some(_) => extract_code(&reply.text, &task.prompt, &task.entry_point),
+                    None => format!("{}{}", task.prompt, reply.text),
+                };
+                by_task.entry(task.task_id.clone()).or_default().push(SolutionLine {
+                    task_id: task.task_id.clone(),
+                    solution: Some(code),
+                    completion: None,
+                });
+                bar.set_message(format!("{:.1} tokens/s", tokens as f64 / clock.elapsed().as_secs_f64()));
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    std::fs::write(args.out.join("replies.jsonl"), replies)?;
+    eprintln!(
+        "{total} replies, {tokens} tokens in {:.0}s",
+        clock.elapsed().as_secs_f64()
+    );
+    Ok(by_task)
 }
 
 fn read_samples(path: &Path) -> Result<BTreeMap<String, Vec<SolutionLine>>> {
@@ -296,11 +402,20 @@ fn write_outputs(
             },
         );
     }
+    let solutions = match (&args.model, &args.samples) {
+        (Some(model), _) => format!("model {}", model.display()),
+        (None, Some(samples)) => samples.display().to_string(),
+        (None, None) => "canonical".into(),
+    };
     let report = serde_json::json!({
         "benchmarks": results,
-        "solutions": if args.canonical { "canonical".to_string() } else {
-            args.samples.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
-        },
+        "solutions": solutions,
+        "generation": args.model.as_ref().map(|_| serde_json::json!({
+            "n": args.n, "temperature": args.temperature, "top_p": args.top_p,
+            "max_tokens": args.max_tokens, "seed": args.seed,
+            "prompt": "the model's chat template with codeblock_core::eval::instruction as the user turn; \
+                       without a template, the task prompt continued (stops: def, class, if __name__, print)",
+        })),
         "timeout_s": args.timeout,
         "memory_mib": args.memory_mib,
         "workers": args.workers,
