@@ -179,3 +179,35 @@ fn hostile_programs_are_contained_and_reported() {
     assert!((pass_at["pass@1"].as_f64().unwrap() - 0.125).abs() < 1e-12);
     assert!((pass_at["pass@2"].as_f64().unwrap() - 0.25).abs() < 1e-12);
 }
+
+/// The model tier: SmolLM2 answers two HumanEval tasks greedily, end to end.
+#[test]
+fn a_model_is_evaluated_end_to_end() {
+    let out = scratch("model");
+    let model = codeblock_tests::model_path();
+    let results = eval(
+        &[
+            "--bench",
+            "humaneval",
+            "--limit",
+            "2",
+            "--device",
+            "cpu",
+            "--max-tokens",
+            "96",
+            "--model",
+            model.to_str().unwrap(),
+        ],
+        &out,
+    );
+    let humaneval = &results["benchmarks"]["humaneval"];
+    assert_eq!(humaneval["samples"], 2);
+    let pass_at_1 = humaneval["pass_at"]["pass@1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&pass_at_1));
+    assert_eq!(results["generation"]["temperature"], 0.0);
+    // The raw replies are kept, and the solutions are what ran.
+    let replies = std::fs::read_to_string(out.join("replies.jsonl")).unwrap();
+    assert_eq!(replies.lines().count(), 2);
+    let samples = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
+    assert!(samples.lines().all(|l| l.contains("\"task_id\":\"HumanEval/")));
+}
