@@ -3,9 +3,10 @@
 //! prompt tokens/s, with the process's peak resident memory; then PyTorch on the same job in
 //! the same run (`tools/bench/torch_score.py`, transformers loading the same GGUF) and the ratio.
 //! PyTorch is not installed by set-up (its Linux wheels pull in gigabytes of CUDA libraries):
-//! `pip install torch transformers gguf accelerate` first, or the bench says it could not run it.
+//! `scripts/bench-score.sh` makes a virtual environment with it (`scripts/torch-env.sh`) and runs
+//! this bench with `CODEBLOCK_PYTHON` pointing there; without one it says PyTorch was not run.
 //!
-//! Run: `cargo bench -p codeblock --bench score` (model from `CODEBLOCK_MODEL` or the set-up cache).
+//! Run: `scripts/bench-score.sh`, or `cargo bench -p codeblock --bench score`.
 
 use std::time::Instant;
 
@@ -67,7 +68,8 @@ fn main() {
 /// PyTorch's figure on the same job, from `tools/bench/torch_score.py`.
 fn pytorch() -> Result<serde_json::Value, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/torch_score.py");
-    let output = std::process::Command::new("python3")
+    let python = std::env::var("CODEBLOCK_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = std::process::Command::new(python)
         .arg(script)
         .arg("--model")
         .arg(model_path())

@@ -1,28 +1,10 @@
 //! The `codeblock` binary end to end on bad input: every record is accounted for (ok or a named
 //! reject), the run completes, and the summary adds up.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::{codeblock, read_jsonl, scratch};
 use serde_json::Value;
-
-fn codeblock() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codeblock"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("codeblock-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 #[test]
 fn bad_records_are_rejected_by_name_and_nothing_is_lost() {

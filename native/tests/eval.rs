@@ -3,21 +3,12 @@
 //! reach the network or write outside their dir are contained and reported.
 //! Needs CODEBLOCK_HUMANEVAL and CODEBLOCK_DATA (scripts/setup.sh sets both) and bubblewrap.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::{codeblock, read_jsonl, scratch};
 use serde_json::Value;
-
-fn codeblock() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codeblock"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("codeblock-eval-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn eval(args: &[&str], out: &Path) -> Value {
     let output = codeblock()
@@ -29,14 +20,6 @@ fn eval(args: &[&str], out: &Path) -> Value {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
-}
-
-fn outcomes(out: &Path) -> Vec<Value> {
-    std::fs::read_to_string(out.join("outcomes.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]
@@ -147,7 +130,7 @@ fn hostile_programs_are_contained_and_reported() {
         ],
         &out,
     );
-    let outcomes = outcomes(&out);
+    let outcomes = read_jsonl(&out.join("outcomes.jsonl"));
     let status = |i: usize| outcomes[i]["status"].as_str().unwrap().to_string();
     let error = |i: usize| outcomes[i]["error"].as_str().unwrap_or_default().to_string();
     assert_eq!(status(0), "passed");

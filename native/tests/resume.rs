@@ -3,25 +3,16 @@
 //! curve of an uninterrupted run; a corrupted checkpoint stops the resume with an error naming
 //! the file; a partial one is ignored.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use common::{codeblock, read_jsonl, scratch};
 
 /// Characters of the tokenizer: 63 plus `<unk>` fill the tiny model's 64-entry vocabulary.
 const CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789 \n()=:+-*,._[]'#<>`\"!?%/{}$";
-
-fn codeblock() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codeblock"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("codeblock-resume-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The tiny Llama as a Hugging Face folder, with a character-level `tokenizer.json`.
 fn tiny_model(dir: &Path) -> PathBuf {
@@ -108,10 +99,8 @@ fn train_command_with(model: &Path, data: &Path, out: &Path, checkpoint_every: &
 }
 
 fn losses(run: &Path) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    read_jsonl(&run.join("metrics.jsonl"))
+        .iter()
         .map(|m| (m["step"].as_u64().unwrap(), m["loss"].as_f64().unwrap()))
         .collect()
 }

@@ -5,8 +5,9 @@ SmolLM2-135M-Instruct from the same GGUF (transformers dequantizes it to float32
 log-softmax of every next token gathered (what codeblock's scorer computes). Prints one JSON
 line: prompt tokens/s (mean of the rounds after a warm-up), threads, peak RSS.
 
-Needs PyPI torch, transformers and gguf (not installed by set-up: torch's Linux wheels pull in
-gigabytes of CUDA libraries). Run: python3 tools/bench/torch_score.py --model FILE.gguf
+Needs PyPI torch, transformers, accelerate and gguf (not installed by set-up: torch's Linux
+wheels pull in gigabytes of CUDA libraries; `scripts/torch-env.sh` makes a virtual environment).
+Run: scripts/bench-score.sh (both sides), or $CODEBLOCK_PYTHON tools/bench/torch_score.py --model FILE.gguf
 """
 
 import argparse

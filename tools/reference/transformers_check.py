@@ -7,8 +7,8 @@ Qwen2ForCausalLM), builds each record's context the way codeblock does (the chat
 the generation prompt, then the response token ids), and compares its log-probs with ours.
 Exit status 1 when the largest difference exceeds --tolerance (default 1e-3).
 
-Needs PyPI torch and transformers (not installed by set-up). Run:
-  python3 tools/reference/transformers_check.py --model OUT/final \
+Needs PyPI torch and transformers (not installed by set-up; `source scripts/torch-env.sh`). Run:
+  $CODEBLOCK_PYTHON tools/reference/transformers_check.py --model OUT/final \
       --selected selected.jsonl --scores scores.jsonl
 """
 

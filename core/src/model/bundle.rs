@@ -49,14 +49,7 @@ impl ModelBundle {
             .filter_map(|key| gguf.metadata.get(*key).and_then(|v| v.as_u64()))
             .map(|id| id as u32);
         let end_tokens = end_ids.chain(tokenizer.token_id("<|im_end|>")).collect();
-        Ok(ModelBundle {
-            config,
-            model,
-            template: template(template_source.as_deref())?,
-            template_source,
-            tokenizer,
-            end_tokens,
-        })
+        Self::new(config, model, tokenizer, template_source, end_tokens)
     }
 
     /// A Hugging Face checkpoint: config.json, safetensors shards, tokenizer.json and
@@ -80,19 +73,28 @@ impl ModelBundle {
             .chain(["<|im_end|>", "<|endoftext|>"])
             .filter_map(|t| tokenizer.token_id(t))
             .collect();
+        Self::new(config, model, tokenizer, template_source, end_tokens)
+    }
+
+    /// The bundle, with the template compiled from its source.
+    fn new(
+        config: LlamaConfig,
+        model: Llama,
+        tokenizer: HfTokenizer,
+        template_source: Option<String>,
+        end_tokens: Vec<u32>,
+    ) -> Result<Self, ModelError> {
+        let template = template_source
+            .as_deref()
+            .map(|s| ChatTemplate::new(s).map_err(|e| ModelError::Config(e.to_string())))
+            .transpose()?;
         Ok(ModelBundle {
             config,
             model,
-            template: template(template_source.as_deref())?,
-            template_source,
             tokenizer,
+            template,
+            template_source,
             end_tokens,
         })
     }
-}
-
-fn template(source: Option<&str>) -> Result<Option<ChatTemplate>, ModelError> {
-    source
-        .map(|s| ChatTemplate::new(s).map_err(|e| ModelError::Config(e.to_string())))
-        .transpose()
 }
