@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod eval;
+mod experiment;
 mod generate;
 mod input;
 mod model;
@@ -42,6 +43,8 @@ enum Command {
     Train(Box<train::Args>),
     /// pass@k of solutions on HumanEval, MBPP and MBPP+, each run in a sandbox.
     Eval(eval::Args),
+    /// The comparison: select, train each mode alike, evaluate all, one table (resumable).
+    Experiment(Box<experiment::Args>),
     /// Serve the block-mask previewer page (web/, built by scripts/build-wasm.sh) on localhost.
     Serve(serve::Args),
 }
@@ -56,5 +59,6 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => train::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Experiment(args) => experiment::run(*args),
     }
 }

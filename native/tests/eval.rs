@@ -194,3 +194,52 @@ fn a_model_is_evaluated_end_to_end() {
     let samples = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
     assert!(samples.lines().all(|l| l.contains("\"task_id\":\"HumanEval/")));
 }
+
+/// The model tier: a whole (tiny) experiment — select, train two modes, evaluate the base and
+/// both — then the same command again, which redoes nothing.
+#[test]
+fn an_experiment_runs_and_resumes() {
+    let out = scratch("experiment");
+    let model = codeblock_tests::model_path();
+    let run = || {
+        codeblock()
+            .arg("experiment")
+            .arg("--model")
+            .arg(&model)
+            .args([
+                "--train-limit",
+                "4",
+                "--steps",
+                "1",
+                "--modes",
+                "full,codeblock",
+                "--device",
+                "cpu",
+            ])
+            .args(["--eval", "humaneval", "--eval-limit", "1", "--max-tokens", "32"])
+            .args(["--batch-tokens", "2048", "--grad-accum", "1"])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("experiment.json")).unwrap()).unwrap();
+    let modes: Vec<&str> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["base", "full", "codeblock"]);
+    let fraction = |i: usize| report["rows"][i]["supervised_fraction"].as_f64().unwrap();
+    assert!(fraction(2) < fraction(1), "codeblock supervises fewer tokens than full");
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert_eq!(table.lines().count(), 5, "{table}");
+
+    let again = run();
+    assert!(again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(stderr.matches("done already").count(), 7, "{stderr}");
+}

@@ -1,0 +1,243 @@
+//! `codeblock experiment`: the CodeBlock-vs-full comparison in one command. It selects on the
+//! training pairs once, trains each mode from the same model with the same seed, data and step
+//! count, evaluates the base model and every trained one, and prints one table. Each stage runs
+//! this binary's own subcommand into its own folder under OUT; a finished stage (its output on
+//! disk) is not redone, and a killed training goes on from its checkpoint, so re-running the
+//! same command resumes the experiment.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+use serde_json::Value;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model every mode starts from (GGUF file or Hugging Face folder).
+    #[arg(long)]
+    model: PathBuf,
+    /// Training pairs: `mbpp-train` (MBPP tasks 601–974 from CODEBLOCK_DATA) or a JSONL file.
+    #[arg(long, default_value = "mbpp-train")]
+    train: String,
+    /// Only the first N training pairs (a quick run).
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Benchmarks for `codeblock eval`, comma-separated (e.g. humaneval,mbpp).
+    #[arg(long, default_value = "humaneval,mbpp")]
+    eval: String,
+    /// Only the first N tasks of each benchmark.
+    #[arg(long)]
+    eval_limit: Option<usize>,
+    /// Training modes, comma-separated.
+    #[arg(long, default_value = "full,codeblock,random")]
+    modes: String,
+    /// Optimizer steps of every mode (the same for all, so they are comparable).
+    #[arg(long, default_value_t = 100)]
+    steps: usize,
+    #[arg(long, default_value_t = 2e-5)]
+    lr: f64,
+    #[arg(long, default_value_t = 4096)]
+    batch_tokens: usize,
+    #[arg(long, default_value_t = 4)]
+    grad_accum: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Tokens a reply may have in the evaluation.
+    #[arg(long, default_value_t = 512)]
+    max_tokens: usize,
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let pairs = pairs(&args)?;
+    let selected = args.out.join("selected.jsonl");
+    stage("select", &selected, || {
+        let mut select = codeblock("select");
+        select.args(["--device", &args.device]).arg("--input").arg(&pairs);
+        select.arg("--model").arg(&args.model).arg("--out").arg(&selected);
+        select.arg("--report").arg(args.out.join("select-report.json"));
+        select
+    })?;
+
+    let modes: Vec<&str> = args.modes.split(',').map(str::trim).collect();
+    let mut rows = vec![("base".to_string(), None, evaluate(&args, "base", &args.model)?)];
+    for mode in modes {
+        let run = args.out.join(format!("train-{mode}"));
+        let trained = run.join("final");
+        stage(&format!("train {mode}"), &trained.join("model.safetensors"), || {
+            let mut train = codeblock("train");
+            match run.join("checkpoints").exists() {
+                true => {
+                    train.arg("--resume").arg(&run);
+                }
+                false => {
+                    train.args(["--device", &args.device, "--mode", mode, "--export"]);
+                    train.args(["--max-steps", &args.steps.to_string(), "--epochs", "1000"]);
+                    train.args(["--lr", &args.lr.to_string(), "--seed", &args.seed.to_string()]);
+                    train.args(["--batch-tokens", &args.batch_tokens.to_string()]);
+                    train.args(["--grad-accum", &args.grad_accum.to_string()]);
+                    train.arg("--model").arg(&args.model).arg("--data").arg(&selected);
+                    train.arg("--out").arg(&run);
+                }
+            }
+            train
+        })?;
+        rows.push((
+            mode.to_string(),
+            Some(training(&run)?),
+            evaluate(&args, mode, &trained)?,
+        ));
+    }
+    table(&args, &rows)
+}
+
+/// The training pairs' path, building MBPP's training split when asked.
+fn pairs(args: &Args) -> Result<PathBuf> {
+    let all = match args.train.as_str() {
+        "mbpp-train" => {
+            let path = args.out.join("pairs-all.jsonl");
+            let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
+            stage("pairs", &path, || {
+                let mut pairs = codeblock("pairs");
+                pairs
+                    .arg("--input")
+                    .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"));
+                pairs.args(["--split", "train"]).arg("--out").arg(&path);
+                pairs
+            })?;
+            path
+        }
+        path => PathBuf::from(path),
+    };
+    let Some(limit) = args.train_limit else { return Ok(all) };
+    let text = std::fs::read_to_string(&all).with_context(|| format!("cannot read {}", all.display()))?;
+    let path = args.out.join("pairs.jsonl");
+    let kept: String = text.lines().take(limit).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, kept).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// `codeblock eval` of one model into OUT/eval-NAME; its results.
+fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Value> {
+    let out = args.out.join(format!("eval-{name}"));
+    let results = out.join("results.json");
+    stage(&format!("eval {name}"), &results, || {
+        let mut eval = codeblock("eval");
+        eval.args(["--device", &args.device, "--bench", &args.eval]);
+        eval.args(["--max-tokens", &args.max_tokens.to_string()]);
+        if let Some(limit) = args.eval_limit {
+            eval.args(["--limit", &limit.to_string()]);
+        }
+        eval.arg("--model").arg(model).arg("--out").arg(&out);
+        eval
+    })?;
+    read_json(&results)
+}
+
+/// What a training run measured: mean supervised fraction and wall time.
+struct Training {
+    supervised_fraction: f64,
+    seconds: f64,
+}
+
+fn training(run: &Path) -> Result<Training> {
+    let path = run.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metrics: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    ensure!(!metrics.is_empty(), "{}: no training step", path.display());
+    let fraction = metrics
+        .iter()
+        .filter_map(|m| m["supervised_fraction"].as_f64())
+        .sum::<f64>()
+        / metrics.len() as f64;
+    Ok(Training {
+        supervised_fraction: fraction,
+        seconds: metrics.last().and_then(|m| m["elapsed_s"].as_f64()).unwrap_or(f64::NAN),
+    })
+}
+
+/// Runs a stage unless its output exists.
+fn stage(name: &str, output: &Path, command: impl FnOnce() -> Command) -> Result<()> {
+    if output.exists() {
+        eprintln!("{name}: done already ({})", output.display());
+        return Ok(());
+    }
+    eprintln!("{name} …");
+    let status = command().status().with_context(|| format!("{name}: cannot start"))?;
+    ensure!(
+        status.success(),
+        "{name} failed ({status}); run the same command again to go on"
+    );
+    Ok(())
+}
+
+fn codeblock(subcommand: &str) -> Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("codeblock"));
+    let mut command = Command::new(exe);
+    command.arg(subcommand);
+    command
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// Prints the table and writes it to OUT/table.md and OUT/experiment.json.
+fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> {
+    let benches: Vec<&str> = args.eval.split(',').map(str::trim).collect();
+    let mut lines = vec![
+        format!("| mode | supervised | train s | {} | average |", benches.join(" | ")),
+        format!("|---|---|---|{}---|", "---|".repeat(benches.len())),
+    ];
+    let mut summary = Vec::new();
+    for (mode, training, results) in rows {
+        let scores: Vec<f64> = benches
+            .iter()
+            .map(|b| {
+                results["benchmarks"][b]["pass_at"]["pass@1"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
+        let average = scores.iter().sum::<f64>() / scores.len() as f64;
+        let (fraction, seconds) = match training {
+            Some(t) => (
+                format!("{:.2}%", 100.0 * t.supervised_fraction),
+                format!("{:.0}", t.seconds),
+            ),
+            None => ("–".into(), "–".into()),
+        };
+        let shown: Vec<String> = scores.iter().map(|s| format!("{:.1}%", 100.0 * s)).collect();
+        lines.push(format!(
+            "| {mode} | {fraction} | {seconds} | {} | {:.1}% |",
+            shown.join(" | "),
+            100.0 * average
+        ));
+        summary.push(serde_json::json!({
+            "mode": mode,
+            "supervised_fraction": training.as_ref().map(|t| t.supervised_fraction),
+            "train_s": training.as_ref().map(|t| t.seconds),
+            "pass@1": benches.iter().zip(&scores).map(|(b, s)| (b.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
+            "average": average,
+        }));
+    }
+    let table = lines.join("\n") + "\n";
+    print!("{table}");
+    std::fs::write(args.out.join("table.md"), &table)?;
+    let settings = serde_json::json!({
+        "model": args.model, "train": args.train, "train_limit": args.train_limit, "eval": args.eval,
+        "eval_limit": args.eval_limit, "steps": args.steps, "lr": args.lr, "batch_tokens": args.batch_tokens,
+        "grad_accum": args.grad_accum, "seed": args.seed, "max_tokens": args.max_tokens,
+    });
+    let report = serde_json::json!({ "settings": settings, "rows": summary });
+    std::fs::write(
+        args.out.join("experiment.json"),
+        serde_json::to_string_pretty(&report)? + "\n",
+    )?;
+    Ok(())
+}
