@@ -42,6 +42,9 @@ pub struct Args {
     grad_accum: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Training checkpoints every this many steps (0: none; a killed training then starts over).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: usize,
     /// Tokens a reply may have in the evaluation.
     #[arg(long, default_value_t = 512)]
     max_tokens: usize,
@@ -80,6 +83,7 @@ pub fn run(args: Args) -> Result<()> {
                     train.args(["--lr", &args.lr.to_string(), "--seed", &args.seed.to_string()]);
                     train.args(["--batch-tokens", &args.batch_tokens.to_string()]);
                     train.args(["--grad-accum", &args.grad_accum.to_string()]);
+                    train.args(["--checkpoint-every", &args.checkpoint_every.to_string()]);
                     train.arg("--model").arg(&args.model).arg("--data").arg(&selected);
                     train.arg("--out").arg(&run);
                 }

@@ -217,7 +217,7 @@ fn an_experiment_runs_and_resumes() {
                 "cpu",
             ])
             .args(["--eval", "humaneval", "--eval-limit", "1", "--max-tokens", "32"])
-            .args(["--batch-tokens", "2048", "--grad-accum", "1"])
+            .args(["--batch-tokens", "2048", "--grad-accum", "1", "--checkpoint-every", "0"])
             .arg("--out")
             .arg(&out)
             .output()

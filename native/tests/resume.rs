@@ -143,7 +143,7 @@ fn a_killed_lora_run_resumes_to_the_uninterrupted_result() {
 
 /// Trains once whole and once killed (SIGKILL) then resumed, with `extra` flags; the loss
 /// curves must be equal. Returns the scratch folder.
-fn killed_and_resumed(name: &str, extra: &[&str]) -> PathBuf {
+fn killed_and_resumed(name: &str, extra: &[&str]) -> common::Scratch {
     let dir = scratch(name);
     let model = tiny_model(&dir);
     let data = selected(&dir, &model);

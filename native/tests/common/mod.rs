@@ -9,12 +9,34 @@ pub fn codeblock() -> Command {
     Command::new(env!("CARGO_BIN_EXE_codeblock"))
 }
 
-/// A fresh, empty scratch folder for one test.
-pub fn scratch(name: &str) -> PathBuf {
+/// A fresh, empty scratch folder for one test, removed when the test ends (model runs write
+/// gigabytes: checkpoints, exports).
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("codeblock-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
+}
+
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub fn read_jsonl(path: &Path) -> Vec<Value> {
