@@ -41,7 +41,7 @@ mod model {
     use burn::tensor::Device;
     use codeblock_core::chat::ChatTemplate;
     use codeblock_core::gguf::Gguf;
-    use codeblock_core::model::{GenerateConfig, ModelScorer, Stop, generate, load_gguf};
+    use codeblock_core::model::{GenerateConfig, ModelScorer, Request, Stop, generate, generate_batch, load_gguf};
     use codeblock_core::record::{Message, Record};
     use codeblock_core::score::{ScoreRequest, TokenScorer};
     use codeblock_core::tokens::{HfTokenizer, Tokenize};
@@ -124,6 +124,22 @@ mod model {
             generation.text
         );
         assert!(generation.text.starts_with("```python\ndef "), "{:?}", generation.text);
+
+        // In a batch with a longer and a shorter prompt (left-padded), each row follows it too.
+        let long = golden.prompts.iter().max_by_key(|p| p.ids.len()).unwrap().ids.clone();
+        let short = golden.greedy.ids[golden.greedy.ids.len() / 2..].to_vec();
+        let requests: Vec<Request> = [long, golden.greedy.ids.clone(), short]
+            .map(|prompt| Request {
+                prompt,
+                config: config.clone(),
+            })
+            .to_vec();
+        let batch = generate_batch(&model, &device, &tokenizer, &requests, &[], 4096);
+        assert_eq!(batch[1].ids, golden.greedy.continuation, "batched greedy");
+        for (request, generated) in requests.iter().zip(&batch) {
+            let alone = generate(&model, &device, &tokenizer, &request.prompt, &[], 4096, &config);
+            assert_eq!(generated.ids, alone.ids, "a batched row equals its prompt alone");
+        }
 
         // Exported to Hugging Face layout and loaded back, the model scores the same.
         let (config_json, weights) = codeblock_core::model::export_hf(&model, &model_config).unwrap();

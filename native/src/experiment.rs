@@ -66,12 +66,13 @@ pub fn run(args: Args) -> Result<()> {
         select
     })?;
 
+    // Every mode trains before anything is evaluated: training is the stage that resumes from
+    // checkpoints, so a long experiment's first hours are never spent on evaluation alone.
     let modes: Vec<&str> = args.modes.split(',').map(str::trim).collect();
-    let mut rows = vec![("base".to_string(), None, evaluate(&args, "base", &args.model)?)];
+    let mut trained = Vec::new();
     for mode in modes {
         let run = args.out.join(format!("train-{mode}"));
-        let trained = run.join("final");
-        stage(&format!("train {mode}"), &trained.join("model.safetensors"), || {
+        stage(&format!("train {mode}"), &run.join("final/model.safetensors"), || {
             let mut train = codeblock("train");
             match run.join("checkpoints").exists() {
                 true => {
@@ -90,10 +91,14 @@ pub fn run(args: Args) -> Result<()> {
             }
             train
         })?;
+        trained.push((mode, run));
+    }
+    let mut rows = vec![("base".to_string(), None, evaluate(&args, "base", &args.model)?)];
+    for (mode, run) in trained {
         rows.push((
             mode.to_string(),
             Some(training(&run)?),
-            evaluate(&args, mode, &trained)?,
+            evaluate(&args, mode, &run.join("final"))?,
         ));
     }
     table(&args, &rows)

@@ -19,7 +19,7 @@ use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use clap::ValueEnum;
 use codeblock_core::chat::plain_prompt;
-use codeblock_core::model::{self as core_model, ModelScorer, Projection, export_hf, sparse_loss};
+use codeblock_core::model::{self as core_model, ModelScorer, Precision, Projection, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
 use codeblock_core::train::{Mode, learning_rate, pack, token_cleaning_weights, token_weights};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -94,6 +94,11 @@ pub struct Args {
     seed: u64,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
+    /// Mixed precision: the projections' and the LM head's matrix products in bf16 or f16
+    /// (f16 with a static loss scale); parameters, optimizer state and the rest stay f32.
+    #[arg(long, value_enum, default_value = "f32")]
+    #[serde(default)]
+    precision: PrecisionArg,
     /// Also write the trained model to OUT/final as a Hugging Face checkpoint (config.json,
     /// model.safetensors, tokenizer.json, tokenizer_config.json).
     #[arg(long)]
@@ -118,6 +123,25 @@ impl From<ModeArg> for Mode {
             ModeArg::Random => Mode::Random,
             ModeArg::Mask => Mode::Mask,
             ModeArg::TokenCleaning => Mode::TokenCleaning,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum PrecisionArg {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(precision: PrecisionArg) -> Precision {
+        match precision {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+            PrecisionArg::F16 => Precision::F16,
         }
     }
 }
@@ -160,6 +184,9 @@ impl From<LoraTarget> for Projection {
         }
     }
 }
+
+/// AdamW's epsilon (burn's default), before loss scaling.
+const ADAMW_EPSILON: f32 = 1e-5;
 
 /// One record ready to train on.
 struct Example {
@@ -232,6 +259,13 @@ pub fn run(args: Args) -> Result<()> {
     let (args, resuming) = args.resolve()?;
     let (device, device_name) = model::choose_device(args.device);
     eprintln!("model {} on {device_name}, training", args.model().display());
+    let precision = Precision::from(args.precision);
+    if let Some(dtype) = precision.dtype() {
+        ensure!(
+            device.supports_dtype(dtype),
+            "{device_name} cannot compute in {dtype:?}; choose another --precision (wgpu on Vulkan often has f16 but not bf16)"
+        );
+    }
     let loaded = model::load(args.model(), device.clone().autodiff())?;
     let mut examples = read_examples(&args, &loaded)?;
     if let Some(reference) = args
@@ -247,9 +281,13 @@ pub fn run(args: Args) -> Result<()> {
     let steps_per_epoch = pack(&lengths, args.batch_tokens, 0).len().div_ceil(args.grad_accum);
     let total_steps = args.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * args.epochs);
     let warmup = (args.warmup * total_steps as f64).round() as usize;
+    // A loss scaled by s gives gradients scaled by s. AdamW's update is the same for them
+    // once its epsilon and the clipping norm are scaled too, so nothing is unscaled by hand.
+    let scale = precision.loss_scale();
     let optimizer = AdamWConfig::new()
         .with_weight_decay(args.weight_decay)
-        .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip)))
+        .with_epsilon(ADAMW_EPSILON * scale)
+        .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip * scale)))
         .init();
     let lora = args.lora_rank > 0;
     let start = match lora {
@@ -269,7 +307,8 @@ pub fn run(args: Args) -> Result<()> {
             model
         }
         false => loaded.bundle.model,
-    };
+    }
+    .with_precision(precision);
     let (mut model, mut optimizer, mut progress) = if resuming {
         let resumed = checkpoint::latest(args.out(), start, lora, optimizer)?
             .with_context(|| format!("{} has no finished checkpoint to resume from", args.out().display()))?;
@@ -324,8 +363,9 @@ pub fn run(args: Args) -> Result<()> {
                 if targets.is_empty() {
                     continue;
                 }
-                let loss = sparse_loss(&model, input, &targets, normalizer);
-                loss_value += f64::from(loss.clone().into_data().iter::<f32>().next().unwrap_or(f32::NAN));
+                let loss = sparse_loss(&model, input, &targets, normalizer / scale);
+                let scaled = loss.clone().into_data().iter::<f32>().next().unwrap_or(f32::NAN);
+                loss_value += f64::from(scaled / scale);
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 accumulator.accumulate(&model, grads);
             }

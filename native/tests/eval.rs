@@ -188,9 +188,14 @@ fn a_model_is_evaluated_end_to_end() {
     let pass_at_1 = humaneval["pass_at"]["pass@1"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pass_at_1));
     assert_eq!(results["generation"]["temperature"], 0.0);
-    // The raw replies are kept, and the solutions are what ran.
-    let replies = std::fs::read_to_string(out.join("replies.jsonl")).unwrap();
-    assert_eq!(replies.lines().count(), 2);
+    assert_eq!(results["generation"]["batch"], 8);
+    assert_eq!(results["generated"]["replies"], 2);
+    assert!(results["generated"]["tokens"].as_u64().unwrap() > 0);
+    // The raw replies are kept in task order (batches sort prompts by length), and the
+    // solutions are what ran.
+    let replies = read_jsonl(&out.join("replies.jsonl"));
+    let ids: Vec<&str> = replies.iter().map(|r| r["task_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["HumanEval/0", "HumanEval/1"]);
     let samples = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
     assert!(samples.lines().all(|l| l.contains("\"task_id\":\"HumanEval/")));
 }

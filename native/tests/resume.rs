@@ -230,3 +230,36 @@ fn damaged_or_partial_checkpoints_are_detected() {
         "{stderr}"
     );
 }
+
+#[test]
+fn mixed_precision_trains_and_says_where_it_cannot() {
+    let dir = scratch("mixed");
+    let model = tiny_model(&dir);
+    let data = selected(&dir, &model);
+    for precision in ["bf16", "f16"] {
+        let run = dir.join(precision);
+        let mut command = train_command_with(&model, &data, &run, "0", &["--precision", precision]);
+        assert!(command.args(["--max-steps", "60"]).status().unwrap().success());
+        let curve = losses(&run);
+        let (first, last) = (curve[0].1, curve.last().unwrap().1);
+        assert!(last < 0.8 * first, "{precision}: loss {first} → {last}");
+        let settings = std::fs::read_to_string(run.join("run.json")).unwrap();
+        assert!(
+            settings.contains(&format!("\"precision\": \"{precision}\"")),
+            "{settings}"
+        );
+    }
+    // lavapipe's Vulkan has f16 arithmetic but no bf16: the run stops before it starts.
+    let output = codeblock()
+        .args(["train", "--device", "wgpu", "--precision", "bf16", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.join("wgpu-bf16"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot compute in BF16"), "{stderr}");
+}

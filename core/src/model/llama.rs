@@ -6,7 +6,9 @@
 use burn::module::Module;
 use burn::nn::{Embedding, Linear, RmsNorm, RotaryEncoding};
 use burn::tensor::activation::{silu, softmax};
-use burn::tensor::{Bool, Int, Tensor};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+use super::Precision;
 
 #[derive(Module, Debug)]
 pub struct Attention {
@@ -42,44 +44,101 @@ pub struct Llama {
     /// `None` when the head is tied to the embeddings.
     pub head: Option<Linear>,
     pub rope: RotaryEncoding,
+    /// The matrix products' precision (set by `with_precision`; not saved with the weights).
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 /// One block's cached keys and values, `[batch, kv_heads, positions, head_dim]` each.
 type KvSlot = Option<(Tensor<4>, Tensor<4>)>;
 
-/// Keys and values of earlier positions, per block, for generation.
+/// Keys and values of earlier positions, per block, for generation. A batch of prompts of
+/// different lengths is left-padded: row b's first `padding[b]` positions are padding, which
+/// no real position attends to. RoPE sees only relative positions, so a row shifted right by
+/// its padding attends exactly as it would alone.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     layers: Vec<KvSlot>,
     pub length: usize,
+    padding: Vec<usize>,
+}
+
+impl KvCache {
+    /// An empty cache for rows with this much left padding each.
+    pub fn padded(padding: Vec<usize>) -> Self {
+        KvCache {
+            padding,
+            ..KvCache::default()
+        }
+    }
+
+    /// Keeps only these rows (in this order), e.g. when others have finished generating.
+    pub fn keep_rows(&mut self, rows: &[usize], device: &Device) {
+        let indices: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+        let indices = Tensor::<1, Int>::from_data(TensorData::new(indices, [rows.len()]), device);
+        for (k, v) in self.layers.iter_mut().flatten() {
+            *k = k.clone().select(0, indices.clone());
+            *v = v.clone().select(0, indices.clone());
+        }
+        if !self.padding.is_empty() {
+            self.padding = rows.iter().map(|&r| self.padding[r]).collect();
+        }
+    }
+
+    /// `[batch, total]`, true at padding keys; `None` when no row is padded.
+    fn padding_mask(&self, total: usize, device: &Device) -> Option<Tensor<2, Bool>> {
+        if self.padding.iter().all(|&p| p == 0) {
+            return None;
+        }
+        let batch = self.padding.len();
+        let pads: Vec<i64> = self.padding.iter().map(|&p| p as i64).collect();
+        let pads = Tensor::<2, Int>::from_data(TensorData::new(pads, [batch, 1]), device);
+        let positions = Tensor::<1, Int>::arange(0..total as i64, device).unsqueeze::<2>();
+        Some(positions.expand([batch, total]).lower(pads.expand([batch, total])))
+    }
 }
 
 impl Attention {
-    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding, cache: Option<&mut KvSlot>, start: usize) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<(&mut KvSlot, &KvCache)>) -> Tensor<3> {
         let [batch, length, _] = x.dims();
+        let (rope, start, precision) = (context.rope, context.start, context.precision);
         let split = |t: Tensor<3>, heads: usize| t.reshape([batch, length, heads, self.head_dim]).swap_dims(1, 2);
-        let q = rope.apply(split(self.q.forward(x.clone()), self.heads), start);
-        let mut k = rope.apply(split(self.k.forward(x.clone()), self.kv_heads), start);
-        let mut v = split(self.v.forward(x), self.kv_heads);
-        if let Some(slot) = cache {
+        let q = rope.apply(split(precision.project(&self.q, x.clone()), self.heads), start);
+        let mut k = rope.apply(split(precision.project(&self.k, x.clone()), self.kv_heads), start);
+        let mut v = split(precision.project(&self.v, x), self.kv_heads);
+        let mut padding = None;
+        if let Some((slot, cache)) = cache {
             if let Some((past_k, past_v)) = slot.take() {
                 k = Tensor::cat(vec![past_k, k], 2);
                 v = Tensor::cat(vec![past_v, v], 2);
             }
             *slot = Some((k.clone(), v.clone()));
+            padding = cache.padding_mask(k.dims()[2], &k.device());
         }
         let total = k.dims()[2];
         let (k, v) = (self.repeat_kv(k), self.repeat_kv(v));
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((self.head_dim as f32).sqrt());
-        // Position i of this chunk sees keys up to start + i.
-        let future = Tensor::<2, Bool>::tril_mask([length, total], start as i64, &scores.device());
-        let future = future.unsqueeze::<4>().expand([batch, self.heads, length, total]);
-        let weights = softmax(scores.mask_fill(future, f32::NEG_INFINITY), 3);
+        let device = scores.device();
+        // Position i of this chunk sees keys up to start + i ...
+        let mut hidden = Tensor::<2, Bool>::tril_mask([length, total], start as i64, &device)
+            .unsqueeze::<4>()
+            .expand([batch, self.heads, length, total]);
+        // ... except padding, bar its own position (so a padding row never attends to nothing).
+        if let Some(padding) = padding {
+            let past = Tensor::<2, Bool>::triu_mask([length, total], start as i64, &device)
+                .unsqueeze::<4>()
+                .expand([batch, self.heads, length, total]);
+            let padding = padding
+                .unsqueeze_dims::<4>(&[1, 2])
+                .expand([batch, self.heads, length, total]);
+            hidden = hidden.bool_or(padding.bool_and(past));
+        }
+        let weights = softmax(scores.mask_fill(hidden, f32::NEG_INFINITY), 3);
         let out = weights
             .matmul(v)
             .swap_dims(1, 2)
             .reshape([batch, length, self.heads * self.head_dim]);
-        self.o.forward(out)
+        precision.project(&self.o, out)
     }
 
     /// Each key/value head serves `heads / kv_heads` query heads, in order.
@@ -96,19 +155,24 @@ impl Attention {
 }
 
 impl Mlp {
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.down
-            .forward(silu(self.gate.forward(x.clone())) * self.up.forward(x))
+    fn forward(&self, x: Tensor<3>, precision: Precision) -> Tensor<3> {
+        let gated = silu(precision.project(&self.gate, x.clone())) * precision.project(&self.up, x);
+        precision.project(&self.down, gated)
     }
 }
 
+/// What every block of one forward pass shares.
+struct Context<'a> {
+    rope: &'a RotaryEncoding,
+    /// The position of the chunk's first token (after cached ones).
+    start: usize,
+    precision: Precision,
+}
+
 impl Block {
-    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding, cache: Option<&mut KvSlot>, start: usize) -> Tensor<3> {
-        let x = x.clone()
-            + self
-                .attention
-                .forward(self.attention_norm.forward(x), rope, cache, start);
-        x.clone() + self.mlp.forward(self.mlp_norm.forward(x))
+    fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<(&mut KvSlot, &KvCache)>) -> Tensor<3> {
+        let x = x.clone() + self.attention.forward(self.attention_norm.forward(x), context, cache);
+        x.clone() + self.mlp.forward(self.mlp_norm.forward(x), context.precision)
     }
 }
 
@@ -116,8 +180,9 @@ impl Llama {
     /// Final hidden states (after the last norm) of a batch of token ids `[batch, length]`.
     pub fn hidden(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         let mut x = self.embedding.forward(tokens);
+        let context = self.context(0);
         for block in &self.blocks {
-            x = block.forward(x, &self.rope, None, 0);
+            x = block.forward(x, &context, None);
         }
         self.norm.forward(x)
     }
@@ -125,11 +190,14 @@ impl Llama {
     /// Hidden states of new tokens after those in `cache`, which they extend.
     pub fn hidden_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
         let start = cache.length;
-        cache.layers.resize(self.blocks.len(), None);
+        let mut layers = std::mem::take(&mut cache.layers);
+        layers.resize(self.blocks.len(), None);
         let mut x = self.embedding.forward(tokens);
-        for (block, slot) in self.blocks.iter().zip(&mut cache.layers) {
-            x = block.forward(x, &self.rope, Some(slot), start);
+        let context = self.context(start);
+        for (block, slot) in self.blocks.iter().zip(&mut layers) {
+            x = block.forward(x, &context, Some((slot, cache)));
         }
+        cache.layers = layers;
         cache.length = start + x.dims()[1];
         self.norm.forward(x)
     }
@@ -137,8 +205,21 @@ impl Llama {
     /// Vocabulary logits of hidden states `[n, hidden]` → `[n, vocab]`.
     pub fn logits(&self, hidden: Tensor<2>) -> Tensor<2> {
         match &self.head {
-            Some(head) => head.forward(hidden),
-            None => hidden.matmul(self.embedding.weight.val().transpose()),
+            Some(head) => self.precision.project(head, hidden),
+            None => self.precision.matmul(hidden, self.embedding.weight.val().transpose()),
+        }
+    }
+
+    /// The same model computing its matrix products in `precision`.
+    pub fn with_precision(self, precision: Precision) -> Self {
+        Llama { precision, ..self }
+    }
+
+    fn context(&self, start: usize) -> Context<'_> {
+        Context {
+            rope: &self.rope,
+            start,
+            precision: self.precision,
         }
     }
 }

@@ -5,6 +5,7 @@ use burn::module::Param;
 use burn::nn::{Embedding, Linear, RmsNorm, RotaryEncodingConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::Precision;
 use super::llama::{Attention, Block, Llama, Mlp};
 use super::weights::{GgufWeights, HfWeights, Weights, hf_config};
 use super::{LlamaConfig, ModelError};
@@ -146,6 +147,7 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         norm: loader.norm("output_norm.weight")?,
         head,
         rope,
+        precision: Precision::F32,
     })
 }
 

@@ -11,17 +11,19 @@ mod llama;
 mod load;
 mod lora;
 mod loss;
+mod precision;
 mod scorer;
 mod weights;
 
 pub use bundle::{HfFiles, ModelBundle};
 pub use config::{Arch, LlamaConfig};
 pub use export::export_hf;
-pub use generate::{GenerateConfig, Generation, Stop, generate};
-pub use llama::Llama;
+pub use generate::{GenerateConfig, Generation, Request, Stop, generate, generate_batch};
+pub use llama::{KvCache, Llama};
 pub use load::{load_gguf, load_hf};
 pub use lora::{Projection, adapters, apply_lora};
 pub use loss::{Target, full_logits_loss, sparse_loss};
+pub use precision::Precision;
 pub use scorer::{Context, ModelScorer, Plan};
 pub use weights::hf_shard_files;
 
