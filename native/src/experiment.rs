@@ -1,15 +1,20 @@
 //! `codeblock experiment`: the CodeBlock-vs-full comparison in one command. It selects on the
 //! training pairs once, trains each mode from the same model with the same seed, data and step
-//! count, evaluates the base model and every trained one, and prints one table. Each stage runs
-//! this binary's own subcommand into its own folder under OUT; a finished stage (its output on
-//! disk) is not redone, and a killed training goes on from its checkpoint, so re-running the
-//! same command resumes the experiment.
+//! count (`codeblock train`'s own flags, passed to every mode), evaluates the base model and
+//! every trained one, and prints one table. Each stage writes into its own folder under OUT:
+//! training in this process, the others as this binary's own subcommands. A finished stage (its
+//! output on disk) is not redone, and a killed training goes on from its checkpoint, so
+//! re-running the same command resumes the experiment.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
+use clap::ValueEnum;
 use serde_json::Value;
+
+use crate::model::DeviceArg;
+use crate::train::{self, ModeArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,76 +34,73 @@ pub struct Args {
     #[arg(long)]
     eval_limit: Option<usize>,
     /// Training modes, comma-separated.
-    #[arg(long, default_value = "full,codeblock,random")]
-    modes: String,
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "full,codeblock,random")]
+    modes: Vec<ModeArg>,
+    /// With the `token-cleaning` mode: its reference model.
+    #[arg(long)]
+    reference: Option<PathBuf>,
     /// Optimizer steps of every mode (the same for all, so they are comparable).
     #[arg(long, default_value_t = 100)]
     steps: usize,
-    #[arg(long, default_value_t = 2e-5)]
-    lr: f64,
-    #[arg(long, default_value_t = 4096)]
-    batch_tokens: usize,
-    #[arg(long, default_value_t = 4)]
-    grad_accum: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Training checkpoints every this many steps (0: none; a killed training then starts over).
-    #[arg(long, default_value_t = 100)]
-    checkpoint_every: usize,
+    /// Every mode trains with these (`codeblock train`'s flags).
+    #[command(flatten)]
+    training: train::Knobs,
     /// Tokens a reply may have in the evaluation.
     #[arg(long, default_value_t = 512)]
     max_tokens: usize,
-    #[arg(long, default_value = "auto")]
-    device: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
     #[arg(long)]
     out: PathBuf,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    ensure!(
+        args.reference.is_some() || !args.modes.iter().any(|m| matches!(m, ModeArg::TokenCleaning)),
+        "the token-cleaning mode needs --reference (a model with the same tokenizer)"
+    );
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let pairs = pairs(&args)?;
     let selected = args.out.join("selected.jsonl");
     stage("select", &selected, || {
         let mut select = codeblock("select");
-        select.args(["--device", &args.device]).arg("--input").arg(&pairs);
+        select
+            .args(["--device", &value_name(args.device)])
+            .arg("--input")
+            .arg(&pairs);
         select.arg("--model").arg(&args.model).arg("--out").arg(&selected);
         select.arg("--report").arg(args.out.join("select-report.json"));
-        select
+        succeed(select)
     })?;
 
     // Every mode trains before anything is evaluated: training is the stage that resumes from
     // checkpoints, so a long experiment's first hours are never spent on evaluation alone.
-    let modes: Vec<&str> = args.modes.split(',').map(str::trim).collect();
     let mut trained = Vec::new();
-    for mode in modes {
-        let run = args.out.join(format!("train-{mode}"));
-        stage(&format!("train {mode}"), &run.join("final/model.safetensors"), || {
-            let mut train = codeblock("train");
-            match run.join("checkpoints").exists() {
-                true => {
-                    train.arg("--resume").arg(&run);
-                }
+    for &mode in &args.modes {
+        let name = value_name(mode);
+        let run = args.out.join(format!("train-{name}"));
+        stage(
+            &format!("train {name}"),
+            &run.join("final/model.safetensors"),
+            || match run.join("checkpoints").exists() {
+                true => train::resume(&run),
                 false => {
-                    train.args(["--device", &args.device, "--mode", mode, "--export"]);
-                    train.args(["--max-steps", &args.steps.to_string(), "--epochs", "1000"]);
-                    train.args(["--lr", &args.lr.to_string(), "--seed", &args.seed.to_string()]);
-                    train.args(["--batch-tokens", &args.batch_tokens.to_string()]);
-                    train.args(["--grad-accum", &args.grad_accum.to_string()]);
-                    train.args(["--checkpoint-every", &args.checkpoint_every.to_string()]);
-                    train.arg("--model").arg(&args.model).arg("--data").arg(&selected);
-                    train.arg("--out").arg(&run);
+                    let mut settings = train::Args::new_run(&args.model, &selected, &run, mode, args.steps);
+                    settings.device = args.device;
+                    settings.reference = args.reference.clone();
+                    settings.knobs = args.training.clone();
+                    train::run(settings)
                 }
-            }
-            train
-        })?;
-        trained.push((mode, run));
+            },
+        )?;
+        trained.push((name, run));
     }
     let mut rows = vec![("base".to_string(), None, evaluate(&args, "base", &args.model)?)];
     for (mode, run) in trained {
         rows.push((
-            mode.to_string(),
+            mode.clone(),
             Some(training(&run)?),
-            evaluate(&args, mode, &run.join("final"))?,
+            evaluate(&args, &mode, &run.join("final"))?,
         ));
     }
     table(&args, &rows)
@@ -116,7 +118,7 @@ fn pairs(args: &Args) -> Result<PathBuf> {
                     .arg("--input")
                     .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"));
                 pairs.args(["--split", "train"]).arg("--out").arg(&path);
-                pairs
+                succeed(pairs)
             })?;
             path
         }
@@ -136,21 +138,23 @@ fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Value> {
     let results = out.join("results.json");
     stage(&format!("eval {name}"), &results, || {
         let mut eval = codeblock("eval");
-        eval.args(["--device", &args.device, "--bench", &args.eval]);
+        eval.args(["--device", &value_name(args.device), "--bench", &args.eval]);
         eval.args(["--max-tokens", &args.max_tokens.to_string()]);
         if let Some(limit) = args.eval_limit {
             eval.args(["--limit", &limit.to_string()]);
         }
         eval.arg("--model").arg(model).arg("--out").arg(&out);
-        eval
+        succeed(eval)
     })?;
     read_json(&results)
 }
 
-/// What a training run measured: mean supervised fraction and wall time.
+/// What a training run measured (mean supervised fraction, wall time) and its settings
+/// (its run.json, which may come from an earlier invocation of the experiment).
 struct Training {
     supervised_fraction: f64,
     seconds: f64,
+    settings: Value,
 }
 
 fn training(run: &Path) -> Result<Training> {
@@ -166,24 +170,35 @@ fn training(run: &Path) -> Result<Training> {
     Ok(Training {
         supervised_fraction: fraction,
         seconds: metrics.last().and_then(|m| m["elapsed_s"].as_f64()).unwrap_or(f64::NAN),
+        settings: read_json(&run.join("run.json"))?,
     })
 }
 
 /// Runs a stage unless its output exists.
-fn stage(name: &str, output: &Path, command: impl FnOnce() -> Command) -> Result<()> {
+fn stage(name: &str, output: &Path, work: impl FnOnce() -> Result<()>) -> Result<()> {
     if output.exists() {
         eprintln!("{name}: done already ({})", output.display());
         return Ok(());
     }
     eprintln!("{name} …");
-    let status = command().status().with_context(|| format!("{name}: cannot start"))?;
-    ensure!(
-        status.success(),
-        "{name} failed ({status}); run the same command again to go on"
-    );
+    work().with_context(|| format!("{name} failed; run the same command again to go on"))
+}
+
+/// Runs a command to its end; an error unless it succeeds.
+fn succeed(mut command: Command) -> Result<()> {
+    let status = command.status().context("cannot start")?;
+    ensure!(status.success(), "it ended with {status}");
     Ok(())
 }
 
+/// A clap value's name on the command line (`full`, `cpu`, ...).
+fn value_name(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// This binary's `subcommand`, to run as a child process.
 fn codeblock(subcommand: &str) -> Command {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("codeblock"));
     let mut command = Command::new(exe);
@@ -231,6 +246,7 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
             "mode": mode,
             "supervised_fraction": training.as_ref().map(|t| t.supervised_fraction),
             "train_s": training.as_ref().map(|t| t.seconds),
+            "train_settings": training.as_ref().map(|t| &t.settings),
             "pass@1": benches.iter().zip(&scores).map(|(b, s)| (b.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
             "average": average,
         }));
@@ -240,8 +256,8 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
     std::fs::write(args.out.join("table.md"), &table)?;
     let settings = serde_json::json!({
         "model": args.model, "train": args.train, "train_limit": args.train_limit, "eval": args.eval,
-        "eval_limit": args.eval_limit, "steps": args.steps, "lr": args.lr, "batch_tokens": args.batch_tokens,
-        "grad_accum": args.grad_accum, "seed": args.seed, "max_tokens": args.max_tokens,
+        "eval_limit": args.eval_limit, "modes": args.modes, "steps": args.steps, "training": args.training,
+        "max_tokens": args.max_tokens, "device": args.device,
     });
     let report = serde_json::json!({ "settings": settings, "rows": summary });
     std::fs::write(

@@ -17,7 +17,7 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use clap::ValueEnum;
+use clap::{Parser, ValueEnum};
 use codeblock_core::chat::plain_prompt;
 use codeblock_core::model::{self as core_model, ModelScorer, Precision, Projection, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
@@ -30,7 +30,7 @@ use crate::input;
 use crate::model::{self, DeviceArg};
 
 /// The command line; also the run's settings, saved as `OUT/run.json` for `--resume`.
-#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+#[derive(Debug, Clone, clap::Parser, Serialize, Deserialize)]
 pub struct Args {
     /// The model to fine-tune (GGUF file or Hugging Face folder).
     #[arg(long, required_unless_present = "resume")]
@@ -45,6 +45,35 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["model", "data", "out"])]
     #[serde(skip)]
     resume: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "codeblock")]
+    mode: ModeArg,
+    /// With `--mode token-cleaning`: the reference model (same tokenizer), e.g. one tuned on
+    /// high-quality data.
+    #[arg(long, required_if_eq("mode", "token-cleaning"))]
+    pub reference: Option<PathBuf>,
+    /// With `--mode token-cleaning`: the fraction of all response tokens to keep.
+    #[arg(long, default_value_t = 0.6)]
+    keep: f64,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Stop after this many optimizer steps (default: all epochs).
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Optimizer, LoRA, precision and checkpoint settings.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub knobs: Knobs,
+    /// Also write the trained model to OUT/final as a Hugging Face checkpoint (config.json,
+    /// model.safetensors, tokenizer.json, tokenizer_config.json).
+    #[arg(long)]
+    export: bool,
+}
+
+/// The training settings `codeblock experiment` passes through to every mode's run.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+pub struct Knobs {
     /// Write a checkpoint every this many optimizer steps, and at the end (0: never).
     #[arg(long, default_value_t = 100)]
     checkpoint_every: usize,
@@ -60,20 +89,6 @@ pub struct Args {
     /// The projections that get adapters, in every block.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = LoraTarget::ALL)]
     lora_targets: Vec<LoraTarget>,
-    #[arg(long, value_enum, default_value = "codeblock")]
-    mode: ModeArg,
-    /// With `--mode token-cleaning`: the reference model (same tokenizer), e.g. one tuned on
-    /// high-quality data.
-    #[arg(long, required_if_eq("mode", "token-cleaning"))]
-    reference: Option<PathBuf>,
-    /// With `--mode token-cleaning`: the fraction of all response tokens to keep.
-    #[arg(long, default_value_t = 0.6)]
-    keep: f64,
-    #[arg(long, default_value_t = 1)]
-    epochs: usize,
-    /// Stop after this many optimizer steps (default: all epochs).
-    #[arg(long)]
-    max_steps: Option<usize>,
     #[arg(long, default_value_t = 2e-5)]
     lr: f64,
     /// Fraction of the steps spent warming up.
@@ -92,22 +107,16 @@ pub struct Args {
     grad_accum: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceArg,
     /// Mixed precision: the projections' and the LM head's matrix products in bf16 or f16
     /// (f16 with a static loss scale); parameters, optimizer state and the rest stay f32.
     #[arg(long, value_enum, default_value = "f32")]
     #[serde(default)]
     precision: PrecisionArg,
-    /// Also write the trained model to OUT/final as a Hugging Face checkpoint (config.json,
-    /// model.safetensors, tokenizer.json, tokenizer_config.json).
-    #[arg(long)]
-    export: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum ModeArg {
+pub enum ModeArg {
     Codeblock,
     Full,
     Random,
@@ -220,46 +229,70 @@ impl Args {
         self.out.as_deref().expect("resolved: given, or read from run.json")
     }
 
+    /// A new run of `mode` from `model` on `data` into `out` for `max_steps` steps, exported
+    /// at the end, with the other settings at their defaults (what `codeblock experiment`
+    /// starts from).
+    pub fn new_run(model: &Path, data: &Path, out: &Path, mode: ModeArg, max_steps: usize) -> Args {
+        let mut args = Args::parse_from(["train", "--model", "-", "--data", "-", "--out", "-"]);
+        args.model = Some(model.to_path_buf());
+        args.data = Some(data.to_path_buf());
+        args.out = Some(out.to_path_buf());
+        args.mode = mode;
+        args.epochs = usize::MAX;
+        args.max_steps = Some(max_steps);
+        args.export = true;
+        args
+    }
+
     /// The run's settings: these, saved to `OUT/run.json` for a new run; or, with `--resume`,
     /// the ones saved there.
     fn resolve(self) -> Result<(Args, bool)> {
-        let settings = |out: &Path| out.join("run.json");
-        match &self.resume {
-            Some(dir) => {
-                let path = settings(dir);
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot resume {}: no {}", dir.display(), path.display()))?;
-                let mut saved: Args =
-                    serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
-                saved.out = Some(dir.clone());
-                Ok((saved, true))
-            }
-            None => {
-                let out = self.out();
-                ensure!(
-                    !out.join("checkpoints").exists(),
-                    "{} already holds a run with checkpoints: `--resume {}` goes on with it",
-                    out.display(),
-                    out.display()
-                );
-                std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-                std::fs::write(settings(out), serde_json::to_string_pretty(&self)?)
-                    .with_context(|| format!("cannot write {}", settings(out).display()))?;
-                Ok((self, false))
-            }
+        if let Some(dir) = &self.resume {
+            return Ok((saved(dir)?, true));
         }
+        let out = self.out();
+        ensure!(
+            !out.join("checkpoints").exists(),
+            "{} already holds a run with checkpoints: `--resume {}` goes on with it",
+            out.display(),
+            out.display()
+        );
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let path = out.join("run.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&self)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok((self, false))
     }
+}
+
+/// The settings saved in `dir/run.json`.
+fn saved(dir: &Path) -> Result<Args> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot resume {}: no {}", dir.display(), path.display()))?;
+    let mut saved: Args = serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    saved.out = Some(dir.to_path_buf());
+    Ok(saved)
+}
+
+/// Goes on with the run in `dir` from its newest checkpoint.
+pub fn resume(dir: &Path) -> Result<()> {
+    train(saved(dir)?, true)
 }
 
 pub fn run(args: Args) -> Result<()> {
     ensure!(
-        args.grad_accum > 0 && args.batch_tokens > 0,
+        args.knobs.grad_accum > 0 && args.knobs.batch_tokens > 0,
         "--grad-accum and --batch-tokens must be positive"
     );
     let (args, resuming) = args.resolve()?;
+    train(args, resuming)
+}
+
+fn train(args: Args, resuming: bool) -> Result<()> {
     let (device, device_name) = model::choose_device(args.device);
     eprintln!("model {} on {device_name}, training", args.model().display());
-    let precision = Precision::from(args.precision);
+    let precision = Precision::from(args.knobs.precision);
     if let Some(dtype) = precision.dtype() {
         ensure!(
             device.supports_dtype(dtype),
@@ -278,30 +311,40 @@ pub fn run(args: Args) -> Result<()> {
     ensure!(!examples.is_empty(), "{}: no record to train on", args.data().display());
 
     let lengths: Vec<usize> = examples.iter().map(|e| e.ids.len()).collect();
-    let steps_per_epoch = pack(&lengths, args.batch_tokens, 0).len().div_ceil(args.grad_accum);
-    let total_steps = args.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * args.epochs);
-    let warmup = (args.warmup * total_steps as f64).round() as usize;
+    let steps_per_epoch = pack(&lengths, args.knobs.batch_tokens, 0)
+        .len()
+        .div_ceil(args.knobs.grad_accum);
+    let total_steps = args
+        .max_steps
+        .unwrap_or(usize::MAX)
+        .min(steps_per_epoch.saturating_mul(args.epochs));
+    let warmup = (args.knobs.warmup * total_steps as f64).round() as usize;
     // A loss scaled by s gives gradients scaled by s. AdamW's update is the same for them
     // once its epsilon and the clipping norm are scaled too, so nothing is unscaled by hand.
     let scale = precision.loss_scale();
     let optimizer = AdamWConfig::new()
-        .with_weight_decay(args.weight_decay)
+        .with_weight_decay(args.knobs.weight_decay)
         .with_epsilon(ADAMW_EPSILON * scale)
-        .with_grad_clipping((args.clip > 0.0).then_some(GradientClippingConfig::Norm(args.clip * scale)))
+        .with_grad_clipping((args.knobs.clip > 0.0).then_some(GradientClippingConfig::Norm(args.knobs.clip * scale)))
         .init();
-    let lora = args.lora_rank > 0;
+    let lora = args.knobs.lora_rank > 0;
     let start = match lora {
         true => {
-            let targets: Vec<Projection> = args.lora_targets.iter().map(|&t| t.into()).collect();
+            let targets: Vec<Projection> = args.knobs.lora_targets.iter().map(|&t| t.into()).collect();
             // The adapters' A factors start random: seeded, so a run repeats.
-            loaded.device.seed(args.seed);
+            loaded.device.seed(args.knobs.seed);
             let base = loaded.bundle.model.num_params();
-            let model = core_model::apply_lora(loaded.bundle.model, args.lora_rank, args.lora_alpha, &targets);
+            let model = core_model::apply_lora(
+                loaded.bundle.model,
+                args.knobs.lora_rank,
+                args.knobs.lora_alpha,
+                &targets,
+            );
             eprintln!(
                 "LoRA rank {} (alpha {}) on {:?}: {} trainable parameters, {base} frozen",
-                args.lora_rank,
-                args.lora_alpha,
-                args.lora_targets,
+                args.knobs.lora_rank,
+                args.knobs.lora_alpha,
+                args.knobs.lora_targets,
                 model.num_params() - base
             );
             model
@@ -338,8 +381,12 @@ pub fn run(args: Args) -> Result<()> {
     let mut saved_at = progress.step;
     let mut step = 0;
     'epochs: for epoch in 0..args.epochs {
-        let batches = pack(&lengths, args.batch_tokens, args.seed.wrapping_add(epoch as u64));
-        for group in batches.chunks(args.grad_accum) {
+        let batches = pack(
+            &lengths,
+            args.knobs.batch_tokens,
+            args.knobs.seed.wrapping_add(epoch as u64),
+        );
+        for group in batches.chunks(args.knobs.grad_accum) {
             if step >= total_steps {
                 break 'epochs;
             }
@@ -369,7 +416,7 @@ pub fn run(args: Args) -> Result<()> {
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 accumulator.accumulate(&model, grads);
             }
-            let lr = learning_rate(step, total_steps, warmup, args.lr);
+            let lr = learning_rate(step, total_steps, warmup, args.knobs.lr);
             model = optimizer.step(lr, model, accumulator.grads());
             ensure!(
                 loss_value.is_finite(),
@@ -397,14 +444,14 @@ pub fn run(args: Args) -> Result<()> {
             metrics_file.flush()?;
             bar.set_message(format!("loss {loss_value:.4}, {:.0} tok/s", metrics.tokens_per_s));
             bar.inc(1);
-            if args.checkpoint_every > 0 && step % args.checkpoint_every == 0 {
+            if args.knobs.checkpoint_every > 0 && step % args.knobs.checkpoint_every == 0 {
                 save(&args, &model, &optimizer, &progress)?;
                 saved_at = step;
             }
         }
     }
     bar.finish_and_clear();
-    if args.checkpoint_every > 0 && saved_at < step {
+    if args.knobs.checkpoint_every > 0 && saved_at < step {
         save(&args, &model, &optimizer, &progress)?;
     }
     if args.export {
@@ -433,14 +480,14 @@ fn save(
     optimizer: &burn::optim::ModuleOptimizer,
     progress: &Progress,
 ) -> Result<()> {
-    let lora = args.lora_rank > 0;
+    let lora = args.knobs.lora_rank > 0;
     let dir = checkpoint::save(
         args.out(),
         model,
         lora,
         optimizer,
         progress.clone(),
-        args.keep_checkpoints,
+        args.knobs.keep_checkpoints,
     )?;
     eprintln!("checkpoint {}", dir.display());
     Ok(())
@@ -609,7 +656,7 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
             ModeArg::TokenCleaning => Mode::Full,
             other => other.into(),
         };
-        let weights = token_weights(mode, selected, user_weights.as_deref(), args.seed)
+        let weights = token_weights(mode, selected, user_weights.as_deref(), args.knobs.seed)
             .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
         if weights.iter().all(|&w| w == 0.0) {
             empty += 1;

@@ -223,6 +223,7 @@ fn an_experiment_runs_and_resumes() {
             ])
             .args(["--eval", "humaneval", "--eval-limit", "1", "--max-tokens", "32"])
             .args(["--batch-tokens", "2048", "--grad-accum", "1", "--checkpoint-every", "0"])
+            .args(["--lr", "1e-4", "--precision", "bf16"])
             .arg("--out")
             .arg(&out)
             .output()
@@ -240,6 +241,13 @@ fn an_experiment_runs_and_resumes() {
     assert_eq!(modes, ["base", "full", "codeblock"]);
     let fraction = |i: usize| report["rows"][i]["supervised_fraction"].as_f64().unwrap();
     assert!(fraction(2) < fraction(1), "codeblock supervises fewer tokens than full");
+    // Every mode trained with the training flags given to the experiment.
+    for row in 1..=2 {
+        let settings = &report["rows"][row]["train_settings"];
+        assert_eq!(settings["lr"], 1e-4);
+        assert_eq!(settings["precision"], "bf16");
+        assert_eq!(settings["max_steps"], 1);
+    }
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert_eq!(table.lines().count(), 5, "{table}");
 
