@@ -229,6 +229,16 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
             })
             .collect();
         let average = scores.iter().sum::<f64>() / scores.len() as f64;
+        // The binomial standard error over tasks: how far pass@1 moves by the luck of which
+        // tasks a benchmark holds.
+        let errors: Vec<f64> = benches
+            .iter()
+            .zip(&scores)
+            .map(|(b, p)| {
+                let tasks = results["benchmarks"][b]["tasks"].as_f64().unwrap_or(f64::NAN);
+                (p * (1.0 - p) / tasks).sqrt()
+            })
+            .collect();
         let (fraction, seconds) = match training {
             Some(t) => (
                 format!("{:.2}%", 100.0 * t.supervised_fraction),
@@ -236,7 +246,11 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
             ),
             None => ("–".into(), "–".into()),
         };
-        let shown: Vec<String> = scores.iter().map(|s| format!("{:.1}%", 100.0 * s)).collect();
+        let shown: Vec<String> = scores
+            .iter()
+            .zip(&errors)
+            .map(|(s, e)| format!("{:.1}% ±{:.1}", 100.0 * s, 100.0 * e))
+            .collect();
         lines.push(format!(
             "| {mode} | {fraction} | {seconds} | {} | {:.1}% |",
             shown.join(" | "),
@@ -248,9 +262,13 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
             "train_s": training.as_ref().map(|t| t.seconds),
             "train_settings": training.as_ref().map(|t| &t.settings),
             "pass@1": benches.iter().zip(&scores).map(|(b, s)| (b.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
+            "standard_error": benches.iter().zip(&errors).map(|(b, e)| (b.to_string(), *e)).collect::<std::collections::BTreeMap<_, _>>(),
             "average": average,
         }));
     }
+    let names: Vec<&str> = rows.iter().map(|(name, _, _)| name.as_str()).collect();
+    let (paired_lines, paired) = paired(args, &names)?;
+    lines.extend(paired_lines);
     let table = lines.join("\n") + "\n";
     print!("{table}");
     std::fs::write(args.out.join("table.md"), &table)?;
@@ -259,10 +277,95 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
         "eval_limit": args.eval_limit, "modes": args.modes, "steps": args.steps, "training": args.training,
         "max_tokens": args.max_tokens, "device": args.device,
     });
-    let report = serde_json::json!({ "settings": settings, "rows": summary });
+    let report = serde_json::json!({ "settings": settings, "rows": summary, "paired": paired });
     std::fs::write(
         args.out.join("experiment.json"),
         serde_json::to_string_pretty(&report)? + "\n",
     )?;
     Ok(())
+}
+
+/// Paired comparisons on the same tasks: each mode against the base model, and `codeblock`
+/// against each other mode. Counts the tasks one solves and the other does not (each task's
+/// first sample), with the exact two-sided sign test (McNemar's) of that split.
+fn paired(args: &Args, names: &[&str]) -> Result<(Vec<String>, Vec<Value>)> {
+    let mut outcomes = std::collections::BTreeMap::new();
+    for name in names {
+        outcomes.insert(
+            *name,
+            first_outcomes(&args.out.join(format!("eval-{name}/outcomes.jsonl")))?,
+        );
+    }
+    let mut comparisons: Vec<(&str, &str)> = names[1..].iter().map(|&mode| (mode, names[0])).collect();
+    if names.contains(&"codeblock") {
+        comparisons.extend(
+            names[1..]
+                .iter()
+                .filter(|&&m| m != "codeblock")
+                .map(|&m| ("codeblock", m)),
+        );
+    }
+    let mut lines = vec![
+        String::new(),
+        "| paired, same tasks | solves, the other not | the other solves, not it | sign test p |".into(),
+        "|---|---|---|---|".into(),
+    ];
+    let mut report = Vec::new();
+    for (a, b) in comparisons {
+        let (ours, theirs) = (&outcomes[a], &outcomes[b]);
+        let wins = ours
+            .iter()
+            .filter(|&(task, &pass)| pass && theirs.get(task) == Some(&false))
+            .count();
+        let losses = ours
+            .iter()
+            .filter(|&(task, &pass)| !pass && theirs.get(task) == Some(&true))
+            .count();
+        let p = sign_test(wins, losses);
+        lines.push(format!("| {a} vs {b} | {wins} | {losses} | {p:.2} |"));
+        report.push(serde_json::json!({"a": a, "b": b, "a_only": wins, "b_only": losses, "sign_test_p": p}));
+    }
+    Ok((lines, report))
+}
+
+/// Whether each (benchmark, task) passed, by its first sample in an eval's outcomes.jsonl.
+fn first_outcomes(path: &Path) -> Result<std::collections::BTreeMap<(String, String), bool>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut passed = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let outcome: Value =
+            serde_json::from_str(line).with_context(|| format!("{}: a line is not JSON", path.display()))?;
+        let key = (outcome["bench"].to_string(), outcome["task_id"].to_string());
+        passed.entry(key).or_insert(outcome["status"] == "passed");
+    }
+    Ok(passed)
+}
+
+/// The exact two-sided sign test: the chance, were both outcomes equally likely, of a split of
+/// `wins + losses` at least as uneven as this one.
+fn sign_test(wins: usize, losses: usize) -> f64 {
+    let n = wins + losses;
+    // P(X = i) for X ~ Binomial(n, 1/2), summed over the tail i ≤ min(wins, losses).
+    let mut term = 0.5f64.powi(n as i32);
+    let mut tail = 0.0;
+    for i in 0..=wins.min(losses) {
+        tail += term;
+        term *= (n - i) as f64 / (i + 1) as f64;
+    }
+    (2.0 * tail).min(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sign_test;
+
+    #[test]
+    fn sign_test_matches_known_values() {
+        assert_eq!(sign_test(0, 0), 1.0);
+        assert_eq!(sign_test(3, 3), 1.0);
+        // 10 to 0: 2 / 2^10.
+        assert!((sign_test(10, 0) - 2.0 / 1024.0).abs() < 1e-12);
+        // 8 to 2 of 10: 2 · (1 + 10 + 45) / 1024 = 0.109375.
+        assert!((sign_test(2, 8) - 0.109_375).abs() < 1e-12);
+    }
 }

@@ -249,7 +249,20 @@ fn an_experiment_runs_and_resumes() {
         assert_eq!(settings["max_steps"], 1);
     }
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
-    assert_eq!(table.lines().count(), 5, "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("| base |")).count(),
+        1,
+        "{table}"
+    );
+    // Paired on the same tasks: each mode against the base, and codeblock against full.
+    let paired: Vec<String> = report["paired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} vs {}", p["a"].as_str().unwrap(), p["b"].as_str().unwrap()))
+        .collect();
+    assert_eq!(paired, ["full vs base", "codeblock vs base", "codeblock vs full"]);
+    assert!(table.contains("| codeblock vs full |"), "{table}");
 
     let again = run();
     assert!(again.status.success());
