@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -44,9 +44,13 @@ pub fn lines(path: &Path) -> Result<Vec<Line>> {
         .collect())
 }
 
-/// How records are read: the schema and field names, for every command that reads pairs.
+/// Where records come from and how they are read (the schema and field names), for every
+/// command that reads pairs.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
+    /// Instruction/response pairs, one JSON object a line (`.gz` accepted).
+    #[arg(long)]
+    input: PathBuf,
     /// Force a schema instead of detecting one per record.
     #[arg(long, value_enum)]
     schema: Option<SchemaArg>,
@@ -74,8 +78,8 @@ enum SchemaArg {
 }
 
 impl RecordArgs {
-    /// The records of a JSONL file's bytes, one input per non-blank line.
-    pub fn read(&self, bytes: &[u8]) -> Vec<Input> {
+    /// The records of the input file, one per non-blank line.
+    pub fn read(&self) -> Result<Vec<Input>> {
         let fields = Fields {
             id: self.id_field.clone(),
             instruction: self.instruction_field.clone(),
@@ -90,6 +94,6 @@ impl RecordArgs {
             SchemaArg::Messages => Schema::Messages,
             SchemaArg::PromptCompletion => Schema::PromptCompletion,
         });
-        jsonl::records(bytes, &fields, schema)
+        Ok(jsonl::records(&read(&self.input)?, &fields, schema))
     }
 }

@@ -13,14 +13,11 @@ use codeblock_core::pipeline::{self, Prepared};
 use codeblock_core::score::{TokenScorer, score_line};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::input::{self, RecordArgs};
+use crate::input::RecordArgs;
 use crate::model::{self, DeviceArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Instruction/response pairs, one JSON object a line (`.gz` accepted).
-    #[arg(long)]
-    input: PathBuf,
     /// Where to write one score line per scored record (`id`, `token_ids`, `logprobs`).
     #[arg(long)]
     out: PathBuf,
@@ -59,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
     let config = Config::default();
     let mut prepared: Vec<Prepared> = Vec::new();
     let mut failed = 0;
-    for input in args.records.read(&input::read(&args.input)?) {
+    for input in args.records.read()? {
         let line = input.line.unwrap_or_default();
         match input.record.and_then(|r| pipeline::prepare(r, &tokenizer, &config)) {
             Ok(p) => prepared.push(p),

@@ -22,9 +22,6 @@ use crate::model::{self, DeviceArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Instruction/response pairs, one JSON object a line (`.gz` accepted).
-    #[arg(long)]
-    input: PathBuf,
     /// Where to write one JSON line per input record.
     #[arg(long)]
     out: PathBuf,
@@ -171,9 +168,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut timings = Timings::default();
 
     let clock = Instant::now();
-    let bytes = input::read(&args.input)?;
-    let inputs = args.records.read(&bytes);
-    drop(bytes);
+    let inputs = args.records.read()?;
     timings.read_s = seconds(clock.elapsed());
 
     let mut progress = StageProgress::new(&mut timings);

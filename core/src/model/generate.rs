@@ -139,7 +139,9 @@ pub fn generate_batch(
     end_tokens: &[u32],
     max_positions: usize,
 ) -> Vec<Generation> {
-    let longest = requests.iter().map(|r| r.prompt.len()).max().unwrap_or(0);
+    let Some(longest) = requests.iter().map(|r| r.prompt.len()).max() else {
+        return Vec::new();
+    };
     let mut rows: Vec<Row> = requests.iter().map(Row::new).collect();
     let padding = requests.iter().map(|r| longest - r.prompt.len()).collect();
     let mut cache = KvCache::padded(padding);
