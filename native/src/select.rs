@@ -180,10 +180,12 @@ pub fn run(args: Args) -> Result<()> {
     timings.write_s = seconds(clock.elapsed());
 
     let summary = Summary::new(&outputs, config.select.budget);
-    let tokenizer_name = args
-        .tokenizer
-        .as_ref()
-        .map_or("lexical".to_string(), |p| p.display().to_string());
+    // `--model` brings its own tokenizer; else `--tokenizer`, else the lexical fallback.
+    let tokenizer_name = match (&args.model, &args.tokenizer) {
+        (Some(model), _) => format!("the model's ({})", model.display()),
+        (None, Some(path)) => path.display().to_string(),
+        (None, None) => "lexical".to_string(),
+    };
     print_summary(&summary, &timings, &args.out);
     if let Some(path) = &args.report {
         let report = Report {

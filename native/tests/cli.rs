@@ -190,9 +190,16 @@ fn select_train_and_generate_with_the_default_model() {
         .arg(&model)
         .arg("--out")
         .arg(&out)
+        .arg("--report")
+        .arg(dir.join("report.json"))
         .status()
         .unwrap();
     assert!(status.success());
+    // The report names what cut and scored the tokens: the model, twice.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert!(report["tokenizer"].as_str().unwrap().contains("SmolLM2"), "{report}");
+    assert!(report["scorer"].as_str().unwrap().contains("SmolLM2"), "{report}");
     let outputs = read_jsonl(&out);
     for output in &outputs {
         assert_eq!(output["status"], "ok", "{output}");
