@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use burn::tensor::Device;
 use codeblock_core::eval::{Task, extract_code, instruction, load_tasks, pass_at_k, test_program};
 use codeblock_core::model::{GenerateConfig, Request, generate_batch};
 use codeblock_core::record::Message;
@@ -57,6 +58,10 @@ pub struct Args {
     /// rows: several times the throughput of one at a time).
     #[arg(long, default_value_t = 8)]
     batch: usize,
+    /// Batches generated at once, each on its own thread (default: the CPU's cores on the CPU,
+    /// one on a GPU).
+    #[arg(long)]
+    threads: Option<usize>,
     /// The results folder.
     #[arg(long)]
     out: PathBuf,
@@ -260,26 +265,44 @@ fn generate_samples(
     // Batches of similar prompt lengths waste little on padding.
     let mut order: Vec<usize> = (0..requests.len()).collect();
     order.sort_by_key(|&i| requests[i].prompt.len());
-    let mut generations = vec![None; requests.len()];
+    let threads = args.threads.unwrap_or_else(|| match loaded.device == Device::flex() {
+        // One decoding step of a batch keeps one core busy; more batches use more cores.
+        true => std::thread::available_parallelism().map_or(1, usize::from),
+        false => 1,
+    });
+    // Batches are fixed before any thread starts, so replies do not depend on `threads`.
+    let batches: Vec<&[usize]> = order.chunks(args.batch).collect();
+    let next = AtomicUsize::new(0);
+    let tokens = AtomicUsize::new(0);
+    let generations = Mutex::new(vec![None; requests.len()]);
     let clock = Instant::now();
-    let mut tokens = 0;
-    for chunk in order.chunks(args.batch) {
-        let batch: Vec<Request> = chunk.iter().map(|&i| requests[i].clone()).collect();
-        let replies = generate_batch(
-            &bundle.model,
-            &loaded.device,
-            &bundle.tokenizer,
-            &batch,
-            &bundle.end_tokens,
-            bundle.config.max_positions(),
-        );
-        for (&i, reply) in chunk.iter().zip(replies) {
-            tokens += reply.ids.len();
-            generations[i] = Some(reply);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                while let Some(&chunk) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let batch: Vec<Request> = chunk.iter().map(|&i| requests[i].clone()).collect();
+                    let replies = generate_batch(
+                        &bundle.model,
+                        &loaded.device,
+                        &bundle.tokenizer,
+                        &batch,
+                        &bundle.end_tokens,
+                        bundle.config.max_positions(),
+                    );
+                    let count: usize = replies.iter().map(|r| r.ids.len()).sum();
+                    let done = tokens.fetch_add(count, Ordering::Relaxed) + count;
+                    let mut generations = generations.lock().expect("no generation thread panics");
+                    for (&i, reply) in chunk.iter().zip(replies) {
+                        generations[i] = Some(reply);
+                    }
+                    bar.set_message(format!("{:.1} tokens/s", done as f64 / clock.elapsed().as_secs_f64()));
+                    bar.inc(chunk.len() as u64);
+                }
+            });
         }
-        bar.set_message(format!("{:.1} tokens/s", tokens as f64 / clock.elapsed().as_secs_f64()));
-        bar.inc(chunk.len() as u64);
-    }
+    });
+    let generations = generations.into_inner().expect("no generation thread panics");
+    let tokens = tokens.into_inner();
     let mut replies = String::new();
     let mut by_task: BTreeMap<String, Vec<SolutionLine>> = BTreeMap::new();
     for (i, reply) in generations.into_iter().enumerate() {
@@ -449,7 +472,7 @@ fn write_outputs(
         "solutions": solutions,
         "generation": args.model.as_ref().map(|_| serde_json::json!({
             "n": args.n, "temperature": args.temperature, "top_p": args.top_p,
-            "max_tokens": args.max_tokens, "seed": args.seed, "batch": args.batch,
+            "max_tokens": args.max_tokens, "seed": args.seed, "batch": args.batch, "threads": args.threads,
             "prompt": "the model's chat template with codeblock_core::eval::instruction as the user turn; \
                        without a template, the task prompt continued (stops: def, class, if __name__, print)",
         })),

@@ -178,6 +178,11 @@ fn a_model_is_evaluated_end_to_end() {
             "cpu",
             "--max-tokens",
             "96",
+            // One reply a batch, two batches at once: replies still come back in task order.
+            "--batch",
+            "1",
+            "--threads",
+            "2",
             "--model",
             model.to_str().unwrap(),
         ],
@@ -188,11 +193,11 @@ fn a_model_is_evaluated_end_to_end() {
     let pass_at_1 = humaneval["pass_at"]["pass@1"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pass_at_1));
     assert_eq!(results["generation"]["temperature"], 0.0);
-    assert_eq!(results["generation"]["batch"], 8);
+    assert_eq!(results["generation"]["batch"], 1);
+    assert_eq!(results["generation"]["threads"], 2);
     assert_eq!(results["generated"]["replies"], 2);
     assert!(results["generated"]["tokens"].as_u64().unwrap() > 0);
-    // The raw replies are kept in task order (batches sort prompts by length), and the
-    // solutions are what ran.
+    // The raw replies are kept in task order, and the solutions are what ran.
     let replies = read_jsonl(&out.join("replies.jsonl"));
     let ids: Vec<&str> = replies.iter().map(|r| r["task_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["HumanEval/0", "HumanEval/1"]);
