@@ -48,6 +48,25 @@ pub fn choose_device(arg: DeviceArg) -> (Device, String) {
     }
 }
 
+/// A device named on the command line: `cpu`, `wgpu` (the default adapter) or `gpu:N` (the
+/// N-th discrete GPU), and a sentence saying which one it is.
+pub fn named_device(name: &str) -> Result<(Device, String)> {
+    match name.split_once(':') {
+        None if name == "cpu" => Ok(choose_device(DeviceArg::Cpu)),
+        None if name == "wgpu" => Ok(choose_device(DeviceArg::Wgpu)),
+        Some(("gpu", index)) => {
+            let index: usize = index
+                .parse()
+                .with_context(|| format!("device `{name}`: `{index}` is not a GPU number"))?;
+            Ok((
+                Device::wgpu(DeviceKind::DiscreteGpu(index)),
+                format!("wgpu on discrete GPU {index}"),
+            ))
+        }
+        _ => anyhow::bail!("device `{name}`: expected cpu, wgpu or gpu:N"),
+    }
+}
+
 /// Loads a model: a GGUF file, or a Hugging Face folder (config.json, `*.safetensors`,
 /// tokenizer.json, and tokenizer_config.json for the chat template and end token).
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {

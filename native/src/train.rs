@@ -15,11 +15,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, MultiGradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use clap::{Parser, ValueEnum};
 use codeblock_core::chat::plain_prompt;
-use codeblock_core::model::{self as core_model, ModelScorer, Precision, Projection, export_hf, sparse_loss};
+use codeblock_core::model::{self as core_model, Llama, ModelScorer, Precision, Projection, export_hf, sparse_loss};
 use codeblock_core::output::{RecordOutput, Status};
 use codeblock_core::train::{Mode, learning_rate, pack, token_cleaning_weights, token_weights};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -112,6 +112,13 @@ pub struct Knobs {
     #[arg(long, value_enum, default_value = "f32")]
     #[serde(default)]
     precision: PrecisionArg,
+    /// Data parallelism: train on these devices (`cpu`, `wgpu`, `gpu:N`; comma-separated),
+    /// instead of `--device`. The first holds the model and the optimizer; each step's
+    /// micro-batches are shared among all (so give `--grad-accum` at least one per device), and
+    /// their gradients are summed on the first.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    devices: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize, Deserialize)]
@@ -290,15 +297,31 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn train(args: Args, resuming: bool) -> Result<()> {
-    let (device, device_name) = model::choose_device(args.device);
+    let mut devices = args
+        .knobs
+        .devices
+        .iter()
+        .map(|name| model::named_device(name))
+        .collect::<Result<Vec<_>>>()?;
+    if devices.is_empty() {
+        devices.push(model::choose_device(args.device));
+    }
+    let (device, device_name) = devices[0].clone();
     eprintln!("model {} on {device_name}, training", args.model().display());
+    for (replica, name) in &devices[1..] {
+        ensure!(*replica != device, "--devices names {name} twice");
+        eprintln!("data parallel: a replica on {name}");
+    }
     let precision = Precision::from(args.knobs.precision);
     if let Some(dtype) = precision.dtype() {
-        ensure!(
-            device.supports_dtype(dtype),
-            "{device_name} cannot compute in {dtype:?}; choose another --precision (wgpu on Vulkan often has f16 but not bf16)"
-        );
+        for (device, name) in &devices {
+            ensure!(
+                device.supports_dtype(dtype),
+                "{name} cannot compute in {dtype:?}; choose another --precision (wgpu on Vulkan often has f16 but not bf16)"
+            );
+        }
     }
+    let replicas: Vec<Device> = devices[1..].iter().map(|(d, _)| d.clone().autodiff()).collect();
     let loaded = model::load(args.model(), device.clone().autodiff())?;
     let mut examples = read_examples(&args, &loaded)?;
     if let Some(reference) = args
@@ -402,22 +425,41 @@ fn train(args: Args, resuming: bool) -> Result<()> {
                 .flatten()
                 .map(|&i| examples[i].weights.iter().sum::<f32>())
                 .sum();
-            let mut accumulator = GradientsAccumulator::new();
+            // Each device (the model's, then every replica's) takes every n-th micro-batch. burn's
+            // multi-device step updates each parameter on the device that summed its gradients,
+            // so with replicas the model's own copy is gathered back to its device too.
+            let workers: Vec<(&Device, Llama)> = match replicas.is_empty() {
+                true => vec![(&loaded.device, model.clone())],
+                false => std::iter::once(&loaded.device)
+                    .chain(&replicas)
+                    .map(|d| (d, model.clone().fork(d)))
+                    .collect(),
+            };
+            let count = workers.len();
+            let shares: Vec<Share> = std::thread::scope(|scope| {
+                let handles: Vec<_> = workers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, (device, replica))| {
+                        let mine: Vec<&Vec<usize>> = group.iter().skip(k).step_by(count).collect();
+                        let examples = &examples;
+                        scope.spawn(move || share(&replica, examples, &mine, normalizer, scale, device))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a training thread panicked"))
+                    .collect()
+            });
             let (mut loss_value, mut tokens) = (0.0, 0);
-            for batch in group {
-                let (input, targets, padded) = micro_batch(&examples, batch, &loaded.device);
-                tokens += padded;
-                if targets.is_empty() {
-                    continue;
-                }
-                let loss = sparse_loss(&model, input, &targets, normalizer / scale);
-                let scaled = loss.clone().into_data().iter::<f32>().next().unwrap_or(f32::NAN);
-                loss_value += f64::from(scaled / scale);
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                accumulator.accumulate(&model, grads);
+            let mut grads = MultiGradientsParams::default();
+            for share in shares {
+                loss_value += share.loss;
+                tokens += share.tokens;
+                grads.grads.extend(share.grads);
             }
             let lr = learning_rate(step, total_steps, warmup, args.knobs.lr);
-            model = optimizer.step(lr, model, accumulator.grads());
+            model = optimizer.step_multi(lr, model, grads);
             ensure!(
                 loss_value.is_finite(),
                 "step {step}: the loss is not finite ({loss_value})"
@@ -594,6 +636,44 @@ fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f64, 
 }
 
 /// Token ids `[batch, longest]` (right-padded), the supervised targets, and the padded size.
+/// What one device computed for its micro-batches of a step: their summed gradients (none when
+/// it had no supervised token), the loss they add to the step's, and their padded tokens.
+struct Share {
+    grads: Option<(GradientsParams, Device)>,
+    loss: f64,
+    tokens: usize,
+}
+
+/// Forward and backward passes of `batches` on `device` with `model` (a replica there).
+fn share(
+    model: &Llama,
+    examples: &[Example],
+    batches: &[&Vec<usize>],
+    normalizer: f32,
+    scale: f32,
+    device: &Device,
+) -> Share {
+    let mut accumulator = GradientsAccumulator::new();
+    let (mut loss, mut tokens, mut any) = (0.0, 0, false);
+    for batch in batches {
+        let (input, targets, padded) = micro_batch(examples, batch, device);
+        tokens += padded;
+        if targets.is_empty() {
+            continue;
+        }
+        let batch_loss = sparse_loss(model, input, &targets, normalizer / scale);
+        let scaled = batch_loss.clone().into_data().iter::<f32>().next().unwrap_or(f32::NAN);
+        loss += f64::from(scaled / scale);
+        accumulator.accumulate(model, GradientsParams::from_grads(batch_loss.backward(), model));
+        any = true;
+    }
+    Share {
+        grads: any.then(|| (accumulator.grads(), device.clone())),
+        loss,
+        tokens,
+    }
+}
+
 fn micro_batch(
     examples: &[Example],
     batch: &[usize],

@@ -263,3 +263,35 @@ fn mixed_precision_trains_and_says_where_it_cannot() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot compute in BF16"), "{stderr}");
 }
+
+#[test]
+fn data_parallel_training_follows_the_single_device_curve() {
+    let dir = scratch("parallel");
+    let model = tiny_model(&dir);
+    let data = selected(&dir, &model);
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut command = train_command_with(&model, &data, &out, "0", extra);
+        let output = command
+            .args(["--max-steps", "30"])
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        losses(&out)
+    };
+    let single = run("single", &[]);
+    // The step's two micro-batches go one to the CPU, one to wgpu (lavapipe here); their
+    // gradients meet on the CPU, where the model and optimizer live.
+    let parallel = run("parallel", &["--devices", "cpu,wgpu", "--export"]);
+    // The parameters, updated on both devices, export as one checkpoint.
+    assert!(dir.join("parallel/final/model.safetensors").exists());
+    assert_eq!(parallel.len(), single.len());
+    for ((step, a), (_, b)) in single.iter().zip(&parallel) {
+        assert!(
+            (a - b).abs() <= 1e-3 * a.abs().max(1.0),
+            "step {step}: loss {a} alone, {b} data parallel"
+        );
+    }
+    assert!(single.last().unwrap().1 < single[0].1);
+}
