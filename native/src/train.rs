@@ -736,7 +736,7 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
             ModeArg::TokenCleaning => Mode::Full,
             other => other.into(),
         };
-        let weights = token_weights(mode, selected, user_weights.as_deref(), args.knobs.seed)
+        let mut weights = token_weights(mode, selected, user_weights.as_deref(), args.knobs.seed)
             .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
         if weights.iter().all(|&w| w == 0.0) {
             empty += 1;
@@ -750,6 +750,12 @@ fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
         let prompt_len = ids.len();
         ensure!(prompt_len > 0, "{where_}: the prompt renders to no tokens");
         ids.extend(response_ids);
+        // The turn ends as in the chat: with the model's end token. Full SFT supervises it, so
+        // the model learns to stop after a response; the sparse modes leave it to the mask.
+        if let Some(&end) = loaded.bundle.end_tokens.first() {
+            ids.push(end);
+            weights.push(if matches!(mode, Mode::Full) { 1.0 } else { 0.0 });
+        }
         if ids.len() > loaded.bundle.config.max_positions() {
             too_long += 1;
             continue;

@@ -255,6 +255,15 @@ fn select_train_and_generate_with_the_default_model() {
     let full = train("full", "3", &["--export"]);
     let losses: Vec<f64> = full.iter().map(|m| m["loss"].as_f64().unwrap()).collect();
     assert!(losses[2] < losses[0], "loss does not decrease: {losses:?}");
+    // Full SFT supervises every response token and each turn's end token.
+    let response_tokens: usize = outputs
+        .iter()
+        .map(|o| o["mask"]["token_ids"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        full[0]["supervised_tokens"].as_f64().unwrap(),
+        (response_tokens + outputs.len()) as f64
+    );
     let fraction = |metrics: &[Value]| metrics[0]["supervised_fraction"].as_f64().unwrap();
     let sparse = train("codeblock", "1", &[]);
     assert!(
