@@ -99,21 +99,19 @@ impl KvCache {
 }
 
 impl Attention {
-    fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<(&mut KvSlot, &KvCache)>) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<&mut KvSlot>) -> Tensor<3> {
         let [batch, length, _] = x.dims();
         let (rope, start, precision) = (context.rope, context.start, context.precision);
         let split = |t: Tensor<3>, heads: usize| t.reshape([batch, length, heads, self.head_dim]).swap_dims(1, 2);
         let q = rope.apply(split(precision.project(&self.q, x.clone()), self.heads), start);
         let mut k = rope.apply(split(precision.project(&self.k, x.clone()), self.kv_heads), start);
         let mut v = split(precision.project(&self.v, x), self.kv_heads);
-        let mut padding = None;
-        if let Some((slot, cache)) = cache {
+        if let Some(slot) = cache {
             if let Some((past_k, past_v)) = slot.take() {
                 k = Tensor::cat(vec![past_k, k], 2);
                 v = Tensor::cat(vec![past_v, v], 2);
             }
             *slot = Some((k.clone(), v.clone()));
-            padding = cache.padding_mask(k.dims()[2], &k.device());
         }
         let total = k.dims()[2];
         let (k, v) = (self.repeat_kv(k), self.repeat_kv(v));
@@ -124,7 +122,7 @@ impl Attention {
             .unsqueeze::<4>()
             .expand([batch, self.heads, length, total]);
         // ... except padding, bar its own position (so a padding row never attends to nothing).
-        if let Some(padding) = padding {
+        if let Some(padding) = context.padding.clone() {
             let past = Tensor::<2, Bool>::triu_mask([length, total], start as i64, &device)
                 .unsqueeze::<4>()
                 .expand([batch, self.heads, length, total]);
@@ -167,10 +165,12 @@ struct Context<'a> {
     /// The position of the chunk's first token (after cached ones).
     start: usize,
     precision: Precision,
+    /// `[batch, keys]`, true at a padded batch's padding keys (see `KvCache`).
+    padding: Option<Tensor<2, Bool>>,
 }
 
 impl Block {
-    fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<(&mut KvSlot, &KvCache)>) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<&mut KvSlot>) -> Tensor<3> {
         let x = x.clone() + self.attention.forward(self.attention_norm.forward(x), context, cache);
         x.clone() + self.mlp.forward(self.mlp_norm.forward(x), context.precision)
     }
@@ -180,7 +180,7 @@ impl Llama {
     /// Final hidden states (after the last norm) of a batch of token ids `[batch, length]`.
     pub fn hidden(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         let mut x = self.embedding.forward(tokens);
-        let context = self.context(0);
+        let context = self.context(0, None);
         for block in &self.blocks {
             x = block.forward(x, &context, None);
         }
@@ -190,15 +190,14 @@ impl Llama {
     /// Hidden states of new tokens after those in `cache`, which they extend.
     pub fn hidden_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
         let start = cache.length;
-        let mut layers = std::mem::take(&mut cache.layers);
-        layers.resize(self.blocks.len(), None);
+        let keys = start + tokens.dims()[1];
+        let context = self.context(start, cache.padding_mask(keys, &tokens.device()));
+        cache.layers.resize(self.blocks.len(), None);
         let mut x = self.embedding.forward(tokens);
-        let context = self.context(start);
-        for (block, slot) in self.blocks.iter().zip(&mut layers) {
-            x = block.forward(x, &context, Some((slot, cache)));
+        for (block, slot) in self.blocks.iter().zip(&mut cache.layers) {
+            x = block.forward(x, &context, Some(slot));
         }
-        cache.layers = layers;
-        cache.length = start + x.dims()[1];
+        cache.length = keys;
         self.norm.forward(x)
     }
 
@@ -215,11 +214,12 @@ impl Llama {
         Llama { precision, ..self }
     }
 
-    fn context(&self, start: usize) -> Context<'_> {
+    fn context(&self, start: usize, padding: Option<Tensor<2, Bool>>) -> Context<'_> {
         Context {
             rope: &self.rope,
             start,
             precision: self.precision,
+            padding,
         }
     }
 }
