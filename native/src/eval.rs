@@ -321,15 +321,12 @@ fn generate_samples(
     }
     bar.finish_and_clear();
     std::fs::write(args.out.join("replies.jsonl"), replies)?;
-    eprintln!(
-        "{total} replies, {tokens} tokens in {:.0}s",
-        clock.elapsed().as_secs_f64()
-    );
     let generated = Generated {
         replies: total,
         tokens,
         seconds: clock.elapsed().as_secs_f64(),
     };
+    eprintln!("{total} replies, {tokens} tokens in {:.0}s", generated.seconds);
     Ok((by_task, generated))
 }
 

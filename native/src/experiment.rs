@@ -160,7 +160,13 @@ struct Training {
 fn training(run: &Path) -> Result<Training> {
     let path = run.join("metrics.jsonl");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let metrics: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let metrics = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line).with_context(|| format!("{} line {}: not JSON", path.display(), i + 1))
+        })
+        .collect::<Result<Vec<Value>>>()?;
     ensure!(!metrics.is_empty(), "{}: no training step", path.display());
     let fraction = metrics
         .iter()

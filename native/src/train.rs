@@ -308,8 +308,11 @@ fn train(args: Args, resuming: bool) -> Result<()> {
     }
     let (device, device_name) = devices[0].clone();
     eprintln!("model {} on {device_name}, training", args.model().display());
-    for (replica, name) in &devices[1..] {
-        ensure!(*replica != device, "--devices names {name} twice");
+    for (i, (replica, name)) in devices.iter().enumerate().skip(1) {
+        ensure!(
+            !devices[..i].iter().any(|(other, _)| other == replica),
+            "--devices names {name} twice"
+        );
         eprintln!("data parallel: a replica on {name}");
     }
     let precision = Precision::from(args.knobs.precision);
@@ -635,7 +638,6 @@ fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f64, 
     Ok(())
 }
 
-/// Token ids `[batch, longest]` (right-padded), the supervised targets, and the padded size.
 /// What one device computed for its micro-batches of a step: their summed gradients (none when
 /// it had no supervised token), the loss they add to the step's, and their padded tokens.
 struct Share {
@@ -674,6 +676,7 @@ fn share(
     }
 }
 
+/// Token ids `[batch, longest]` (right-padded), the supervised targets, and the padded size.
 fn micro_batch(
     examples: &[Example],
     batch: &[usize],

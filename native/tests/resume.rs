@@ -294,4 +294,12 @@ fn data_parallel_training_follows_the_single_device_curve() {
         );
     }
     assert!(single.last().unwrap().1 < single[0].1);
+    // A device named twice would train on it twice: refused, naming it.
+    let output = train_command_with(&model, &data, &dir.join("twice"), "0", &["--devices", "cpu,wgpu,cpu"])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--devices names CPU (burn flex) twice"), "{stderr}");
 }
