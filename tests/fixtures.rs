@@ -4,9 +4,9 @@
 
 use codeblock_core::Input;
 use codeblock_core::pipeline::Config;
-use codeblock_core::record::{Message, Record};
-use codeblock_core::score::NgramScorer;
-use codeblock_core::select::{BudgetScope, SelectConfig};
+use codeblock_core::pipeline::record::{Message, Record};
+use codeblock_core::pipeline::score::NgramScorer;
+use codeblock_core::pipeline::select::{BudgetScope, SelectConfig};
 use codeblock_tests::{check_invariants, render, tokenizer};
 
 /// A budget large enough that fixtures show selection beyond the guard.

@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use codeblock_core::lang::parse_python;
-use codeblock_core::output::{RecordOutput, Selected, Status};
-use codeblock_core::segment::SegmentKind;
+use codeblock_core::pipeline::lang::parse_python;
+use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
+use codeblock_core::pipeline::segment::SegmentKind;
+use codeblock_core::pipeline::tokens::HfTokenizer;
 use codeblock_core::span::{LineIndex, Span};
-use codeblock_core::tokens::HfTokenizer;
 use tree_sitter::Node;
 
 /// The real tokenizer fetched by `scripts/setup.sh` (Qwen3's `tokenizer.json`).

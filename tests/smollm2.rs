@@ -1,8 +1,8 @@
 //! The model tier: tests on the real default model, SmolLM2-135M-Instruct (Q4_1 GGUF), which
 //! `scripts/setup.sh` fetches and checks. They run in CI like every other test.
 
-use codeblock_core::gguf::Gguf;
-use codeblock_core::tokens::{HfTokenizer, Tokenize};
+use codeblock_core::formats::gguf::Gguf;
+use codeblock_core::pipeline::tokens::{HfTokenizer, Tokenize};
 use codeblock_tests::model_bytes;
 
 #[test]
@@ -39,12 +39,15 @@ fn the_embedded_tokenizer_splits_like_smollm2() {
 
 mod model {
     use burn::tensor::Device;
-    use codeblock_core::chat::ChatTemplate;
-    use codeblock_core::gguf::Gguf;
-    use codeblock_core::model::{GenerateConfig, ModelScorer, Request, Stop, generate, generate_batch, load_gguf};
-    use codeblock_core::record::{Message, Record};
-    use codeblock_core::score::{ScoreRequest, TokenScorer};
-    use codeblock_core::tokens::{HfTokenizer, Tokenize};
+    use codeblock_core::formats::chat::ChatTemplate;
+    use codeblock_core::formats::gguf::Gguf;
+    use codeblock_core::model::{
+        GenerateConfig, ModelBundle, ModelScorer, Request, Stop, generate, generate_batch, load_gguf, score_contexts,
+    };
+    use codeblock_core::pipeline::record::{Message, Record};
+    use codeblock_core::pipeline::score::{ScoreRequest, TokenScorer};
+    use codeblock_core::pipeline::tokens::{HfTokenizer, Tokenize};
+    use codeblock_core::train::Context;
     use codeblock_tests::model_bytes;
     use serde::Deserialize;
 
@@ -88,20 +91,25 @@ mod model {
         let golden = golden();
 
         // Log-probs of every token after the first, against the reference's.
-        let scorer = ModelScorer::new(
-            model.clone(),
-            device.clone(),
-            HfTokenizer::from_gguf(&gguf).unwrap(),
+        let bundle = ModelBundle {
+            config: model_config.clone(),
+            model: model.clone(),
+            tokenizer: HfTokenizer::from_gguf(&gguf).unwrap(),
             template,
-            4096,
-        );
+            template_source: None,
+            end_tokens: vec![],
+        };
         for prompt in &golden.prompts {
             assert_eq!(
                 tokenizer.encode_with_specials(&prompt.text).unwrap(),
                 prompt.ids,
                 "token ids"
             );
-            let ours = scorer.score_contexts(&[(prompt.ids.clone(), 1)]).remove(0);
+            let context = Context {
+                ids: prompt.ids.clone(),
+                prompt_len: 1,
+            };
+            let ours = score_contexts(&model, &device, &[context]).remove(0);
             assert_eq!(ours.len(), prompt.logprobs.len());
             let worst = ours
                 .iter()
@@ -144,10 +152,12 @@ mod model {
         // Exported to Hugging Face layout and loaded back, the model scores the same.
         let (config_json, weights) = codeblock_core::model::export_hf(&model, &model_config).unwrap();
         let (_, reloaded) = codeblock_core::model::load_hf(&config_json, &[weights], &device).unwrap();
-        let tokenizer_again = HfTokenizer::from_gguf(&gguf).unwrap();
-        let reloaded_scorer = ModelScorer::new(reloaded, device.clone(), tokenizer_again, None, 4096);
         let prompt = &golden.prompts[1];
-        let again = reloaded_scorer.score_contexts(&[(prompt.ids.clone(), 1)]).remove(0);
+        let context = Context {
+            ids: prompt.ids.clone(),
+            prompt_len: 1,
+        };
+        let again = score_contexts(&reloaded, &device, &[context]).remove(0);
         let worst = again
             .iter()
             .zip(&prompt.logprobs)
@@ -156,7 +166,7 @@ mod model {
         assert!(worst <= 1e-3, "exported model: max abs log-prob difference {worst}");
 
         // Through the pipeline's seam: a record's response tokens, batched with another record.
-        let mut scorer = scorer;
+        let mut scorer = ModelScorer::from_bundle(bundle, device.clone());
         let record = |response: &str| Record {
             id: "r".into(),
             prompt: vec![Message {
@@ -196,7 +206,8 @@ mod model {
 #[test]
 fn wgpu_and_cpu_agree() {
     use burn::tensor::{Device, DeviceKind};
-    use codeblock_core::model::{ModelScorer, load_gguf};
+    use codeblock_core::model::{load_gguf, score_contexts};
+    use codeblock_core::train::Context;
 
     let bytes = model_bytes();
     let gguf = Gguf::parse(&bytes).unwrap();
@@ -206,8 +217,11 @@ fn wgpu_and_cpu_agree() {
         .unwrap();
     let scores = |device: Device| {
         let (_, model) = load_gguf(&gguf, &device).unwrap();
-        let scorer = ModelScorer::new(model, device, HfTokenizer::from_gguf(&gguf).unwrap(), None, 512);
-        scorer.score_contexts(&[(ids.clone(), 1)]).remove(0)
+        let context = Context {
+            ids: ids.clone(),
+            prompt_len: 1,
+        };
+        score_contexts(&model, &device, &[context]).remove(0)
     };
     let cpu = scores(Device::flex());
     let gpu = scores(Device::wgpu(DeviceKind::DefaultDevice));

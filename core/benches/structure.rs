@@ -4,25 +4,23 @@
 //! share of parse throughput (aim: at least 60%), printed at the end; both are counted over the
 //! code bytes.
 //!
-//! Data: `../shared/data/mbpp_humaneval_format.jsonl.gz`, or the file in `CODEBLOCK_MBPP`.
+//! Data: `mbpp_humaneval_format.jsonl.gz` in `CODEBLOCK_DATA` (default `../shared/data`, as
+//! everywhere else).
 
 use std::io::Read;
 use std::time::Instant;
 
-use codeblock_core::mbpp::MbppTask;
-use codeblock_core::{Config, lang, pipeline};
+use codeblock_core::Config;
+use codeblock_core::eval::mbpp::MbppTask;
+use codeblock_core::pipeline::{lang, structure};
 use criterion::{Criterion, Throughput, criterion_group};
 
 /// The MBPP tasks: (response of the pair, its solution code).
 fn inputs() -> Vec<(String, String)> {
-    let path = std::env::var("CODEBLOCK_MBPP").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/mbpp_humaneval_format.jsonl.gz"
-        )
-        .into()
-    });
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e} (set CODEBLOCK_MBPP)"));
+    let data = std::env::var("CODEBLOCK_DATA")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data").into());
+    let path = format!("{data}/mbpp_humaneval_format.jsonl.gz");
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("cannot open {path}: {e} (set CODEBLOCK_DATA)"));
     let mut text = String::new();
     flate2::read::MultiGzDecoder::new(file)
         .read_to_string(&mut text)
@@ -45,7 +43,7 @@ fn parse_all(inputs: &[(String, String)]) -> usize {
 fn structure_all(inputs: &[(String, String)], config: &Config) -> usize {
     inputs
         .iter()
-        .map(|(response, _)| pipeline::structure(response, config).items.len())
+        .map(|(response, _)| structure::structure(response, &config.partition).items.len())
         .sum()
 }
 

@@ -4,33 +4,18 @@
 //! by [`pipeline`]. No filesystem, clock or threads; broken code is data (diagnostics), never a
 //! panic. Spans are byte offsets into the response. See ARCHITECTURE.md and METHOD.md.
 
-pub mod captures;
-pub mod chat;
-pub mod dataflow;
 pub mod eval;
-pub mod gguf;
-pub mod jsonl;
-pub mod lang;
-pub mod logic;
-pub mod mbpp;
+pub mod formats;
 #[cfg(feature = "model")]
 pub mod model;
-pub mod names;
-pub mod output;
-pub mod partition;
 pub mod pipeline;
-pub mod record;
-pub mod score;
-pub mod segment;
-pub mod select;
 pub mod span;
-pub mod summary;
-pub mod tokens;
 pub mod train;
 
 use serde::{Deserialize, Serialize};
 
-pub use pipeline::{Config, Input, run};
+pub use pipeline::output::Input;
+pub use pipeline::{Config, run};
 use span::{LineIndex, Span};
 
 /// Something worth telling about the input that did not stop it: code that does not parse,
@@ -49,8 +34,8 @@ impl Diagnostic {
         }
     }
 
-    pub fn located(&self, index: &LineIndex) -> output::LocatedDiagnostic {
-        output::LocatedDiagnostic {
+    pub fn located(&self, index: &LineIndex) -> pipeline::output::LocatedDiagnostic {
+        pipeline::output::LocatedDiagnostic {
             span: self.span,
             lines: index.line_range(self.span),
             message: self.message.clone(),

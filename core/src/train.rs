@@ -1,10 +1,66 @@
-//! Training plans, as plain data: which response tokens get loss in each mode, how examples
-//! are packed into batches by token count, and the learning-rate schedule. The trainer loop
-//! (native) runs the model on these; everything here is deterministic given the seed.
+//! Training plans, as plain data: what a model sees of a record (the [`Context`] the scorer
+//! scores, the [`Example`] the trainer trains on), which tokens get loss in each mode, how
+//! examples are packed into batches by token count, and the learning-rate schedule. The trainer
+//! loop (native) runs the model on these; everything here is deterministic given the seed.
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::Selected;
+use crate::pipeline::output::Selected;
+
+/// The token ids a model sees of one record: its prompt through the chat template, then its
+/// response's ids as the mask has them. The scorer scores exactly this; an [`Example`] closes it
+/// with the end token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub ids: Vec<u32>,
+    /// How many of `ids` are the prompt (at least 1: the first response token is predicted
+    /// from the last prompt token).
+    pub prompt_len: usize,
+}
+
+impl Context {
+    pub fn new(prompt: Vec<u32>, response: &[u32]) -> Context {
+        let prompt_len = prompt.len();
+        let mut ids = prompt;
+        ids.extend_from_slice(response);
+        Context { ids, prompt_len }
+    }
+
+    /// The ids after the prompt.
+    pub fn response(&self) -> &[u32] {
+        &self.ids[self.prompt_len..]
+    }
+}
+
+/// One record to train on: its context closed by the model's end token, and a loss weight for
+/// every token after the prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub context: Context,
+    pub weights: Vec<f32>,
+}
+
+/// The example of a record in `mode`: its context, `response_weights` from [`token_weights`],
+/// and the end token (`end`, when the model has one) closing the turn as in the chat, weighted
+/// by [`end_weight`].
+pub fn example(context: Context, end: Option<u32>, response_weights: Vec<f32>, mode: Mode) -> Example {
+    let (mut context, mut weights) = (context, response_weights);
+    if let Some(end) = end {
+        context.ids.push(end);
+        weights.push(end_weight(mode));
+    }
+    Example { context, weights }
+}
+
+/// The loss weight of the end-of-turn token: full SFT (and token cleaning, which starts from
+/// it) supervises it, so the model learns to stop after a response; the sparse modes leave it
+/// to the mask, which never covers it.
+pub fn end_weight(mode: Mode) -> f32 {
+    match mode {
+        Mode::Full | Mode::TokenCleaning => 1.0,
+        Mode::Codeblock | Mode::Random | Mode::Mask => 0.0,
+    }
+}
 
 /// Which response tokens carry the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +90,8 @@ pub fn token_weights(
     let flags: Vec<f32> = selected.mask.supervised.iter().map(|&f| f32::from(f)).collect();
     Ok(match mode {
         Mode::Codeblock => flags,
-        Mode::Full => vec![1.0; flags.len()],
+        // Token cleaning starts from every token; `token_cleaning_weights` then picks.
+        Mode::Full | Mode::TokenCleaning => vec![1.0; flags.len()],
         Mode::Random => {
             let count = flags.iter().filter(|&&f| f > 0.0).count();
             let mut order: Vec<usize> = (0..flags.len()).collect();
@@ -52,9 +109,6 @@ pub fn token_weights(
                 weights[i] = 1.0;
             }
             weights
-        }
-        Mode::TokenCleaning => {
-            return Err("token-cleaning weights come from two models' scores (token_cleaning_weights)".into());
         }
         Mode::Mask => match user_weights {
             Some(w) if w.len() != flags.len() => {
@@ -125,6 +179,34 @@ pub fn pack(lengths: &[usize], batch_tokens: usize, epoch_seed: u64) -> Vec<Vec<
     batches
 }
 
+/// The total loss weight of a step's micro-batches (each a list of example indices): the
+/// step's loss is one mean over every supervised token, across its micro-batches.
+pub fn supervised_weight(examples: &[Example], batches: &[Vec<usize>]) -> f32 {
+    batches
+        .iter()
+        .flatten()
+        .map(|&i| examples[i].weights.iter().sum::<f32>())
+        .sum()
+}
+
+/// One line of a training run's `metrics.jsonl`: what an optimizer step measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub step: usize,
+    pub epoch: usize,
+    pub loss: f64,
+    pub lr: f64,
+    /// The step's summed loss weight (supervised tokens, when weights are 0/1).
+    pub supervised_tokens: f64,
+    /// Padded tokens of the step's micro-batches.
+    pub total_tokens: usize,
+    pub supervised_fraction: f64,
+    pub tokens_per_s: f64,
+    pub supervised_tokens_per_s: f64,
+    /// Seconds of training so far, over resumes.
+    pub elapsed_s: f64,
+}
+
 /// Linear warm-up over `warmup` steps to `peak`, then cosine decay to 0 at `total` steps.
 pub fn learning_rate(step: usize, total: usize, warmup: usize, peak: f64) -> f64 {
     if step < warmup {
@@ -140,20 +222,20 @@ mod tests {
     use super::*;
 
     fn selected(flags: &[u8]) -> Selected {
-        let record = crate::record::Record {
+        let record = crate::pipeline::record::Record {
             id: "r".into(),
             prompt: vec![],
             response: "x = 1\n".repeat(flags.len()),
         };
-        let tokenizer = crate::tokens::LexicalTokenizer;
+        let tokenizer = crate::pipeline::tokens::LexicalTokenizer;
         let mut output = crate::run(
             vec![crate::Input::record(record)],
             &tokenizer,
-            &mut crate::score::NgramScorer::default(),
+            &mut crate::pipeline::score::NgramScorer::default(),
             &Default::default(),
             &mut (),
         );
-        let crate::output::Status::Ok(selected) = output.remove(0).status else {
+        let crate::pipeline::output::Status::Ok(selected) = output.remove(0).status else {
             panic!("ok")
         };
         let mut selected = *selected;
@@ -169,6 +251,7 @@ mod tests {
             [0., 1., 0., 0., 1., 0., 0., 0.]
         );
         assert_eq!(token_weights(Mode::Full, &s, None, 0).unwrap(), [1.0; 8]);
+        assert_eq!(token_weights(Mode::TokenCleaning, &s, None, 0).unwrap(), [1.0; 8]);
         let random = token_weights(Mode::Random, &s, None, 7).unwrap();
         assert_eq!(random.iter().sum::<f32>(), 2.0, "as many tokens as the mask");
         assert_eq!(random, token_weights(Mode::Random, &s, None, 7).unwrap(), "seeded");
@@ -180,6 +263,45 @@ mod tests {
                 .contains("3 entries")
         );
         assert!(token_weights(Mode::Mask, &s, Some(&[-1.0; 8]), 0).is_err());
+    }
+
+    #[test]
+    fn examples_close_the_turn_with_the_end_token() {
+        let context = Context::new(vec![1, 2], &[7, 8, 9]);
+        assert_eq!((context.prompt_len, context.response()), (2, &[7, 8, 9][..]));
+        let full = example(context.clone(), Some(0), vec![1.0; 3], Mode::Full);
+        assert_eq!(full.context.ids, [1, 2, 7, 8, 9, 0]);
+        assert_eq!(full.weights, [1.0, 1.0, 1.0, 1.0], "full SFT learns to stop");
+        let sparse = example(context.clone(), Some(0), vec![0.0, 1.0, 0.0], Mode::Codeblock);
+        assert_eq!(
+            sparse.weights,
+            [0.0, 1.0, 0.0, 0.0],
+            "the end token is context in sparse modes"
+        );
+        let cleaning = example(context.clone(), Some(0), vec![1.0; 3], Mode::TokenCleaning);
+        assert_eq!(cleaning.weights.len(), 4);
+        assert_eq!(end_weight(Mode::TokenCleaning), 1.0);
+        let open = example(context, None, vec![1.0; 3], Mode::Full);
+        assert_eq!(
+            (open.context.ids.len(), open.weights.len()),
+            (5, 3),
+            "no end token, none added"
+        );
+    }
+
+    #[test]
+    fn a_step_weighs_every_supervised_token_of_its_batches() {
+        let example = |weights: Vec<f32>| Example {
+            context: Context::new(vec![1], &vec![2; weights.len()]),
+            weights,
+        };
+        let examples = [
+            example(vec![1.0, 0.0]),
+            example(vec![0.5, 0.5, 1.0]),
+            example(vec![1.0]),
+        ];
+        assert_eq!(supervised_weight(&examples, &[vec![0, 1], vec![2]]), 4.0);
+        assert_eq!(supervised_weight(&examples, &[vec![2]]), 1.0);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use codeblock_core::gguf::{Gguf, GgufError};
+use codeblock_core::formats::gguf::{Gguf, GgufError};
 
 const FILE: &[u8] = include_bytes!("data/quants.gguf");
 

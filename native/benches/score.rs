@@ -1,5 +1,5 @@
 //! Scoring throughput of the default model on the CPU backend: batches of 8 sequences of 256
-//! tokens through `ModelScorer` (forward pass plus the LM head at every position), printed as
+//! tokens through `score_contexts` (forward pass plus the LM head at every position), printed as
 //! prompt tokens/s, with the process's peak resident memory; then PyTorch on the same job in
 //! the same run (`tools/bench/torch_score.py`, transformers loading the same GGUF) and the ratio.
 //! PyTorch is not installed by set-up (its Linux wheels pull in gigabytes of CUDA libraries):
@@ -11,9 +11,9 @@
 use std::time::Instant;
 
 use burn::tensor::Device;
-use codeblock_core::gguf::Gguf;
-use codeblock_core::model::{ModelScorer, load_gguf};
-use codeblock_core::tokens::HfTokenizer;
+use codeblock_core::formats::gguf::Gguf;
+use codeblock_core::model::{load_gguf, score_contexts};
+use codeblock_core::train::Context;
 use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
 
 const BATCH: usize = 8;
@@ -25,23 +25,19 @@ fn main() {
     let gguf = Gguf::parse(&bytes).expect("the model parses");
     let device = Device::flex();
     let (config, model) = load_gguf(&gguf, &device).expect("the model loads");
-    let tokenizer = HfTokenizer::from_gguf(&gguf).expect("the tokenizer loads");
-    let scorer = ModelScorer::new(model, device, tokenizer, None, LENGTH);
     // Deterministic ids spread over the vocabulary.
-    let contexts: Vec<(Vec<u32>, usize)> = (0..BATCH)
-        .map(|b| {
-            (
-                (0..LENGTH)
-                    .map(|i| ((b * 7919 + i * 104_729) % config.vocab_size) as u32)
-                    .collect(),
-                1,
-            )
+    let contexts: Vec<Context> = (0..BATCH)
+        .map(|b| Context {
+            ids: (0..LENGTH)
+                .map(|i| ((b * 7919 + i * 104_729) % config.vocab_size) as u32)
+                .collect(),
+            prompt_len: 1,
         })
         .collect();
-    scorer.score_contexts(&contexts); // warm-up
+    score_contexts(&model, &device, &contexts); // warm-up
     let clock = Instant::now();
     for _ in 0..ROUNDS {
-        std::hint::black_box(scorer.score_contexts(&contexts));
+        std::hint::black_box(score_contexts(&model, &device, &contexts));
     }
     let seconds = clock.elapsed().as_secs_f64() / ROUNDS as f64;
     let ours = (BATCH * LENGTH) as f64 / seconds;
@@ -49,7 +45,7 @@ fn main() {
         "codeblock (burn flex, CPU): batch {BATCH} × {LENGTH} tokens in {seconds:.2}s = {ours:.0} prompt tokens/s; peak RSS {:.0} MiB",
         peak_rss_mib().unwrap_or(f64::NAN)
     );
-    drop(scorer);
+    drop(model);
     match pytorch() {
         Ok(torch) => {
             let theirs = torch["tokens_per_s"].as_f64().unwrap_or(f64::NAN);

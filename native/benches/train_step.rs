@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use burn::tensor::{Device, DeviceKind, Int, Tensor, TensorData};
-use codeblock_core::gguf::Gguf;
+use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::model::{Precision, Target, full_logits_loss, load_gguf, sparse_loss};
 use codeblock_tests::{model_bytes, peak_rss_mib};
 

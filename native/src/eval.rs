@@ -14,15 +14,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use burn::tensor::Device;
-use codeblock_core::eval::{Task, extract_code, instruction, load_tasks, pass_at_k, test_program};
+use codeblock_core::eval::mbpp::Split;
+use codeblock_core::eval::results::{BenchResult, Generated, GenerationSettings, Outcome, OutcomeLine, Results};
+use codeblock_core::eval::tasks::{Task, extract_code, instruction, load_tasks, test_program};
 use codeblock_core::model::{GenerateConfig, Request, generate_batch};
-use codeblock_core::record::Message;
+use codeblock_core::pipeline::record::Message;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::input;
 use crate::model::{self, DeviceArg};
-use crate::sandbox::{self, Limits, Outcome};
+use crate::sandbox::{self, Limits};
+use crate::{datasets, input};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -95,25 +97,6 @@ struct SampleLine<'a> {
     solution: &'a str,
 }
 
-#[derive(Serialize)]
-struct OutcomeLine<'a> {
-    bench: &'a str,
-    task_id: &'a str,
-    #[serde(flatten)]
-    outcome: &'a Outcome,
-}
-
-#[derive(Serialize)]
-struct BenchResult {
-    tasks: usize,
-    samples: usize,
-    passed: usize,
-    failed: usize,
-    timeout: usize,
-    /// `pass@k` for each asked k.
-    pass_at: BTreeMap<String, f64>,
-}
-
 pub fn run(args: Args) -> Result<()> {
     ensure!(args.workers > 0, "--workers must be positive");
     ensure!(args.batch > 0, "--batch must be positive");
@@ -157,38 +140,19 @@ pub fn run(args: Args) -> Result<()> {
     write_outputs(&args, &benches, &samples, &outcomes, generated, seconds)
 }
 
-/// What generating the replies took.
-#[derive(Serialize)]
-struct Generated {
-    replies: usize,
-    tokens: usize,
-    seconds: f64,
-}
-
 /// The tasks of a named benchmark or a file.
 fn tasks(name: &str, limit: Option<usize>) -> Result<Vec<Task>> {
-    let data = || std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
-    let (path, test_split) = match name {
-        "humaneval" => (
-            PathBuf::from(
-                std::env::var("CODEBLOCK_HUMANEVAL")
-                    .context("set CODEBLOCK_HUMANEVAL to HumanEval.jsonl.gz (scripts/setup.sh fetches it)")?,
-            ),
-            false,
-        ),
-        "mbpp" => (Path::new(&data()).join("mbpp_humaneval_format.jsonl.gz"), true),
-        "mbpp-plus" => (Path::new(&data()).join("MbppPlus.jsonl.gz"), false),
-        path => (PathBuf::from(path), false),
+    let (path, split) = match name {
+        "humaneval" => (datasets::humaneval(), None),
+        "mbpp" => (datasets::mbpp(), Some(Split::Test)),
+        "mbpp-plus" => (datasets::mbpp_plus(), None),
+        path => (PathBuf::from(path), None),
     };
-    let bytes = input::read(&path)?;
+    let bytes = input::read(&path).with_context(|| format!("benchmark `{name}` (see README: Evaluation)"))?;
     let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
     let mut tasks = load_tasks(&text).with_context(|| path.display().to_string())?;
-    if test_split {
-        // MBPP's test split: tasks 11–510; the rest is for prompts, validation and training.
-        tasks.retain(|t| {
-            let number = t.task_id.rsplit('/').next().and_then(|n| n.parse::<usize>().ok());
-            number.is_some_and(|n| (11..=510).contains(&n))
-        });
+    if let Some(split) = split {
+        tasks.retain(|t| Split::of(&t.task_id) == Some(split));
     }
     tasks.truncate(limit.unwrap_or(usize::MAX));
     ensure!(!tasks.is_empty(), "{}: no task", path.display());
@@ -235,22 +199,21 @@ fn generate_samples(
     let mut requests = Vec::new();
     for task in &tasks {
         // An instruct model answers the task as a user turn; a base model continues it.
-        let (prompt, stop) = match &bundle.template {
-            Some(template) => {
+        let (ids, stop) = match &bundle.template {
+            Some(_) => {
                 let turn = [Message {
                     role: "user".into(),
                     content: instruction(task),
                 }];
-                (template.render(&turn, true)?, vec![])
+                (bundle.prompt_ids(&turn)?, vec![])
             }
             None => (
-                task.prompt.clone(),
+                bundle.tokenizer.encode_with_specials(&task.prompt)?,
                 ["\ndef ", "\nclass ", "\nif __name__", "\nprint("]
                     .map(String::from)
                     .to_vec(),
             ),
         };
-        let ids = bundle.tokenizer.encode_with_specials(&prompt)?;
         requests.extend((0..args.n).map(|sample| Request {
             prompt: ids.clone(),
             config: GenerateConfig {
@@ -332,13 +295,9 @@ fn generate_samples(
 
 fn read_samples(path: &Path) -> Result<BTreeMap<String, Vec<SolutionLine>>> {
     let mut by_task: BTreeMap<String, Vec<SolutionLine>> = BTreeMap::new();
-    for line in input::lines(path)? {
-        let where_ = format!("{} line {}", path.display(), line.number);
-        let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
-        let sample: SolutionLine =
-            serde_json::from_str(&text).with_context(|| format!("{where_}: not a sample (task_id, solution)"))?;
+    for (number, sample) in input::read_jsonl::<SolutionLine>(path, "a sample (task_id, solution)")? {
         if sample.solution.is_none() && sample.completion.is_none() {
-            bail!("{where_}: neither `solution` nor `completion`");
+            bail!("{} line {number}: neither `solution` nor `completion`", path.display());
         }
         by_task.entry(sample.task_id.clone()).or_default().push(sample);
     }
@@ -405,9 +364,9 @@ fn write_outputs(
             solution: &sample.solution,
         })? + "\n");
         outcome_lines += &(serde_json::to_string(&OutcomeLine {
-            bench: sample.bench,
-            task_id,
-            outcome,
+            bench: sample.bench.to_string(),
+            task_id: task_id.clone(),
+            outcome: outcome.clone(),
         })? + "\n");
     }
     std::fs::write(args.out.join("samples.jsonl"), sample_lines)?;
@@ -419,66 +378,54 @@ fn write_outputs(
         "bench", "tasks", "samples", "passed", "failed", "timeout"
     );
     for (bench, tasks) in benches {
-        let mut per_task: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        let (mut passed, mut failed, mut timeout, mut count) = (0, 0, 0, 0);
-        for (sample, outcome) in samples.iter().zip(outcomes).filter(|(s, _)| s.bench == bench) {
-            let entry = per_task.entry(&sample.task.task_id).or_default();
-            entry.0 += 1;
-            count += 1;
-            match outcome {
-                Outcome::Passed => {
-                    entry.1 += 1;
-                    passed += 1;
-                }
-                Outcome::Failed { .. } => failed += 1,
-                Outcome::Timeout => timeout += 1,
-            }
-        }
-        let mut pass_at = BTreeMap::new();
-        for &k in &args.k {
-            if per_task.values().all(|&(n, _)| n >= k) {
-                let mean = per_task.values().map(|&(n, c)| pass_at_k(n, c, k)).sum::<f64>() / per_task.len() as f64;
-                pass_at.insert(format!("pass@{k}"), mean);
-            }
-        }
-        let shown: Vec<String> = pass_at.iter().map(|(k, v)| format!("{k} {:.1}%", 100.0 * v)).collect();
-        println!(
-            "{bench:<12} {:>6} {count:>8} {passed:>7} {failed:>7} {timeout:>8}  {}",
+        let of_bench = samples.iter().zip(outcomes).filter(|(s, _)| s.bench == bench);
+        let result = BenchResult::tally(
             tasks.len(),
+            of_bench.map(|(s, o)| (s.task.task_id.as_str(), o)),
+            &args.k,
+        );
+        let shown: Vec<String> = result
+            .pass_at
+            .iter()
+            .map(|(k, v)| format!("{k} {:.1}%", 100.0 * v))
+            .collect();
+        println!(
+            "{bench:<12} {:>6} {:>8} {:>7} {:>7} {:>8}  {}",
+            result.tasks,
+            result.samples,
+            result.passed,
+            result.failed,
+            result.timeout,
             shown.join(", ")
         );
-        results.insert(
-            bench.clone(),
-            BenchResult {
-                tasks: tasks.len(),
-                samples: count,
-                passed,
-                failed,
-                timeout,
-                pass_at,
-            },
-        );
+        results.insert(bench.clone(), result);
     }
     let solutions = match (&args.model, &args.samples) {
         (Some(model), _) => format!("model {}", model.display()),
         (None, Some(samples)) => samples.display().to_string(),
         (None, None) => "canonical".into(),
     };
-    let report = serde_json::json!({
-        "benchmarks": results,
-        "solutions": solutions,
-        "generation": args.model.as_ref().map(|_| serde_json::json!({
-            "n": args.n, "temperature": args.temperature, "top_p": args.top_p,
-            "max_tokens": args.max_tokens, "seed": args.seed, "batch": args.batch, "threads": args.threads,
-            "prompt": "the model's chat template with codeblock_core::eval::instruction as the user turn; \
-                       without a template, the task prompt continued (stops: def, class, if __name__, print)",
-        })),
-        "generated": generated,
-        "timeout_s": args.timeout,
-        "memory_mib": args.memory_mib,
-        "workers": args.workers,
-        "sandbox_s": seconds,
-    });
+    let report = Results {
+        benchmarks: results,
+        generated,
+        generation: args.model.as_ref().map(|_| GenerationSettings {
+            batch: args.batch,
+            max_tokens: args.max_tokens,
+            n: args.n,
+            prompt: "the model's chat template with codeblock_core::eval::tasks::instruction as the user turn; \
+                     without a template, the task prompt continued (stops: def, class, if __name__, print)"
+                .into(),
+            seed: args.seed,
+            temperature: args.temperature,
+            threads: args.threads,
+            top_p: args.top_p,
+        }),
+        memory_mib: args.memory_mib,
+        sandbox_s: seconds,
+        solutions,
+        timeout_s: args.timeout,
+        workers: args.workers,
+    };
     std::fs::write(
         args.out.join("results.json"),
         serde_json::to_string_pretty(&report)? + "\n",

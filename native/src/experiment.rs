@@ -6,15 +6,20 @@
 //! output on disk) is not redone, and a killed training goes on from its checkpoint, so
 //! re-running the same command resumes the experiment.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
+use codeblock_core::eval::results::{OutcomeLine, Results, first_outcomes};
+use codeblock_core::eval::stats::{self, sign_test, standard_error};
+use codeblock_core::train::Metrics;
 use serde_json::Value;
 
 use crate::model::DeviceArg;
 use crate::train::{self, ModeArg};
+use crate::{datasets, input};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -111,12 +116,9 @@ fn pairs(args: &Args) -> Result<PathBuf> {
     let all = match args.train.as_str() {
         "mbpp-train" => {
             let path = args.out.join("pairs-all.jsonl");
-            let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
             stage("pairs", &path, || {
                 let mut pairs = codeblock("pairs");
-                pairs
-                    .arg("--input")
-                    .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"));
+                pairs.arg("--input").arg(datasets::mbpp());
                 pairs.args(["--split", "train"]).arg("--out").arg(&path);
                 succeed(pairs)
             })?;
@@ -133,7 +135,7 @@ fn pairs(args: &Args) -> Result<PathBuf> {
 }
 
 /// `codeblock eval` of one model into OUT/eval-NAME; its results.
-fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Value> {
+fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Results> {
     let out = args.out.join(format!("eval-{name}"));
     let results = out.join("results.json");
     stage(&format!("eval {name}"), &results, || {
@@ -146,7 +148,8 @@ fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Value> {
         eval.arg("--model").arg(model).arg("--out").arg(&out);
         succeed(eval)
     })?;
-    read_json(&results)
+    let text = std::fs::read_to_string(&results).with_context(|| format!("cannot read {}", results.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not an eval's results.json", results.display()))
 }
 
 /// What a training run measured (mean supervised fraction, wall time) and its settings
@@ -154,29 +157,22 @@ fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Value> {
 struct Training {
     supervised_fraction: f64,
     seconds: f64,
-    settings: Value,
+    settings: train::Args,
 }
 
 fn training(run: &Path) -> Result<Training> {
     let path = run.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let metrics = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str(line).with_context(|| format!("{} line {}: not JSON", path.display(), i + 1))
-        })
-        .collect::<Result<Vec<Value>>>()?;
-    ensure!(!metrics.is_empty(), "{}: no training step", path.display());
-    let fraction = metrics
-        .iter()
-        .filter_map(|m| m["supervised_fraction"].as_f64())
-        .sum::<f64>()
-        / metrics.len() as f64;
+    let metrics: Vec<Metrics> = input::read_jsonl::<Metrics>(&path, "a metrics line")?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    let last = metrics
+        .last()
+        .with_context(|| format!("{}: no training step", path.display()))?;
     Ok(Training {
-        supervised_fraction: fraction,
-        seconds: metrics.last().and_then(|m| m["elapsed_s"].as_f64()).unwrap_or(f64::NAN),
-        settings: read_json(&run.join("run.json"))?,
+        supervised_fraction: metrics.iter().map(|m| m.supervised_fraction).sum::<f64>() / metrics.len() as f64,
+        seconds: last.elapsed_s,
+        settings: train::saved(run)?,
     })
 }
 
@@ -212,13 +208,8 @@ fn codeblock(subcommand: &str) -> Command {
     command
 }
 
-fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
-}
-
 /// Prints the table and writes it to OUT/table.md and OUT/experiment.json.
-fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> {
+fn table(args: &Args, rows: &[(String, Option<Training>, Results)]) -> Result<()> {
     let benches: Vec<&str> = args.eval.split(',').map(str::trim).collect();
     let mut lines = vec![
         format!("| mode | supervised | train s | {} | average |", benches.join(" | ")),
@@ -226,24 +217,16 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
     ];
     let mut summary = Vec::new();
     for (mode, training, results) in rows {
+        let measured = |b: &str| results.benchmarks.get(b);
         let scores: Vec<f64> = benches
             .iter()
-            .map(|b| {
-                results["benchmarks"][b]["pass_at"]["pass@1"]
-                    .as_f64()
-                    .unwrap_or(f64::NAN)
-            })
+            .map(|b| measured(b).and_then(|r| r.pass_at_1()).unwrap_or(f64::NAN))
             .collect();
         let average = scores.iter().sum::<f64>() / scores.len() as f64;
-        // The binomial standard error over tasks: how far pass@1 moves by the luck of which
-        // tasks a benchmark holds.
         let errors: Vec<f64> = benches
             .iter()
             .zip(&scores)
-            .map(|(b, p)| {
-                let tasks = results["benchmarks"][b]["tasks"].as_f64().unwrap_or(f64::NAN);
-                (p * (1.0 - p) / tasks).sqrt()
-            })
+            .map(|(b, &p)| measured(b).map_or(f64::NAN, |r| standard_error(p, r.tasks)))
             .collect();
         let (fraction, seconds) = match training {
             Some(t) => (
@@ -267,8 +250,8 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
             "supervised_fraction": training.as_ref().map(|t| t.supervised_fraction),
             "train_s": training.as_ref().map(|t| t.seconds),
             "train_settings": training.as_ref().map(|t| &t.settings),
-            "pass@1": benches.iter().zip(&scores).map(|(b, s)| (b.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
-            "standard_error": benches.iter().zip(&errors).map(|(b, e)| (b.to_string(), *e)).collect::<std::collections::BTreeMap<_, _>>(),
+            "pass@1": benches.iter().zip(&scores).map(|(b, s)| (b.to_string(), *s)).collect::<BTreeMap<_, _>>(),
+            "standard_error": benches.iter().zip(&errors).map(|(b, e)| (b.to_string(), *e)).collect::<BTreeMap<_, _>>(),
             "average": average,
         }));
     }
@@ -295,12 +278,14 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Value)]) -> Result<()> 
 /// against each other mode. Counts the tasks one solves and the other does not (each task's
 /// first sample), with the exact two-sided sign test (McNemar's) of that split.
 fn paired(args: &Args, names: &[&str]) -> Result<(Vec<String>, Vec<Value>)> {
-    let mut outcomes = std::collections::BTreeMap::new();
+    let mut outcomes = BTreeMap::new();
     for name in names {
-        outcomes.insert(
-            *name,
-            first_outcomes(&args.out.join(format!("eval-{name}/outcomes.jsonl")))?,
-        );
+        let path = args.out.join(format!("eval-{name}/outcomes.jsonl"));
+        let lines: Vec<OutcomeLine> = input::read_jsonl::<OutcomeLine>(&path, "an outcome line")?
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect();
+        outcomes.insert(*name, first_outcomes(&lines));
     }
     let mut comparisons: Vec<(&str, &str)> = names[1..].iter().map(|&mode| (mode, names[0])).collect();
     if names.contains(&"codeblock") {
@@ -318,60 +303,10 @@ fn paired(args: &Args, names: &[&str]) -> Result<(Vec<String>, Vec<Value>)> {
     ];
     let mut report = Vec::new();
     for (a, b) in comparisons {
-        let (ours, theirs) = (&outcomes[a], &outcomes[b]);
-        let wins = ours
-            .iter()
-            .filter(|&(task, &pass)| pass && theirs.get(task) == Some(&false))
-            .count();
-        let losses = ours
-            .iter()
-            .filter(|&(task, &pass)| !pass && theirs.get(task) == Some(&true))
-            .count();
+        let (wins, losses) = stats::paired(&outcomes[a], &outcomes[b]);
         let p = sign_test(wins, losses);
         lines.push(format!("| {a} vs {b} | {wins} | {losses} | {p:.2} |"));
         report.push(serde_json::json!({"a": a, "b": b, "a_only": wins, "b_only": losses, "sign_test_p": p}));
     }
     Ok((lines, report))
-}
-
-/// Whether each (benchmark, task) passed, by its first sample in an eval's outcomes.jsonl.
-fn first_outcomes(path: &Path) -> Result<std::collections::BTreeMap<(String, String), bool>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut passed = std::collections::BTreeMap::new();
-    for line in text.lines() {
-        let outcome: Value =
-            serde_json::from_str(line).with_context(|| format!("{}: a line is not JSON", path.display()))?;
-        let key = (outcome["bench"].to_string(), outcome["task_id"].to_string());
-        passed.entry(key).or_insert(outcome["status"] == "passed");
-    }
-    Ok(passed)
-}
-
-/// The exact two-sided sign test: the chance, were both outcomes equally likely, of a split of
-/// `wins + losses` at least as uneven as this one.
-fn sign_test(wins: usize, losses: usize) -> f64 {
-    let n = wins + losses;
-    // P(X = i) for X ~ Binomial(n, 1/2), summed over the tail i ≤ min(wins, losses).
-    let mut term = 0.5f64.powi(n as i32);
-    let mut tail = 0.0;
-    for i in 0..=wins.min(losses) {
-        tail += term;
-        term *= (n - i) as f64 / (i + 1) as f64;
-    }
-    (2.0 * tail).min(1.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sign_test;
-
-    #[test]
-    fn sign_test_matches_known_values() {
-        assert_eq!(sign_test(0, 0), 1.0);
-        assert_eq!(sign_test(3, 3), 1.0);
-        // 10 to 0: 2 / 2^10.
-        assert!((sign_test(10, 0) - 2.0 / 1024.0).abs() < 1e-12);
-        // 8 to 2 of 10: 2 · (1 + 10 + 45) / 1024 = 0.109375.
-        assert!((sign_test(2, 8) - 0.109_375).abs() < 1e-12);
-    }
 }

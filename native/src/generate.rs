@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use codeblock_core::chat::plain_prompt;
 use codeblock_core::model::{GenerateConfig, generate};
-use codeblock_core::record::Message;
+use codeblock_core::pipeline::record::Message;
 
 use crate::model::{self, DeviceArg};
 
@@ -43,15 +42,7 @@ pub fn run(args: Args) -> Result<()> {
         role: "user".into(),
         content: args.prompt.clone(),
     }];
-    let prompt = match &loaded.bundle.template {
-        Some(template) => template.render(&messages, true)?,
-        None => plain_prompt(&messages),
-    };
-    let ids = loaded
-        .bundle
-        .tokenizer
-        .encode_with_specials(&prompt)
-        .context("tokenizing the prompt")?;
+    let ids = loaded.bundle.prompt_ids(&messages).context("the prompt")?;
     let config = GenerateConfig {
         max_tokens: args.max_tokens,
         temperature: args.temperature,

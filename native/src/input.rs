@@ -1,5 +1,6 @@
-//! Reading JSONL files (plain or gzip); splitting lines is core's (`codeblock_core::jsonl`), so
-//! every line is accounted for the same way natively and in wasm.
+//! Reading files (plain or gzip) and the JSONL lines in them; splitting lines is core's
+//! (`codeblock_core::formats::jsonl`), so every line is accounted for the same way natively and
+//! in wasm.
 
 use std::fs::File;
 use std::io::Read;
@@ -8,9 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use codeblock_core::Input;
-use codeblock_core::jsonl;
-use codeblock_core::record::{Fields, Schema};
+use codeblock_core::formats::jsonl;
+use codeblock_core::pipeline::record::{Fields, Schema};
 use flate2::read::MultiGzDecoder;
+use serde::de::DeserializeOwned;
 
 /// The bytes of a file, decompressing `.gz` files.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
@@ -27,21 +29,19 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// One line of input: its 1-based number and its text, or why it is not text.
-pub struct Line {
-    pub number: usize,
-    pub text: Result<String, String>,
-}
-
-/// All non-blank lines of a JSONL file. Invalid UTF-8 is kept as an error for that line.
-pub fn lines(path: &Path) -> Result<Vec<Line>> {
-    Ok(codeblock_core::jsonl::lines(&read(path)?)
+/// The lines of a JSONL file (plain or gzip) as `T`s, each with its 1-based line number; an
+/// error names the file, the line and what it should have been (`what`).
+pub fn read_jsonl<T: DeserializeOwned>(path: &Path, what: &str) -> Result<Vec<(usize, T)>> {
+    let bytes = read(path)?;
+    jsonl::lines(&bytes)
         .into_iter()
-        .map(|line| Line {
-            number: line.number,
-            text: line.text.map(str::to_string),
+        .map(|line| {
+            let place = || format!("{} line {}", path.display(), line.number);
+            let text = line.text.map_err(anyhow::Error::msg).with_context(place)?;
+            let value = serde_json::from_str(text).with_context(|| format!("{}: not {what}", place()))?;
+            Ok((line.number, value))
         })
-        .collect())
+        .collect()
 }
 
 /// Where records come from and how they are read (the schema and field names), for every

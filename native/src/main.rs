@@ -1,6 +1,7 @@
 //! `codeblock`: select the code blocks worth supervising, and preview the masks.
 
 mod checkpoint;
+mod datasets;
 mod eval;
 mod experiment;
 mod generate;

@@ -1,12 +1,12 @@
 //! `codeblock pairs`: instruction/response pairs from MBPP in HumanEval format (see
-//! `codeblock_core::mbpp` for how a task becomes a pair).
+//! `codeblock_core::eval::mbpp` for how a task becomes a pair).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use codeblock_core::mbpp::{MbppTask, Split};
+use codeblock_core::eval::mbpp::{MbppTask, Split};
 
 use crate::input;
 
@@ -48,10 +48,8 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?,
     );
     let mut written = 0;
-    for line in input::lines(&args.input)? {
-        let where_ = format!("{} line {}", args.input.display(), line.number);
-        let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
-        let task: MbppTask = serde_json::from_str(&text).with_context(|| format!("{where_}: not an MBPP task"))?;
+    for (number, task) in input::read_jsonl::<MbppTask>(&args.input, "an MBPP task")? {
+        let where_ = format!("{} line {number}", args.input.display());
         let Some(split) = task.split() else {
             bail!("{where_}: task_id `{}` is not MBPP/N with N in 1..=974", task.task_id);
         };

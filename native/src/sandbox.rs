@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use serde::Serialize;
+use codeblock_core::eval::results::Outcome;
 
 /// What one program may use.
 #[derive(Debug, Clone)]
@@ -33,19 +33,6 @@ impl Default for Limits {
             output_bytes: 64 * 1024,
         }
     }
-}
-
-/// How a program ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Outcome {
-    Passed,
-    /// It exited non-zero: the end of its stderr (the traceback), trimmed.
-    Failed {
-        error: String,
-    },
-    /// It ran past the timeout and was killed with everything it started.
-    Timeout,
 }
 
 /// The unprivileged user programs run as (nobody).

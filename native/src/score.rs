@@ -8,9 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use codeblock_core::Config;
-use codeblock_core::model::ModelScorer;
-use codeblock_core::pipeline::{self, Prepared};
-use codeblock_core::score::{TokenScorer, score_line};
+use codeblock_core::model::{ModelScorer, Scored};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::input::RecordArgs;
@@ -33,71 +31,48 @@ pub struct Args {
     records: RecordArgs,
 }
 
-/// Records per scorer call, so the progress bar moves.
-const CHUNK: usize = 64;
-
 pub fn run(args: Args) -> Result<()> {
     let (device, device_name) = model::choose_device(args.device);
     eprintln!("model {} on {device_name}", args.model.display());
     let loaded = model::load(&args.model, device)?;
-    let bundle = loaded.bundle;
-    let max_positions = bundle.config.max_positions();
-    let tokenizer = bundle.tokenizer.clone();
-    let mut scorer = ModelScorer::new(
-        bundle.model,
-        loaded.device,
-        bundle.tokenizer,
-        bundle.template,
-        max_positions,
-    );
+    let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
     scorer.batch_tokens = args.batch_tokens;
+    let inputs = args.records.read()?;
 
-    // Responses are cut exactly as `select` cuts them, so the ids line up there.
-    let config = Config::default();
-    let mut prepared: Vec<Prepared> = Vec::new();
-    let mut failed = 0;
-    for input in args.records.read()? {
-        let line = input.line.unwrap_or_default();
-        match input.record.and_then(|r| pipeline::prepare(r, &tokenizer, &config)) {
-            Ok(p) => prepared.push(p),
-            Err(reject) => {
-                failed += 1;
-                eprintln!("line {line}: not scored: {} ({})", reject.message, reject.reason);
-            }
-        }
-    }
-    let batch: Vec<&Prepared> = prepared.iter().collect();
-    let requests = pipeline::requests(&batch);
-    let total: usize = requests.iter().map(|r| r.tokens.len()).sum();
-    let bar = ProgressBar::new(total as u64);
+    let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("score {bar:40} {pos}/{len} tokens, {per_sec}, eta {eta}")
             .expect("the template is valid"),
     );
     let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    let mut scored = 0;
-    for chunk in requests.chunks(CHUNK) {
-        for (request, result) in chunk.iter().zip(scorer.logprobs(chunk)) {
-            match result {
-                Ok(logprobs) => {
-                    let ids: Vec<u32> = request.tokens.iter().filter_map(|t| t.id).collect();
-                    writeln!(out, "{}", score_line(&request.record.id, &ids, &logprobs))?;
-                    scored += 1;
-                }
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("record {}: not scored: {e}", request.record.id);
+    let (mut scored, mut failed, mut total_tokens) = (0, 0, 0);
+    let mut written = Ok(());
+    let mut report = |result: Scored, done: usize, total: usize| {
+        match result {
+            Scored::Line(line) => {
+                scored += 1;
+                if written.is_ok() {
+                    written = writeln!(out, "{line}");
                 }
             }
+            Scored::Failed(name, reject) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("{name}: not scored: {} ({})", reject.message, reject.reason));
+            }
         }
-        bar.inc(chunk.iter().map(|r| r.tokens.len() as u64).sum());
-    }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        total_tokens = total;
+    };
+    // Responses are cut exactly as `select` cuts them, so the ids line up there.
+    pollster::block_on(scorer.score_inputs(inputs, &Config::default(), &mut report));
     bar.finish_and_clear();
-    out.flush()
+    written
+        .and_then(|()| out.flush())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
-        "scored {scored} records ({total} response tokens), {failed} not scored; wrote {}",
+        "scored {scored} records ({total_tokens} response tokens), {failed} not scored; wrote {}",
         args.out.display()
     );
     Ok(())

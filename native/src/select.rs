@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 use codeblock_core::Config;
 use codeblock_core::model::ModelScorer;
-use codeblock_core::output::RecordOutput;
+use codeblock_core::pipeline::output::RecordOutput;
+use codeblock_core::pipeline::score::{Aggregate, NgramScorer, PrecomputedScorer, TokenScorer};
+use codeblock_core::pipeline::select::BudgetScope;
+use codeblock_core::pipeline::summary::Summary;
+use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, Progress, Stage};
-use codeblock_core::score::{Aggregate, NgramScorer, PrecomputedScorer, TokenScorer};
-use codeblock_core::select::BudgetScope;
-use codeblock_core::summary::Summary;
-use codeblock_core::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -262,15 +262,8 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             let (device, device_name) = model::choose_device(args.device);
             eprintln!("model {} on {device_name}", path.display());
             let loaded = model::load(path, device)?;
-            let max_positions = loaded.bundle.config.max_positions();
             let tokenizer = loaded.bundle.tokenizer.clone();
-            let mut scorer = ModelScorer::new(
-                loaded.bundle.model,
-                loaded.device,
-                loaded.bundle.tokenizer,
-                loaded.bundle.template,
-                max_positions,
-            );
+            let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
             scorer.batch_tokens = args.batch_tokens;
             Scoring {
                 tokenizer: Box::new(tokenizer),
@@ -307,17 +300,7 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
 }
 
 fn read_scores(path: &Path) -> Result<PrecomputedScorer> {
-    let mut scorer = PrecomputedScorer::default();
-    for line in input::lines(path)? {
-        let text = line
-            .text
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("{} line {}", path.display(), line.number))?;
-        scorer
-            .add_line(line.number, &text)
-            .with_context(|| path.display().to_string())?;
-    }
-    Ok(scorer)
+    PrecomputedScorer::from_jsonl(&input::read(path)?).with_context(|| path.display().to_string())
 }
 
 fn write_jsonl(path: &Path, outputs: &[RecordOutput]) -> Result<()> {

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use codeblock_core::output::{RecordOutput, Selected, Status};
-use codeblock_core::segment::SegmentKind;
+use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
+use codeblock_core::pipeline::segment::SegmentKind;
 use codeblock_core::span::LineIndex;
 
 use crate::input;
@@ -59,14 +59,12 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn find(args: &Args) -> Result<RecordOutput> {
-    for line in input::lines(&args.selected)? {
-        let where_ = format!("{} line {}", args.selected.display(), line.number);
-        let text = line.text.map_err(anyhow::Error::msg).with_context(|| where_.clone())?;
-        let record: RecordOutput =
-            serde_json::from_str(&text).with_context(|| format!("{where_}: not a `codeblock select` output line"))?;
-        if args.id.as_ref().is_none_or(|id| *id == record.id) {
-            return Ok(record);
-        }
+    let records = input::read_jsonl::<RecordOutput>(&args.selected, "a `codeblock select` output line")?;
+    if let Some((_, record)) = records
+        .into_iter()
+        .find(|(_, record)| args.id.as_ref().is_none_or(|id| *id == record.id))
+    {
+        return Ok(record);
     }
     match &args.id {
         Some(id) => bail!("no record with id `{id}` in {}", args.selected.display()),

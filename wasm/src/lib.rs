@@ -3,13 +3,14 @@
 //! JSON, calls core, and hands back plain JSON-serialisable values (or, for `selectJsonl`, the
 //! exact text `codeblock select` writes). Errors are JS `Error`s with core's messages.
 
-use codeblock_core::jsonl;
-use codeblock_core::output::RecordOutput;
-use codeblock_core::pipeline::{self, Config, Input, Reject};
-use codeblock_core::record::{Fields, Schema, parse_record};
-use codeblock_core::score::{NgramScorer, PrecomputedScorer, TokenScorer};
+use codeblock_core::formats::jsonl;
+use codeblock_core::pipeline::output::RecordOutput;
+use codeblock_core::pipeline::output::{Input, Reject};
+use codeblock_core::pipeline::record::{Fields, Schema, parse_record};
+use codeblock_core::pipeline::score::{NgramScorer, PrecomputedScorer, TokenScorer};
+use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
+use codeblock_core::pipeline::{self, Config, structure};
 use codeblock_core::span::Positions;
-use codeblock_core::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -82,15 +83,7 @@ impl Session {
     /// resolves to, or a file for `codeblock select --scores`) instead of the n-gram baseline.
     #[wasm_bindgen(js_name = setScores)]
     pub fn set_scores(&mut self, jsonl: &str) -> Result<(), JsError> {
-        let mut scores = PrecomputedScorer::default();
-        for line in jsonl::lines(jsonl.as_bytes()) {
-            let text = line
-                .text
-                .map_err(|e| JsError::new(&format!("scores line {}: {e}", line.number)))?;
-            scores
-                .add_line(line.number, text)
-                .map_err(|e| JsError::new(&e.to_string()))?;
-        }
+        let scores = PrecomputedScorer::from_jsonl(jsonl.as_bytes()).map_err(|e| JsError::new(&e.to_string()))?;
         self.scores = Some(scores);
         Ok(())
     }
@@ -163,7 +156,7 @@ impl Session {
 #[wasm_bindgen(unchecked_return_type = "CodeItems")]
 pub fn partition(code: &str, options: Option<JsOptions>) -> Result<JsValue, JsError> {
     let options = Options::from_js(options)?;
-    let items = pipeline::code_items(code, &options.config).in_positions(code, options.positions);
+    let items = structure::code_items(code, &options.config.partition).in_positions(code, options.positions);
     to_js(&items)
 }
 

@@ -7,10 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use codeblock_core::jsonl;
-use codeblock_core::model::{ModelBundle, ModelScorer};
-use codeblock_core::pipeline::{self, Input, Prepared};
-use codeblock_core::score::{ScoreRequest, score_line};
+use codeblock_core::formats::jsonl;
+use codeblock_core::model::{ModelBundle, ModelScorer, Scored};
 use wasm_bindgen::prelude::*;
 
 use crate::{JsOptions, Options, stringify};
@@ -46,8 +44,7 @@ impl Model {
             .tokenizer
             .to_json()
             .map_err(|e| JsError::new(&format!("model: {e}")))?;
-        let max_positions = bundle.config.max_positions();
-        let scorer = ModelScorer::new(bundle.model, device, bundle.tokenizer, bundle.template, max_positions);
+        let scorer = ModelScorer::from_bundle(bundle, device);
         let inner = Inner {
             scorer,
             tokenizer_json,
@@ -86,53 +83,19 @@ impl Model {
         };
         let inner = Rc::clone(&self.inner);
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            inner
-                .score(inputs, &options, on_progress)
-                .await
-                .map(JsValue::from)
-                .map_err(|e| JsError::new(&e).into())
+            let mut lines = String::new();
+            let mut report = |scored: Scored, done: usize, total: usize| {
+                if let Scored::Line(line) = scored {
+                    lines.push_str(&line);
+                    lines.push('\n');
+                }
+                if let Some(callback) = &on_progress {
+                    let _ = callback.call2(&JsValue::NULL, &done.into(), &total.into());
+                }
+            };
+            inner.scorer.score_inputs(inputs, &options.config, &mut report).await;
+            Ok(JsValue::from(lines))
         }))
-    }
-}
-
-impl Inner {
-    async fn score(
-        &self,
-        inputs: Vec<Input>,
-        options: &Options,
-        on_progress: Option<js_sys::Function>,
-    ) -> Result<String, String> {
-        let tokenizer = self.scorer.tokenizer();
-        let prepared: Vec<Prepared> = inputs
-            .into_iter()
-            .filter_map(|input| input.record.ok())
-            .filter_map(|record| pipeline::prepare(record, tokenizer, &options.config).ok())
-            .collect();
-        let batch: Vec<&Prepared> = prepared.iter().collect();
-        let requests: Vec<ScoreRequest> = pipeline::requests(&batch);
-        let total: usize = requests.iter().map(|r| r.tokens.len()).sum();
-        let groups = self.scorer.plan(&requests).groups;
-        let mut lines = String::new();
-        let mut done = 0;
-        for group in groups {
-            let contexts: Vec<_> = group.iter().map(|(_, context)| context.clone()).collect();
-            let scores = self
-                .scorer
-                .score_contexts_async(&contexts)
-                .await
-                .map_err(|e| e.to_string())?;
-            for ((i, _), logprobs) in group.iter().zip(scores) {
-                let request = &requests[*i];
-                let ids: Vec<u32> = request.tokens.iter().filter_map(|t| t.id).collect();
-                lines.push_str(&score_line(&request.record.id, &ids, &logprobs));
-                lines.push('\n');
-                done += request.tokens.len();
-            }
-            if let Some(callback) = &on_progress {
-                let _ = callback.call2(&JsValue::NULL, &done.into(), &total.into());
-            }
-        }
-        Ok(lines)
     }
 }
 

@@ -5,9 +5,11 @@
 use burn::tensor::Device;
 
 use super::{Llama, LlamaConfig, ModelError, load_gguf, load_hf};
-use crate::chat::ChatTemplate;
-use crate::gguf::Gguf;
-use crate::tokens::HfTokenizer;
+use crate::formats::chat::{ChatTemplate, plain_prompt};
+use crate::formats::gguf::Gguf;
+use crate::pipeline::record::Message;
+use crate::pipeline::tokens::HfTokenizer;
+use crate::train::Context;
 
 /// A loaded model and its tokenizer, template and end tokens.
 #[derive(Debug)]
@@ -74,6 +76,36 @@ impl ModelBundle {
             .filter_map(|t| tokenizer.token_id(t))
             .collect();
         Self::new(config, model, tokenizer, template_source, end_tokens)
+    }
+
+    /// The ids of a prompt as the model sees it before a reply: the messages through the chat
+    /// template with the generation prompt (joined plainly when the model has no template),
+    /// encoded with special tokens.
+    pub fn prompt_ids(&self, messages: &[Message]) -> Result<Vec<u32>, ModelError> {
+        let text = match &self.template {
+            Some(template) => template
+                .render(messages, true)
+                .map_err(|e| ModelError::Prompt(e.to_string()))?,
+            None => plain_prompt(messages),
+        };
+        let ids = self
+            .tokenizer
+            .encode_with_specials(&text)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        match ids.is_empty() {
+            true => Err(ModelError::Prompt("the prompt renders to no tokens".into())),
+            false => Ok(ids),
+        }
+    }
+
+    /// What the model sees of a record: its prompt's ids, then the response's ids.
+    pub fn context(&self, prompt: &[Message], response_ids: &[u32]) -> Result<Context, ModelError> {
+        Ok(Context::new(self.prompt_ids(prompt)?, response_ids))
+    }
+
+    /// The end-of-turn token a training example closes with.
+    pub fn end_token(&self) -> Option<u32> {
+        self.end_tokens.first().copied()
     }
 
     /// The bundle, with the template compiled from its source.

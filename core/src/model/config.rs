@@ -1,6 +1,6 @@
 //! Model hyper-parameters, read from GGUF metadata (`{arch}.*` keys).
 
-use crate::gguf::Gguf;
+use crate::formats::gguf::Gguf;
 
 use super::ModelError;
 

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::Llama;
 use super::llama::KvCache;
-use crate::tokens::HfTokenizer;
+use crate::pipeline::tokens::HfTokenizer;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateConfig {

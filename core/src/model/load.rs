@@ -9,7 +9,7 @@ use super::Precision;
 use super::llama::{Attention, Block, Llama, Mlp};
 use super::weights::{GgufWeights, HfWeights, Weights, hf_config};
 use super::{LlamaConfig, ModelError};
-use crate::gguf::Gguf;
+use crate::formats::gguf::Gguf;
 
 struct Loader<'a> {
     weights: &'a dyn Weights,

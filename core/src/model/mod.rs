@@ -24,14 +24,14 @@ pub use load::{load_gguf, load_hf};
 pub use lora::{Projection, adapters, apply_lora};
 pub use loss::{Target, full_logits_loss, sparse_loss};
 pub use precision::Precision;
-pub use scorer::{Context, ModelScorer, Plan};
+pub use scorer::{ModelScorer, Scored, score_contexts};
 pub use weights::hf_shard_files;
 
 /// Why a model cannot be loaded or run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
     #[error(transparent)]
-    Gguf(#[from] crate::gguf::GgufError),
+    Gguf(#[from] crate::formats::gguf::GgufError),
     #[error("architecture `{0}` is not supported (llama and qwen2 are)")]
     UnsupportedArchitecture(String),
     #[error("tensor `{name}` has shape {found:?}, the config needs {expected:?}")]
@@ -44,4 +44,7 @@ pub enum ModelError {
     Config(String),
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// A prompt the chat template cannot render, or that renders to nothing.
+    #[error("{0}")]
+    Prompt(String),
 }

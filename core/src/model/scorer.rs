@@ -1,138 +1,84 @@
 //! The model as a token scorer: one forward pass over each record's context (its prompt through
-//! the chat template, then the response tokens) gives every response token's log-probability
-//! given everything before it. Records are batched by length; the LM head runs only at the
-//! positions that predict response tokens.
+//! the chat template, then the response tokens: [`Context`]) gives every response token's
+//! log-probability given everything before it. Records are batched by length; the LM head runs
+//! only at the positions that predict response tokens.
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::Llama;
-use crate::chat::{ChatTemplate, plain_prompt};
-use crate::score::{ScoreError, ScoreRequest, TokenScorer};
-use crate::tokens::HfTokenizer;
+use super::{Llama, ModelBundle};
+use crate::Config;
+use crate::pipeline::analysis::Prepared;
+use crate::pipeline::output::{Input, Reject};
+use crate::pipeline::score::{ScoreError, ScoreRequest, TokenScorer, score_line};
+use crate::pipeline::tokens::HfTokenizer;
+use crate::pipeline::{self, SCORE_CHUNK};
+use crate::train::Context;
 
 /// Rows of the LM head computed at once: bounds the `[rows, vocab]` logits in memory.
 const HEAD_ROWS: usize = 256;
 
-/// A Llama-family model scoring response tokens.
+/// A Llama-family model, with its tokenizer and chat template, scoring response tokens.
 #[derive(Debug)]
 pub struct ModelScorer {
-    model: Llama,
+    bundle: ModelBundle,
     device: Device,
-    tokenizer: HfTokenizer,
-    template: Option<ChatTemplate>,
-    max_positions: usize,
     /// Token budget of one forward batch (sequences × padded length).
     pub batch_tokens: usize,
 }
 
+/// One record's result of [`ModelScorer::score_inputs`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scored {
+    /// Its score line (`id`, `token_ids`, `logprobs`; no line end) for `select --scores`.
+    Line(String),
+    /// Not scored: the record's name (id, or input line) and why.
+    Failed(String, Reject),
+}
+
 impl ModelScorer {
-    pub fn new(
-        model: Llama,
-        device: Device,
-        tokenizer: HfTokenizer,
-        template: Option<ChatTemplate>,
-        max_positions: usize,
-    ) -> Self {
+    /// The scorer of a loaded model on the device it was loaded on.
+    pub fn from_bundle(bundle: ModelBundle, device: Device) -> Self {
         ModelScorer {
-            model,
+            bundle,
             device,
-            tokenizer,
-            template,
-            max_positions,
             batch_tokens: 8 * 256,
         }
     }
 
     /// The model's tokenizer: responses must be cut with it for their scores to line up.
     pub fn tokenizer(&self) -> &HfTokenizer {
-        &self.tokenizer
+        &self.bundle.tokenizer
     }
 
     /// The context of a record: templated prompt ids, then the response ids.
     fn context(&self, request: &ScoreRequest) -> Result<Context, ScoreError> {
         let id = &request.record.id;
-        let prompt = match &self.template {
-            Some(template) => template
-                .render(&request.record.prompt, true)
-                .map_err(|e| ScoreError::Failed(format!("record `{id}`: {e}")))?,
-            None => plain_prompt(&request.record.prompt),
-        };
-        let mut ids = self
-            .tokenizer
-            .encode_with_specials(&prompt)
-            .map_err(|e| ScoreError::Failed(e.to_string()))?;
-        let prompt_len = ids.len();
-        if prompt_len == 0 {
-            return Err(ScoreError::Failed(format!(
-                "record `{id}`: the prompt renders to no tokens"
-            )));
-        }
-        for token in request.tokens {
-            ids.push(token.id.ok_or_else(|| {
+        let response = request
+            .tokens
+            .iter()
+            .map(|t| t.id)
+            .collect::<Option<Vec<u32>>>()
+            .ok_or_else(|| {
                 ScoreError::Failed("a model scores token ids: the response needs the model's tokenizer".into())
-            })?);
-        }
-        if ids.len() > self.max_positions {
+            })?;
+        let context = self
+            .bundle
+            .context(&request.record.prompt, &response)
+            .map_err(|e| ScoreError::Failed(format!("record `{id}`: {e}")))?;
+        let max_positions = self.bundle.config.max_positions();
+        if context.ids.len() > max_positions {
             return Err(ScoreError::Failed(format!(
-                "record `{id}` has {} context tokens; the model is loaded for {}",
-                ids.len(),
-                self.max_positions
+                "record `{id}` has {} context tokens; the model is loaded for {max_positions}",
+                context.ids.len(),
             )));
         }
-        Ok((ids, prompt_len))
-    }
-
-    /// Log-probs of the tokens after the first `prompt_len` of each context (`(ids, prompt_len)`,
-    /// `prompt_len >= 1`), all padded into one batch.
-    pub fn score_contexts(&self, contexts: &[(Vec<u32>, usize)]) -> Vec<Vec<f64>> {
-        split(contexts, self.gathered(contexts).into_data())
-    }
-
-    /// [`Self::score_contexts`] with an asynchronous read-back, as a browser's GPU needs.
-    pub async fn score_contexts_async(&self, contexts: &[(Vec<u32>, usize)]) -> Result<Vec<Vec<f64>>, ScoreError> {
-        let data = self.gathered(contexts).into_data_async().await;
-        Ok(split(contexts, data.map_err(|e| ScoreError::Failed(format!("{e:?}")))?))
-    }
-
-    /// The forward pass: the log-prob of every response token of every context, in order.
-    fn gathered(&self, contexts: &[(Vec<u32>, usize)]) -> Tensor<1> {
-        let length = contexts.iter().map(|(ids, _)| ids.len()).max().unwrap_or(0);
-        let batch = contexts.len();
-        let mut tokens = vec![0i64; batch * length];
-        for (row, (ids, _)) in contexts.iter().enumerate() {
-            for (col, &id) in ids.iter().enumerate() {
-                tokens[row * length + col] = i64::from(id);
-            }
-        }
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [batch, length]), &self.device);
-        let hidden = self.model.hidden(tokens);
-        let width = hidden.dims()[2];
-        let hidden = hidden.reshape([batch * length, width]);
-        // Rows that predict response tokens: position p predicts token p + 1.
-        let mut rows = Vec::new();
-        let mut targets = Vec::new();
-        for (row, (ids, prompt_len)) in contexts.iter().enumerate() {
-            for p in prompt_len - 1..ids.len() - 1 {
-                rows.push((row * length + p) as i64);
-                targets.push(i64::from(ids[p + 1]));
-            }
-        }
-        let chunks = rows.chunks(HEAD_ROWS).zip(targets.chunks(HEAD_ROWS));
-        let values = chunks.map(|(rows, targets)| {
-            let n = rows.len();
-            let index = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [n]), &self.device);
-            let picked = hidden.clone().select(0, index);
-            let log_probs = log_softmax(self.model.logits(picked), 1);
-            let target = Tensor::<2, Int>::from_data(TensorData::new(targets.to_vec(), [n, 1]), &self.device);
-            log_probs.gather(1, target).reshape([n])
-        });
-        Tensor::cat(values.collect(), 0)
+        Ok(context)
     }
 
     /// The batches of a request list: contexts grouped by similar length under `batch_tokens`,
     /// each with the request's index; and the requests that have no context, with why.
-    pub fn plan(&self, batch: &[ScoreRequest]) -> Plan {
+    fn plan(&self, batch: &[ScoreRequest]) -> Plan {
         let mut failed = Vec::new();
         let mut ready = Vec::new();
         for (i, request) in batch.iter().enumerate() {
@@ -142,28 +88,129 @@ impl ModelScorer {
             }
         }
         // Similar lengths together, so padding stays small.
-        ready.sort_by_key(|(_, (ids, _))| ids.len());
+        ready.sort_by_key(|(_, context)| context.ids.len());
         let mut groups = Vec::new();
         let mut rest = ready.into_iter().peekable();
         while let Some(first) = rest.next() {
             let mut group = vec![first];
-            while let Some(next) = rest.next_if(|(_, (ids, _))| (group.len() + 1) * ids.len() <= self.batch_tokens) {
+            while let Some(next) = rest.next_if(|(_, c)| (group.len() + 1) * c.ids.len() <= self.batch_tokens) {
                 group.push(next);
             }
             groups.push(group);
         }
         Plan { groups, failed }
     }
+
+    /// Scores records as read into score lines, cutting responses exactly as `select` does (so
+    /// the ids line up there). [`SCORE_CHUNK`] records at a time, in input order; `report` gets
+    /// each record's result as its batch finishes, with the response tokens scored so far and
+    /// in all. Every input gets one result. The read-back is asynchronous, as a browser's GPU
+    /// requires; native shells block on it.
+    pub async fn score_inputs(
+        &self,
+        inputs: Vec<Input>,
+        config: &Config,
+        report: &mut dyn FnMut(Scored, usize, usize),
+    ) {
+        let mut prepared: Vec<Prepared> = Vec::new();
+        let mut failed = Vec::new();
+        for input in inputs {
+            let name = input.name();
+            let Input { line, record } = input;
+            match record.and_then(|r| pipeline::prepare(r, self.tokenizer(), config)) {
+                Ok(p) => prepared.push(p),
+                Err(reject) => failed.push(Scored::Failed(name, reject.at_line(line))),
+            }
+        }
+        let batch: Vec<&Prepared> = prepared.iter().collect();
+        let requests = pipeline::requests(&batch);
+        let total: usize = requests.iter().map(|r| r.tokens.len()).sum();
+        for result in failed {
+            report(result, 0, total);
+        }
+        let mut done = 0;
+        for chunk in requests.chunks(SCORE_CHUNK) {
+            let Plan { groups, failed } = self.plan(chunk);
+            for (i, error) in failed {
+                done += chunk[i].tokens.len();
+                report(Scored::Failed(chunk[i].record.id.clone(), error.into()), done, total);
+            }
+            for group in groups {
+                let contexts: Vec<Context> = group.iter().map(|(_, c)| c.clone()).collect();
+                let scores = score_contexts_async(&self.bundle.model, &self.device, &contexts).await;
+                for ((i, context), result) in group
+                    .iter()
+                    .zip(scores.map_or_else(|e| vec![Err(e); contexts.len()], |s| s.into_iter().map(Ok).collect()))
+                {
+                    let request = &chunk[*i];
+                    done += request.tokens.len();
+                    let scored = match result {
+                        Ok(logprobs) => Scored::Line(score_line(&request.record.id, context.response(), &logprobs)),
+                        Err(e) => Scored::Failed(request.record.id.clone(), e.into()),
+                    };
+                    report(scored, done, total);
+                }
+            }
+        }
+    }
 }
 
-/// A record's context: its token ids (templated prompt, then response) and the prompt's length.
-pub type Context = (Vec<u32>, usize);
+/// Log-probs of the tokens after the prompt of each context (`prompt_len >= 1`), all padded
+/// into one batch.
+pub fn score_contexts(model: &Llama, device: &Device, contexts: &[Context]) -> Vec<Vec<f64>> {
+    split(contexts, gathered(model, device, contexts).into_data())
+}
+
+/// [`score_contexts`] with an asynchronous read-back, as a browser's GPU needs.
+async fn score_contexts_async(
+    model: &Llama,
+    device: &Device,
+    contexts: &[Context],
+) -> Result<Vec<Vec<f64>>, ScoreError> {
+    let data = gathered(model, device, contexts).into_data_async().await;
+    Ok(split(contexts, data.map_err(|e| ScoreError::Failed(format!("{e:?}")))?))
+}
+
+/// The forward pass: the log-prob of every response token of every context, in order.
+fn gathered(model: &Llama, device: &Device, contexts: &[Context]) -> Tensor<1> {
+    let length = contexts.iter().map(|c| c.ids.len()).max().unwrap_or(0);
+    let batch = contexts.len();
+    let mut tokens = vec![0i64; batch * length];
+    for (row, context) in contexts.iter().enumerate() {
+        for (col, &id) in context.ids.iter().enumerate() {
+            tokens[row * length + col] = i64::from(id);
+        }
+    }
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [batch, length]), device);
+    let hidden = model.hidden(tokens);
+    let width = hidden.dims()[2];
+    let hidden = hidden.reshape([batch * length, width]);
+    // Rows that predict response tokens: position p predicts token p + 1.
+    let mut rows = Vec::new();
+    let mut targets = Vec::new();
+    for (row, context) in contexts.iter().enumerate() {
+        for p in context.prompt_len - 1..context.ids.len() - 1 {
+            rows.push((row * length + p) as i64);
+            targets.push(i64::from(context.ids[p + 1]));
+        }
+    }
+    let chunks = rows.chunks(HEAD_ROWS).zip(targets.chunks(HEAD_ROWS));
+    let values = chunks.map(|(rows, targets)| {
+        let n = rows.len();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [n]), device);
+        let picked = hidden.clone().select(0, index);
+        let log_probs = log_softmax(model.logits(picked), 1);
+        let target = Tensor::<2, Int>::from_data(TensorData::new(targets.to_vec(), [n, 1]), device);
+        log_probs.gather(1, target).reshape([n])
+    });
+    Tensor::cat(values.collect(), 0)
+}
 
 /// How a request list is scored: batches of (request index, context), and the failures.
 #[derive(Debug)]
-pub struct Plan {
-    pub groups: Vec<Vec<(usize, Context)>>,
-    pub failed: Vec<(usize, ScoreError)>,
+struct Plan {
+    groups: Vec<Vec<(usize, Context)>>,
+    failed: Vec<(usize, ScoreError)>,
 }
 
 /// Splits the gathered log-probs back into one list per context.
@@ -171,7 +218,7 @@ fn split(contexts: &[Context], data: TensorData) -> Vec<Vec<f64>> {
     let mut values = data.iter::<f32>().map(f64::from);
     contexts
         .iter()
-        .map(|(ids, prompt_len)| values.by_ref().take(ids.len() - prompt_len).collect())
+        .map(|c| values.by_ref().take(c.ids.len() - c.prompt_len).collect())
         .collect()
 }
 
@@ -201,7 +248,7 @@ impl TokenScorer for ModelScorer {
         for group in groups {
             let contexts: Vec<Context> = group.iter().map(|(_, c)| c.clone()).collect();
             let indices = group.iter().map(|(i, _)| *i);
-            scored.extend(indices.zip(self.score_contexts(&contexts)));
+            scored.extend(indices.zip(score_contexts(&self.bundle.model, &self.device, &contexts)));
         }
         assemble(batch.len(), scored, failed)
     }

@@ -8,7 +8,7 @@ use half::{bf16, f16};
 use safetensors::{Dtype, SafeTensors};
 
 use super::{Arch, LlamaConfig, ModelError};
-use crate::gguf::Gguf;
+use crate::formats::gguf::Gguf;
 
 /// A source of f32 weights, addressed by GGUF tensor names.
 pub trait Weights {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::{ScoreError, ScoreRequest, TokenScorer};
-use crate::tokens::Token;
+use crate::pipeline::tokens::Token;
 
 type Key = u64;
 
@@ -123,8 +123,8 @@ impl TokenScorer for NgramScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
-    use crate::tokens::{LexicalTokenizer, Tokenize};
+    use crate::pipeline::record::Record;
+    use crate::pipeline::tokens::{LexicalTokenizer, Tokenize};
 
     #[test]
     fn witten_bell_by_hand() {

@@ -2,12 +2,71 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::Edge;
-use crate::partition::ItemKind;
-use crate::pipeline::Reject;
-use crate::record::{Message, Record};
-use crate::segment::Segment;
-use crate::span::{Positions, Span, Utf16Map};
+use crate::pipeline::analysis::Analysis;
+use crate::pipeline::names::Edge;
+use crate::pipeline::partition::ItemKind;
+use crate::pipeline::record::{Message, Record};
+use crate::pipeline::score::ScoreError;
+use crate::pipeline::segment::Segment;
+use crate::pipeline::select::Chosen;
+use crate::span::{LineIndex, Positions, Span, Utf16Map, merge_spans};
+
+/// One record to run, as read: the record, or why it could not be read. `line` (1-based, for
+/// JSONL input) is named in every reject, so no record is lost without saying which.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub line: Option<usize>,
+    pub record: Result<Record, Reject>,
+}
+
+impl Input {
+    /// A record that came from no file.
+    pub fn record(record: Record) -> Self {
+        Input {
+            line: None,
+            record: Ok(record),
+        }
+    }
+
+    /// What a reject of this input is called: its id, or its line.
+    pub fn name(&self) -> String {
+        match (&self.record, self.line) {
+            (Ok(record), _) => record.id.clone(),
+            (Err(_), Some(line)) => format!("line {line}"),
+            (Err(_), None) => "record".into(),
+        }
+    }
+}
+
+/// Why a record was rejected: a stable reason and a message naming the problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reject {
+    pub reason: String,
+    pub message: String,
+}
+
+impl Reject {
+    pub fn new(reason: &str, message: impl Into<String>) -> Self {
+        Reject {
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same reject, its message naming the input line it came from when there is one.
+    pub fn at_line(self, line: Option<usize>) -> Self {
+        match line {
+            Some(line) => Reject::new(&self.reason, format!("line {line}: {}", self.message)),
+            None => self,
+        }
+    }
+}
+
+impl From<ScoreError> for Reject {
+    fn from(error: ScoreError) -> Self {
+        Reject::new(error.reason(), error.to_string())
+    }
+}
 
 /// One JSON line per input record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +180,70 @@ impl CodeItems {
     }
 }
 
+/// The output line of an analysed record: its items with their scores, and the mask of what
+/// `chosen` supervises (every token of a chosen item, and each chosen prose token).
+pub fn record_output(analysis: &Analysis, chosen: &Chosen) -> RecordOutput {
+    let prepared = &analysis.prepared;
+    let response = &prepared.record.response;
+    let index = LineIndex::new(response);
+    let items: Vec<ItemOutput> = prepared
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| ItemOutput {
+            span: item.span,
+            lines: index.line_range(item.span),
+            kind: item.kind,
+            node: item.node_kind.clone(),
+            depth: item.depth,
+            tokens: item.tokens.len(),
+            core_tokens: item.core_tokens.len(),
+            utility: analysis.utility[i],
+            reach: analysis.reach[i],
+            bridge: analysis.bridge[i],
+            priority: analysis.priority[i],
+            selected: chosen.items.binary_search(&i).is_ok(),
+        })
+        .collect();
+    let mut supervised = vec![false; prepared.tokens.len()];
+    let mut spans = Vec::new();
+    for &i in &chosen.items {
+        spans.push(prepared.items[i].span);
+        for &t in &prepared.items[i].tokens {
+            supervised[t] = true;
+        }
+    }
+    let prose: Vec<Span> = chosen.prose_tokens.iter().map(|&t| prepared.tokens[t].span).collect();
+    for &t in &chosen.prose_tokens {
+        supervised[t] = true;
+    }
+    spans.extend(prose.iter().copied());
+    let supervised_tokens = supervised.iter().filter(|&&s| s).count();
+    let token_ids = prepared.tokens.iter().map(|t| t.id).collect::<Option<Vec<u32>>>();
+    RecordOutput::ok(
+        &prepared.record,
+        prepared.segments.clone(),
+        items,
+        prepared.edges.clone(),
+        prose,
+        Mask {
+            spans: merge_spans(spans),
+            token_spans: prepared.tokens.iter().map(|t| t.span).collect(),
+            token_ids,
+            supervised: supervised.into_iter().map(u8::from).collect(),
+        },
+        prepared.diagnostics.iter().map(|d| d.located(&index)).collect(),
+        Stats {
+            response_tokens: prepared.tokens.len(),
+            supervised_tokens,
+            items: prepared.items.len(),
+            selected_items: chosen.items.len(),
+            selected_prose_tokens: chosen.prose_tokens.len(),
+            guarded: chosen.guarded,
+        },
+    )
+}
+
 impl Selected {
     /// Converts every span to UTF-16 code units of the response.
     fn count_in_utf16(&mut self) {
@@ -145,7 +268,7 @@ impl RecordOutput {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn ok(
+    fn ok(
         record: &Record,
         segments: Vec<Segment>,
         items: Vec<ItemOutput>,

@@ -1,6 +1,6 @@
 //! Data flow: rerank items by where their definitions flow.
 //!
-//! On the def-use graph of one response (from [`crate::names`]):
+//! On the def-use graph of one response (from [`crate::pipeline::names`]):
 //! - **reach** of item i: the utility of every item its definitions flow into, directly or
 //!   transitively, over the response's total utility — in [0, 1).
 //! - **bridge** of item i: the pairs of other items that are connected (ignoring direction) only
@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::Edge;
+use crate::pipeline::names::Edge;
 
 /// Knobs of the data-flow rerank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,36 @@ impl Graph {
             graph.undirected[edge.to].push(edge.from);
         }
         graph
+    }
+}
+
+/// The data-flow signals of one response's items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signals {
+    pub reach: Vec<f64>,
+    pub bridge: Vec<f64>,
+    /// Why data flow was skipped (too many items), to report as a diagnostic.
+    pub skipped: Option<String>,
+}
+
+/// Reach and bridge of every item, or zeros with the reason when the response has more than
+/// `max_items` items.
+pub fn signals(utility: &[f64], edges: &[Edge], config: &DataflowConfig) -> Signals {
+    let n = utility.len();
+    if n > config.max_items {
+        return Signals {
+            reach: vec![0.0; n],
+            bridge: vec![0.0; n],
+            skipped: Some(format!(
+                "{n} items exceed dataflow.max_items ({}): reach and bridge are left at 0",
+                config.max_items
+            )),
+        };
+    }
+    Signals {
+        reach: reach(utility, edges),
+        bridge: bridge(n, edges),
+        skipped: None,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use minijinja::{Environment, Error, ErrorKind, context};
 
-use crate::record::Message;
+use crate::pipeline::record::Message;
 
 /// Why a template cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::gguf::Gguf;
+use crate::formats::gguf::Gguf;
 use crate::span::Span;
 
 /// One token: where it sits in the response and, from a real tokenizer, its vocabulary id.
@@ -26,6 +26,15 @@ pub enum TokenizeError {
     Load(String),
     #[error("the tokenizer failed: {0}")]
     Encode(String),
+}
+
+/// Indices of the tokens overlapping `span`; tokens are in text order.
+pub fn overlapping(tokens: &[Token], span: Span) -> Vec<usize> {
+    let first = tokens.partition_point(|t| t.span.end <= span.start);
+    (first..tokens.len())
+        .take_while(|&t| tokens[t].span.start < span.end)
+        .filter(|&t| tokens[t].span.overlaps(span))
+        .collect()
 }
 
 /// A tokenizer that reports byte spans into the text it was given.
@@ -101,7 +110,7 @@ const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p
 fn gguf_tokenizer_json(gguf: &Gguf) -> Result<serde_json::Value, TokenizeError> {
     use serde_json::json;
     let text = |key: &str| gguf.get(key).ok().and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let list = |key: &str| -> Result<&[crate::gguf::Value], TokenizeError> {
+    let list = |key: &str| -> Result<&[crate::formats::gguf::Value], TokenizeError> {
         gguf.get(key)
             .ok()
             .and_then(|v| v.as_array())

@@ -5,7 +5,7 @@
 //! (`queries/python/core.scm` and `noncore.scm`). Keywords, punctuation and whitespace alone are
 //! never core.
 
-use crate::captures::Captures;
+use crate::pipeline::captures::Captures;
 use crate::span::Span;
 
 /// Sorted, disjoint spans (in response offsets) where core logic lies in one parsed segment.
@@ -49,8 +49,8 @@ fn subtract(keep: &[Span], remove: &[Span]) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::captures::capture;
-    use crate::lang::parse_python;
+    use crate::pipeline::captures::capture;
+    use crate::pipeline::lang::parse_python;
 
     fn core_texts(source: &str) -> Vec<&str> {
         let tree = parse_python(source);

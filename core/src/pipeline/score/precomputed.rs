@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use crate::formats::jsonl;
+
 use super::{ScoreError, ScoreRequest, TokenScorer, validate};
 
 /// Log-probs read from JSONL, looked up by record id.
@@ -31,8 +33,21 @@ pub struct PrecomputedError {
 }
 
 impl PrecomputedScorer {
+    /// The scores of a whole JSONL file (a line that is not UTF-8 is an error naming it).
+    pub fn from_jsonl(bytes: &[u8]) -> Result<Self, PrecomputedError> {
+        let mut scorer = PrecomputedScorer::default();
+        for line in jsonl::lines(bytes) {
+            let text = line.text.map_err(|problem| PrecomputedError {
+                line: line.number,
+                problem,
+            })?;
+            scorer.add_line(line.number, text)?;
+        }
+        Ok(scorer)
+    }
+
     /// Adds one JSONL line (1-based `line` for messages). Blank lines are skipped.
-    pub fn add_line(&mut self, line: usize, text: &str) -> Result<(), PrecomputedError> {
+    fn add_line(&mut self, line: usize, text: &str) -> Result<(), PrecomputedError> {
         if text.trim().is_empty() {
             return Ok(());
         }
@@ -56,7 +71,7 @@ impl PrecomputedScorer {
     }
 }
 
-/// One line of a scores file, as [`PrecomputedScorer::add_line`] reads it.
+/// One line of a scores file, as [`PrecomputedScorer::from_jsonl`] reads it.
 pub fn score_line(id: &str, token_ids: &[u32], logprobs: &[f64]) -> String {
     serde_json::json!({ "id": id, "token_ids": token_ids, "logprobs": logprobs }).to_string()
 }
@@ -99,9 +114,9 @@ impl PrecomputedScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
+    use crate::pipeline::record::Record;
+    use crate::pipeline::tokens::Token;
     use crate::span::Span;
-    use crate::tokens::Token;
 
     fn record(id: &str) -> Record {
         Record {

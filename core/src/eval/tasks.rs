@@ -1,11 +1,11 @@
-//! Evaluation as plain data: benchmark tasks (HumanEval's schema, and EvalPlus's MBPP+ with its
-//! test inputs), the Python program that tests one solution, code extraction from a model's
-//! reply, and the unbiased pass@k estimator. Running programs is the shell's (a sandbox).
+//! Benchmark tasks (HumanEval's schema, and EvalPlus's MBPP+ with its test inputs), the Python
+//! program that tests one solution, the instruction that asks a model for it, and code
+//! extraction from a model's reply.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::segment::{self, SegmentKind};
+use crate::pipeline::segment::{self, SegmentKind};
 
 /// How a task checks a solution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,7 +14,7 @@ pub enum Tests {
     /// HumanEval's schema: `test` defines `check(candidate)`, called with the entry point.
     Check { test: String },
     /// EvalPlus's: the solution's outputs on these argument lists must equal the canonical
-    /// solution's, compared as EvalPlus 0.3.1 compares (`core/eval/evalplus_mbpp.py`).
+    /// solution's, compared as EvalPlus 0.3.1 compares (`core/src/eval/evalplus_mbpp.py`).
     Inputs { inputs: Vec<Value>, atol: f64 },
 }
 
@@ -41,7 +41,7 @@ pub struct TaskError {
 /// The tasks of a benchmark file (JSONL): HumanEval's schema (`test`), or EvalPlus's MBPP+
 /// (`base_input`, `atol`). Every line must be a valid task; the first bad one is named.
 pub fn load_tasks(text: &str) -> Result<Vec<Task>, TaskError> {
-    crate::jsonl::lines(text.as_bytes())
+    crate::formats::jsonl::lines(text.as_bytes())
         .into_iter()
         .map(|line| {
             let error = |problem: String| TaskError {
@@ -123,7 +123,7 @@ fn non_finite_as_strings(text: &str) -> String {
 }
 
 /// EvalPlus 0.3.1's MBPP+ input types and output comparison (vendored, Apache-2.0).
-const EVALPLUS_MBPP: &str = include_str!("../eval/evalplus_mbpp.py");
+const EVALPLUS_MBPP: &str = include_str!("evalplus_mbpp.py");
 
 /// A Python string literal of `text` (JSON's string syntax is valid Python).
 fn literal(text: &str) -> String {
@@ -215,33 +215,9 @@ pub fn extract_code(reply: &str, prompt: &str, entry_point: &str) -> String {
     format!("{imports}{code}")
 }
 
-/// The unbiased pass@k estimate for `n` samples of which `correct` passed (Chen et al., 2021):
-/// `1 − C(n−c, k) / C(n, k)`, computed as a product so large `n` stays exact enough.
-pub fn pass_at_k(n: usize, correct: usize, k: usize) -> f64 {
-    if n < k || correct == 0 {
-        return if correct > 0 { 1.0 } else { 0.0 };
-    }
-    if n - correct < k {
-        return 1.0;
-    }
-    1.0 - ((n - correct + 1)..=n)
-        .map(|i| 1.0 - k as f64 / i as f64)
-        .product::<f64>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pass_at_k_matches_the_closed_form() {
-        assert_eq!(pass_at_k(1, 1, 1), 1.0);
-        assert_eq!(pass_at_k(1, 0, 1), 0.0);
-        assert!((pass_at_k(10, 3, 1) - 0.3).abs() < 1e-12);
-        // 1 − C(7,5)/C(10,5) = 1 − 21/252
-        assert!((pass_at_k(10, 3, 5) - (1.0 - 21.0 / 252.0)).abs() < 1e-12);
-        assert_eq!(pass_at_k(10, 8, 5), 1.0);
-    }
 
     #[test]
     fn both_schemas_load_and_bad_lines_are_named() {

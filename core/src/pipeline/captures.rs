@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
 
-use crate::lang::python_query;
+use crate::pipeline::lang::python_query;
 use crate::span::{Span, merge_spans};
 
 /// What `partition.scm` says a statement is.

@@ -28,9 +28,9 @@ impl Language {
     }
 }
 
-pub const PYTHON_PARTITION: &str = include_str!("../queries/python/partition.scm");
-pub const PYTHON_CORE: &str = include_str!("../queries/python/core.scm");
-pub const PYTHON_NONCORE: &str = include_str!("../queries/python/noncore.scm");
+pub const PYTHON_PARTITION: &str = include_str!("../../queries/python/partition.scm");
+pub const PYTHON_CORE: &str = include_str!("../../queries/python/core.scm");
+pub const PYTHON_NONCORE: &str = include_str!("../../queries/python/noncore.scm");
 
 fn python_language() -> tree_sitter::Language {
     tree_sitter_python::LANGUAGE.into()

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::record::{Message, Record};
+use crate::pipeline::record::{Message, Record};
 
 /// One line of `mbpp_humaneval_format.jsonl.gz`.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,20 +29,33 @@ pub enum Split {
     Train,
 }
 
-impl MbppTask {
-    /// The N of `MBPP/N`, if the id has that form.
-    pub fn number(&self) -> Option<u32> {
-        self.task_id.rsplit_once('/')?.1.parse().ok()
-    }
-
-    pub fn split(&self) -> Option<Split> {
-        match self.number()? {
+impl Split {
+    /// The split of a task id `MBPP/N` (also `Mbpp/N`, as MBPP+ spells it), if it has that form
+    /// and N is in 1..=974.
+    pub fn of(task_id: &str) -> Option<Split> {
+        match number(task_id)? {
             1..=10 => Some(Split::Prompt),
             11..=510 => Some(Split::Test),
             511..=600 => Some(Split::Validation),
             601..=974 => Some(Split::Train),
             _ => None,
         }
+    }
+}
+
+/// The N of a task id `.../N`, if it has that form.
+fn number(task_id: &str) -> Option<u32> {
+    task_id.rsplit_once('/')?.1.parse().ok()
+}
+
+impl MbppTask {
+    /// The N of `MBPP/N`, if the id has that form.
+    pub fn number(&self) -> Option<u32> {
+        number(&self.task_id)
+    }
+
+    pub fn split(&self) -> Option<Split> {
+        Split::of(&self.task_id)
     }
 
     /// The reference solution: signature and docstring, then the body.

@@ -9,6 +9,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::analysis::Analysis;
+use crate::pipeline::logic;
+use crate::pipeline::segment::{Segment, SegmentKind};
+use crate::pipeline::tokens::Token;
+use crate::span::Span;
+
 /// Knobs of the selection stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -63,6 +69,69 @@ pub struct Chosen {
     pub prose_tokens: Vec<usize>,
     /// The record got its guard unit.
     pub guarded: bool,
+}
+
+/// The prose tokens of a response that may be selected: they overlap prose (or inline code)
+/// and hold a letter or digit, so punctuation and whitespace are never supervised alone.
+pub fn prose_tokens(response: &str, segments: &[Segment], tokens: &[Token]) -> Vec<usize> {
+    let prose_spans: Vec<Span> = segments
+        .iter()
+        .filter(|s| matches!(s.kind, SegmentKind::Prose | SegmentKind::InlineCode))
+        .map(|s| s.span)
+        .collect();
+    (0..tokens.len())
+        .filter(|&t| {
+            let span = tokens[t].span;
+            logic::overlaps_any(&prose_spans, span) && response[span.start..span.end].chars().any(char::is_alphanumeric)
+        })
+        .collect()
+}
+
+/// The candidates of record number `record`: its items that have core tokens (cost: every
+/// token they cover; priority: the gated priority), and its selectable prose tokens (cost 1;
+/// priority: the token's GCE).
+pub fn candidates(record: usize, analysis: &Analysis) -> Vec<Candidate> {
+    let prepared = &analysis.prepared;
+    let items = prepared
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !item.core_tokens.is_empty())
+        .map(|(index, item)| Candidate {
+            record,
+            index,
+            prose: false,
+            cost: item.tokens.len(),
+            priority: analysis.priority[index],
+        });
+    let prose = prepared.prose_tokens.iter().map(|&index| Candidate {
+        record,
+        index,
+        prose: true,
+        cost: 1,
+        priority: analysis.token_gce[index],
+    });
+    items.chain(prose).collect()
+}
+
+/// Chooses items and prose tokens for a set of analysed records, under one budget over all of
+/// them or one per record.
+pub fn choose(analyses: &[Analysis], config: &SelectConfig) -> Vec<Chosen> {
+    match config.scope {
+        BudgetScope::Global => {
+            let all: Vec<Candidate> = analyses
+                .iter()
+                .enumerate()
+                .flat_map(|(r, a)| candidates(r, a))
+                .collect();
+            let total = analyses.iter().map(|a| a.prepared.tokens.len()).sum();
+            select(analyses.len(), total, &all, config)
+        }
+        BudgetScope::PerRecord => analyses
+            .iter()
+            .map(|a| select(1, a.prepared.tokens.len(), &candidates(0, a), config).remove(0))
+            .collect(),
+    }
 }
 
 /// Selects among `candidates` of `records` records holding `total_tokens` response tokens.

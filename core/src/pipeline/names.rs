@@ -15,8 +15,8 @@ use std::num::NonZeroU16;
 
 use tree_sitter::{Node, TreeCursor};
 
-use crate::lang::{self, kind_of};
-use crate::partition::{ItemNode, PartItem};
+use crate::pipeline::lang::{self, kind_of};
+use crate::pipeline::partition::{ItemNode, PartItem};
 
 /// A def-use edge: item `from` defines names that item `to` uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,28 +229,14 @@ impl NameIndex {
         scope
     }
 
-    /// The role and scope of an item's top node, from its place in the parent.
+    /// The role and scope of an item's top node, from its place in the parent (whose role is
+    /// not known: the item's walk starts here, so it counts as a use).
     fn initial(&mut self, node: Node, parent: Node) -> (Role, ScopeId) {
-        let scope = self.scope_of_child(node, parent);
-        let f = fields();
-        let is = |field| is_field(parent, field, node);
-        let role = match kind_of(parent) {
-            "for_statement" if is(f.left) => Role::Def,
-            "function_definition" | "class_definition" if is(f.name) => Role::Def,
-            "function_definition" if is(f.parameters) => Role::Def,
-            "except_clause" if is(f.alias) => Role::Def,
-            _ => Role::Use,
-        };
-        (role, scope)
-    }
-
-    /// The scope of `node`, whose parent is known.
-    fn scope_of_child(&mut self, node: Node, parent: Node) -> ScopeId {
         let outer = self.scope_of(parent);
-        if opens_scope_for(parent, node) {
-            self.register(parent, outer)
-        } else {
-            outer
+        let (field, index) = place_in(parent, node);
+        match child_rule(parent, kind_of(parent), field, index, Role::Use) {
+            Some((role, rule)) => (role, self.apply(rule, parent, outer)),
+            None => (Role::Use, outer),
         }
     }
 
@@ -272,7 +258,8 @@ impl NameIndex {
             }
         };
         for &(child, parent) in path.iter().rev() {
-            if opens_scope_for(parent, child) {
+            let (field, index) = place_in(parent, child);
+            if let Some((_, ScopeRule::Opened)) = child_rule(parent, kind_of(parent), field, index, Role::Use) {
                 scope = self.register(parent, scope);
             }
             self.scope_at.insert(child.id(), scope);
@@ -398,62 +385,17 @@ impl NameIndex {
 
     /// The role and scope of the `index`-th named child of `parent`, in `field`; `None` skips it.
     fn child_context(&mut self, parent: &Frame, field: Option<NonZeroU16>, index: usize) -> Option<(Role, ScopeId)> {
-        let f = fields();
-        let is = |id: NonZeroU16| field == Some(id);
-        let (role, scope) = (parent.role, parent.scope);
-        let context = match parent.kind {
-            // `a.b`: only `a` is a name; `a.b = 1` reads `a`.
-            "attribute" => return is(f.object).then_some((Role::Use, scope)),
-            "keyword_argument" => return is(f.value).then_some((Role::Use, scope)),
-            "assignment" if is(f.left) => (Role::Def, scope),
-            "augmented_assignment" if is(f.left) => (Role::UseDef, scope),
-            // A walrus in a comprehension binds in the enclosing scope.
-            "named_expression" if is(f.name) => (Role::Def, self.outside_comprehensions(scope)),
-            "for_statement" | "for_in_clause" | "as_pattern" | "except_clause" if is(f.left) || is(f.alias) => {
-                (Role::Def, scope)
-            }
-            "function_definition" | "class_definition" | "lambda" => {
-                if is(f.name) {
-                    (Role::Def, scope)
-                } else if is(f.parameters) {
-                    (Role::Def, self.register(parent.node, scope))
-                } else if is(f.body) {
-                    (Role::Use, self.register(parent.node, scope))
-                } else {
-                    (Role::Use, scope)
-                }
-            }
-            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
-                (Role::Use, self.register(parent.node, scope))
-            }
-            "default_parameter" | "typed_default_parameter" if is(f.name) => (Role::Def, scope),
-            "typed_parameter" if !is(f.r#type) => (role, scope),
-            // In a `case` pattern names capture (bind); a class name and `Color.RED` are values,
-            // and in `key=pattern` the key is an attribute name.
-            "case_pattern" => (Role::Def, scope),
-            "class_pattern" if index > 0 => (role, scope),
-            "keyword_pattern" => return (index > 0).then_some((role, scope)),
-            "dotted_name" if parent.node.named_child_count() == 1 => (role, scope),
-            // Anything else passes its role down: `(a, b) = ...` makes both names definitions.
-            "pattern_list"
-            | "tuple_pattern"
-            | "list_pattern"
-            | "list_splat_pattern"
-            | "dictionary_splat_pattern"
-            | "parenthesized_expression"
-            | "tuple"
-            | "list"
-            | "expression_list"
-            | "list_splat"
-            | "parameters"
-            | "lambda_parameters"
-            | "as_pattern_target"
-            | "case_pattern_list"
-            | "splat_pattern"
-            | "union_pattern" => (role, scope),
-            _ => (Role::Use, scope),
-        };
-        Some(context)
+        let (role, rule) = child_rule(parent.node, parent.kind, field, index, parent.role)?;
+        Some((role, self.apply(rule, parent.node, parent.scope)))
+    }
+
+    /// The scope a child lies in, by `rule`, when its parent `node` lies in `scope`.
+    fn apply(&mut self, rule: ScopeRule, node: Node, scope: ScopeId) -> ScopeId {
+        match rule {
+            ScopeRule::Inherited => scope,
+            ScopeRule::Opened => self.register(node, scope),
+            ScopeRule::OutsideComprehensions => self.outside_comprehensions(scope),
+        }
     }
 
     /// The nearest scope that is not a comprehension.
@@ -477,37 +419,117 @@ impl NameIndex {
     }
 }
 
-/// Whether `child` is the `field` child of `parent`.
-fn is_field(parent: Node, field: NonZeroU16, child: Node) -> bool {
-    parent
-        .child_by_field_id(field.get())
-        .is_some_and(|c| c.id() == child.id())
+/// Where a child's scope comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeRule {
+    /// Its parent's.
+    Inherited,
+    /// The scope its parent opens (a function's parameters and body, a class body, all of a
+    /// comprehension); a function's name and decorators stay outside.
+    Opened,
+    /// The nearest enclosing scope that is not a comprehension (a walrus target).
+    OutsideComprehensions,
 }
 
-/// Whether `parent` opens a scope that contains `child` (a function's name and decorators
-/// live outside its scope; its parameters and body inside).
-fn opens_scope_for(parent: Node, child: Node) -> bool {
+/// The one rule of the names walk: the role of the `index`-th named child of `parent` (of kind
+/// `kind`), found in `field`, and where its scope comes from; `inherited` is the parent's role.
+/// `None`: the child names nothing (an attribute after the dot, a keyword argument's name).
+fn child_rule(
+    parent: Node,
+    kind: &str,
+    field: Option<NonZeroU16>,
+    index: usize,
+    inherited: Role,
+) -> Option<(Role, ScopeRule)> {
+    use ScopeRule::{Inherited, Opened, OutsideComprehensions};
     let f = fields();
-    let is = |field| is_field(parent, field, child);
-    match kind_of(parent) {
-        "function_definition" | "lambda" => is(f.parameters) || is(f.body),
-        "class_definition" => is(f.body),
-        "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => true,
-        _ => false,
+    let is = |id: NonZeroU16| field == Some(id);
+    let rule = match kind {
+        // `a.b`: only `a` is a name; `a.b = 1` reads `a`.
+        "attribute" => return is(f.object).then_some((Role::Use, Inherited)),
+        "keyword_argument" => return is(f.value).then_some((Role::Use, Inherited)),
+        "assignment" if is(f.left) => (Role::Def, Inherited),
+        "augmented_assignment" if is(f.left) => (Role::UseDef, Inherited),
+        // A walrus in a comprehension binds in the enclosing scope.
+        "named_expression" if is(f.name) => (Role::Def, OutsideComprehensions),
+        "for_statement" | "for_in_clause" | "as_pattern" | "except_clause" if is(f.left) || is(f.alias) => {
+            (Role::Def, Inherited)
+        }
+        "function_definition" | "class_definition" | "lambda" => {
+            if is(f.name) {
+                (Role::Def, Inherited)
+            } else if is(f.parameters) {
+                (Role::Def, Opened)
+            } else if is(f.body) {
+                (Role::Use, Opened)
+            } else {
+                (Role::Use, Inherited)
+            }
+        }
+        "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+            (Role::Use, Opened)
+        }
+        "default_parameter" | "typed_default_parameter" if is(f.name) => (Role::Def, Inherited),
+        "typed_parameter" if !is(f.r#type) => (inherited, Inherited),
+        // In a `case` pattern names capture (bind); a class name and `Color.RED` are values,
+        // and in `key=pattern` the key is an attribute name.
+        "case_pattern" => (Role::Def, Inherited),
+        "class_pattern" if index > 0 => (inherited, Inherited),
+        "keyword_pattern" => return (index > 0).then_some((inherited, Inherited)),
+        "dotted_name" if parent.named_child_count() == 1 => (inherited, Inherited),
+        // Anything else passes its role down: `(a, b) = ...` makes both names definitions.
+        "pattern_list"
+        | "tuple_pattern"
+        | "list_pattern"
+        | "list_splat_pattern"
+        | "dictionary_splat_pattern"
+        | "parenthesized_expression"
+        | "tuple"
+        | "list"
+        | "expression_list"
+        | "list_splat"
+        | "parameters"
+        | "lambda_parameters"
+        | "as_pattern_target"
+        | "case_pattern_list"
+        | "splat_pattern"
+        | "union_pattern" => (inherited, Inherited),
+        _ => (Role::Use, Inherited),
+    };
+    Some(rule)
+}
+
+/// The field of `child` in `parent` and its index among the named children, as the walk's
+/// cursor would see them (for nodes reached from above, not by the walk).
+fn place_in(parent: Node, child: Node) -> (Option<NonZeroU16>, usize) {
+    let mut cursor = parent.walk();
+    let mut named = 0;
+    if cursor.goto_first_child() {
+        loop {
+            let node = cursor.node();
+            if node.id() == child.id() {
+                return (cursor.field_id(), named);
+            }
+            named += usize::from(node.is_named());
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
     }
+    (None, named)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::parse_python;
-    use crate::partition::{PartitionConfig, partition};
+    use crate::pipeline::lang::parse_python;
+    use crate::pipeline::partition::{PartitionConfig, partition};
 
     /// Edges as (from, to, names) for a program.
     fn edges_of(source: &str) -> Vec<(usize, usize, String)> {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let captures = crate::captures::capture(&tree, source);
+        let captures = crate::pipeline::captures::capture(&tree, source);
         let items = partition(&tree, &captures, 0, &PartitionConfig::default(), &mut diagnostics);
         let mut index = NameIndex::default();
         index.add_segment(0, &items, source);

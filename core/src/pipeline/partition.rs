@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
 
 use crate::Diagnostic;
-use crate::captures::{Captures, Role};
+use crate::pipeline::captures::{Captures, Role};
 use crate::span::Span;
 
 /// Knobs of the partition stage.
@@ -310,8 +310,8 @@ fn is_statement(node: Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::captures::capture;
-    use crate::lang::parse_python;
+    use crate::pipeline::captures::capture;
+    use crate::pipeline::lang::parse_python;
 
     fn cut(source: &str, config: &PartitionConfig) -> (Vec<(ItemKind, usize, String)>, usize) {
         let tree = parse_python(source);

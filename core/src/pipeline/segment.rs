@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Diagnostic;
-use crate::lang::Language;
+use crate::pipeline::lang::Language;
 use crate::span::Span;
 
 /// What a segment is.

@@ -14,8 +14,8 @@ pub use precomputed::{PrecomputedError, PrecomputedScorer, score_line};
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::Record;
-use crate::tokens::Token;
+use crate::pipeline::record::Record;
+use crate::pipeline::tokens::Token;
 
 /// Why a record's tokens could not be scored.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -64,6 +64,36 @@ pub trait TokenScorer {
 
     /// Natural-log probability of each response token, one result per request.
     fn logprobs(&mut self, batch: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>>;
+}
+
+/// Knobs of token scoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// The GCE exponent q in [0, 1]; 0 is cross-entropy.
+    pub q: f64,
+    pub aggregate: Aggregate,
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        ScoreConfig {
+            q: 0.7,
+            aggregate: Aggregate::Mean,
+        }
+    }
+}
+
+impl ScoreConfig {
+    /// GCE of every token, from its log-prob.
+    pub fn token_gce(&self, logprobs: &[f64]) -> Vec<f64> {
+        logprobs.iter().map(|&l| gce(l, self.q)).collect()
+    }
+
+    /// An item's utility: the GCE of its core tokens, aggregated.
+    pub fn utility(&self, core_tokens: &[usize], token_gce: &[f64]) -> f64 {
+        self.aggregate.apply(core_tokens.iter().map(|&t| token_gce[t]))
+    }
 }
 
 /// Generalized cross-entropy of a token from its log-probability; `q = 0` is plain cross-entropy.

@@ -1,8 +1,8 @@
 //! JSONL from bytes: the lines of a file, and the records in them. Native and wasm both read
 //! through here, so line numbers, blank-line handling and reject messages agree byte for byte.
 
-use crate::pipeline::{Input, Reject};
-use crate::record::{Fields, Schema, parse_record};
+use crate::pipeline::output::{Input, Reject};
+use crate::pipeline::record::{Fields, Schema, parse_record};
 
 /// One non-blank line: its 1-based number and its text, or why it is not text.
 #[derive(Debug, Clone, PartialEq, Eq)]

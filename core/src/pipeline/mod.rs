@@ -1,0 +1,209 @@
+//! The pipeline, stage by stage: prepare (structure, tokens) → score → rank (utility, reach,
+//! bridge, priority) → choose → output. Each stage's rules live in its own module; this one
+//! only chains them. Stages are separate functions so a shell can batch the scorer across
+//! records and time each stage; [`run`] chains them all.
+
+pub mod analysis;
+pub mod captures;
+pub mod config;
+pub mod dataflow;
+pub mod lang;
+pub mod logic;
+pub mod names;
+pub mod output;
+pub mod partition;
+pub mod record;
+pub mod score;
+pub mod segment;
+pub mod select;
+pub mod structure;
+pub mod summary;
+pub mod tokens;
+
+use crate::Diagnostic;
+use analysis::{Analysis, Prepared};
+pub use config::{Config, ConfigError};
+use output::{Input, RecordOutput, Reject};
+use record::Record;
+use score::{ScoreError, ScoreRequest, TokenScorer};
+use select::Chosen;
+use structure::Structure;
+use tokens::Tokenize;
+
+use crate::span::Span;
+
+/// Stage 1: everything that needs no scores.
+pub fn prepare(record: Record, tokenizer: &dyn Tokenize, config: &Config) -> Result<Prepared, Reject> {
+    let response = &record.response;
+    if response.len() > config.max_response_bytes {
+        return Err(Reject::new(
+            "response_too_large",
+            format!(
+                "response is {} bytes; the limit is {} (--max-response-bytes)",
+                response.len(),
+                config.max_response_bytes
+            ),
+        ));
+    }
+    if response.trim().is_empty() {
+        return Err(Reject::new(
+            "empty_response",
+            "the response is empty: nothing to supervise",
+        ));
+    }
+    let tokens = tokenizer
+        .tokenize(response)
+        .map_err(|e| Reject::new("tokenizer_failed", e.to_string()))?;
+    let Structure {
+        segments,
+        mut items,
+        core,
+        edges,
+        mut diagnostics,
+    } = structure::structure(response, &config.partition);
+    for item in &mut items {
+        item.tokens = tokens::overlapping(&tokens, item.span);
+        item.core_tokens = item
+            .tokens
+            .iter()
+            .copied()
+            .filter(|&t| logic::overlaps_any(&core, tokens[t].span))
+            .collect();
+    }
+    let prose_tokens = select::prose_tokens(response, &segments, &tokens);
+    diagnostics.sort_by_key(|d| d.span);
+    Ok(Prepared {
+        record,
+        segments,
+        tokens,
+        items,
+        edges,
+        prose_tokens,
+        diagnostics,
+    })
+}
+
+/// The scorer's view of prepared records.
+pub fn requests<'a>(batch: &[&'a Prepared]) -> Vec<ScoreRequest<'a>> {
+    batch
+        .iter()
+        .map(|p| ScoreRequest {
+            record: &p.record,
+            tokens: &p.tokens,
+        })
+        .collect()
+}
+
+/// Stage 3 (after the scorer gave log-probs): utilities, data-flow signals and priorities.
+pub fn rank(mut prepared: Prepared, logprobs: &[f64], config: &Config) -> Result<Analysis, Reject> {
+    if logprobs.len() != prepared.tokens.len() {
+        return Err(ScoreError::Length {
+            id: prepared.record.id.clone(),
+            expected: prepared.tokens.len(),
+            found: logprobs.len(),
+        }
+        .into());
+    }
+    let token_gce = config.score.token_gce(logprobs);
+    let utility: Vec<f64> = prepared
+        .items
+        .iter()
+        .map(|item| config.score.utility(&item.core_tokens, &token_gce))
+        .collect();
+    let signals = dataflow::signals(&utility, &prepared.edges, &config.dataflow);
+    if let Some(why) = signals.skipped {
+        let whole = Span::new(0, prepared.record.response.len());
+        prepared.diagnostics.push(Diagnostic::new(whole, why));
+    }
+    let priority = dataflow::priority(&utility, &signals.reach, &signals.bridge, &config.dataflow);
+    Ok(Analysis {
+        prepared,
+        token_gce,
+        utility,
+        reach: signals.reach,
+        bridge: signals.bridge,
+        priority,
+    })
+}
+
+/// The stages of [`run`], as a shell's progress display sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Units: records.
+    Prepare,
+    /// Units: response tokens.
+    Score,
+    /// Units: records.
+    Rank,
+    /// Units: records.
+    Select,
+}
+
+/// Told where [`run`] is, so a shell can draw progress and time stages (core has no clock).
+pub trait Progress {
+    /// A stage begins with `total` units of work.
+    fn stage(&mut self, _stage: Stage, _total: usize) {}
+    /// `done` more units of the current stage are finished.
+    fn advance(&mut self, _done: usize) {}
+}
+
+/// No progress display.
+impl Progress for () {}
+
+/// Records scored per scorer call, so progress moves while a model works.
+pub const SCORE_CHUNK: usize = 64;
+
+/// All stages over a set of records, in order; one output per input, rejected ones included.
+pub fn run(
+    inputs: Vec<Input>,
+    tokenizer: &dyn Tokenize,
+    scorer: &mut dyn TokenScorer,
+    config: &Config,
+    progress: &mut dyn Progress,
+) -> Vec<RecordOutput> {
+    let mut outputs: Vec<Option<RecordOutput>> = vec![None; inputs.len()];
+    let mut prepared = Vec::new();
+    progress.stage(Stage::Prepare, inputs.len());
+    for (slot, input) in inputs.into_iter().enumerate() {
+        let name = input.name();
+        let Input { line, record } = input;
+        match record.and_then(|record| prepare(record, tokenizer, config)) {
+            Ok(p) => prepared.push((slot, line, p)),
+            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(name, reject.at_line(line))),
+        }
+        progress.advance(1);
+    }
+
+    let batch: Vec<&Prepared> = prepared.iter().map(|(_, _, p)| p).collect();
+    let requests = requests(&batch);
+    scorer.observe(&requests);
+    progress.stage(Stage::Score, requests.iter().map(|r| r.tokens.len()).sum());
+    let mut logprobs = Vec::with_capacity(requests.len());
+    for chunk in requests.chunks(SCORE_CHUNK) {
+        logprobs.extend(scorer.logprobs(chunk));
+        progress.advance(chunk.iter().map(|r| r.tokens.len()).sum());
+    }
+
+    progress.stage(Stage::Rank, prepared.len());
+    let mut analyses = Vec::new();
+    for ((slot, line, p), logprobs) in prepared.into_iter().zip(logprobs) {
+        let id = p.record.id.clone();
+        match logprobs.map_err(Reject::from).and_then(|l| rank(p, &l, config)) {
+            Ok(a) => analyses.push((slot, a)),
+            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(id, reject.at_line(line))),
+        }
+        progress.advance(1);
+    }
+
+    progress.stage(Stage::Select, analyses.len());
+    let (slots, analyses): (Vec<usize>, Vec<Analysis>) = analyses.into_iter().unzip();
+    let chosen: Vec<Chosen> = select::choose(&analyses, &config.select);
+    for ((slot, analysis), chosen) in slots.into_iter().zip(&analyses).zip(&chosen) {
+        outputs[slot] = Some(output::record_output(analysis, chosen));
+    }
+    progress.advance(analyses.len());
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every record gets an output or a reject"))
+        .collect()
+}

@@ -1,0 +1,165 @@
+//! The structure stages of a response, before tokens: segment, parse, partition, names and core
+//! logic, each code segment parsed once. Also the structure of Python source alone, for editors.
+
+use crate::Diagnostic;
+use crate::pipeline::analysis::PreparedItem;
+use crate::pipeline::captures;
+use crate::pipeline::lang::{self, Language};
+use crate::pipeline::logic;
+use crate::pipeline::names::{Edge, NameIndex};
+use crate::pipeline::output::{CodeItem, CodeItems};
+use crate::pipeline::partition::{self, PartitionConfig};
+use crate::pipeline::segment::{self, Segment, SegmentKind};
+use crate::span::{LineIndex, Span};
+
+/// The structure of a response: segments, items, core logic, def-use edges.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    pub segments: Vec<Segment>,
+    /// Items with their token lists still empty.
+    pub items: Vec<PreparedItem>,
+    /// Sorted, disjoint spans of core logic.
+    pub core: Vec<Span>,
+    pub edges: Vec<Edge>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The structure stages: segment, parse, partition, names and core logic.
+pub fn structure(response: &str, config: &PartitionConfig) -> Structure {
+    let mut diagnostics = Vec::new();
+    let mut segments = segment::segment(response, &mut diagnostics);
+    // A response without fences is code when it parses as Python; that parse is kept.
+    let mut unfenced = None;
+    if !segments.iter().any(|s| s.kind == SegmentKind::Fence) {
+        let tree = lang::parse_python(response);
+        if lang::looks_like_python(&tree, response) {
+            let kind = SegmentKind::Code {
+                tag: String::new(),
+                language: Language::Python,
+            };
+            segments = vec![Segment {
+                kind,
+                span: Span::new(0, response.len()),
+            }];
+            unfenced = Some(tree);
+        }
+    }
+    structure_of(response, segments, unfenced, diagnostics, config)
+}
+
+/// The coding items of Python source alone (a file in an editor): one code segment, partitioned
+/// even where it does not parse (syntax errors become diagnostics).
+pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
+    let whole = Segment {
+        kind: SegmentKind::Code {
+            tag: "python".into(),
+            language: Language::Python,
+        },
+        span: Span::new(0, code.len()),
+    };
+    let structure = structure_of(code, vec![whole], None, Vec::new(), config);
+    let index = LineIndex::new(code);
+    CodeItems {
+        items: structure
+            .items
+            .iter()
+            .map(|item| CodeItem {
+                span: item.span,
+                lines: index.line_range(item.span),
+                kind: item.kind,
+                node: item.node_kind.clone(),
+                depth: item.depth,
+            })
+            .collect(),
+        edges: structure.edges,
+        core: structure.core,
+        diagnostics: structure.diagnostics.iter().map(|d| d.located(&index)).collect(),
+    }
+}
+
+/// Partition, names and core logic of every code segment; `unfenced` is the parse of a
+/// response that is code without fences, kept to avoid parsing it twice.
+fn structure_of(
+    text: &str,
+    mut segments: Vec<Segment>,
+    mut unfenced: Option<tree_sitter::Tree>,
+    mut diagnostics: Vec<Diagnostic>,
+    config: &PartitionConfig,
+) -> Structure {
+    let mut items = Vec::new();
+    let mut names = NameIndex::default();
+    let mut core = Vec::new();
+    for (index, seg) in segments.iter_mut().enumerate() {
+        let SegmentKind::Code { tag, language } = &mut seg.kind else {
+            continue;
+        };
+        let source = &text[seg.span.start..seg.span.end];
+        let tree = unfenced.take().unwrap_or_else(|| lang::parse_python(source));
+        if tag.is_empty() && *language == Language::Python && !lang::mostly_parses(&tree) {
+            *language = Language::Other;
+            diagnostics.push(Diagnostic::new(
+                seg.span,
+                "untagged fence that does not parse as Python: kept as other code",
+            ));
+            continue;
+        }
+        if *language != Language::Python {
+            diagnostics.push(Diagnostic::new(
+                seg.span,
+                "code in another language: kept, not partitioned",
+            ));
+            continue;
+        }
+        let captures = captures::capture(&tree, source);
+        let parts = partition::partition(&tree, &captures, seg.span.start, config, &mut diagnostics);
+        names.add_segment(items.len(), &parts, source);
+        for part in &parts {
+            items.push(PreparedItem {
+                span: part.span.shift(seg.span.start),
+                kind: part.kind,
+                node_kind: part.node_kind.to_string(),
+                depth: part.depth,
+                segment: index,
+                tokens: Vec::new(),
+                core_tokens: Vec::new(),
+            });
+        }
+        core.extend(logic::core_spans(&captures, seg.span.start));
+    }
+    let edges = names.edges();
+    // Nested error nodes can report the same span twice.
+    diagnostics.sort_by_key(|d| d.span);
+    diagnostics.dedup();
+    Structure {
+        segments,
+        items,
+        core,
+        edges,
+        diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_items_count_in_bytes_or_utf16() {
+        let code = "s = 'é'\nt = s + s\n";
+        let bytes = code_items(code, &PartitionConfig::default());
+        let spans: Vec<Span> = bytes.items.iter().map(|i| i.span).collect();
+        assert_eq!(spans, [Span::new(0, 8), Span::new(9, 18)]);
+        assert_eq!(bytes.edges.len(), 1);
+        assert_eq!((bytes.edges[0].from, bytes.edges[0].to), (0, 1));
+        let utf16 = bytes.in_positions(code, crate::span::Positions::Utf16);
+        assert_eq!(utf16.items[1].span, Span::new(8, 17));
+        assert_eq!(utf16.items[1].lines, (2, 2));
+    }
+
+    #[test]
+    fn code_items_of_broken_source_come_with_a_diagnostic() {
+        let items = code_items("def f(:\n    return 1\nx = 2\n", &PartitionConfig::default());
+        assert!(!items.diagnostics.is_empty());
+        assert!(items.items.iter().any(|i| i.node == "expression_statement"));
+    }
+}

@@ -1,0 +1,136 @@
+//! The pipeline end to end through its public stages: `prepare` → `rank` → `record_output`
+//! for one record, and `run` over several (input order, rejects in place, the global budget).
+
+use codeblock_core::pipeline::output::{Input, Reject, Status, record_output};
+use codeblock_core::pipeline::record::{Message, Record};
+use codeblock_core::pipeline::score::NgramScorer;
+use codeblock_core::pipeline::select::{Chosen, SelectConfig};
+use codeblock_core::pipeline::tokens::{LexicalTokenizer, Token, Tokenize, TokenizeError};
+use codeblock_core::pipeline::{Config, prepare, rank, run};
+use codeblock_core::span::Span;
+
+/// Cuts `a = 1;b = 2` so that one token, `1;b`, straddles the two items.
+struct Straddling;
+
+impl Tokenize for Straddling {
+    fn tokenize(&self, text: &str) -> Result<Vec<Token>, TokenizeError> {
+        let cuts = [0, 1, 2, 3, 4, 7, 8, 9, 10, text.len()];
+        Ok(cuts
+            .windows(2)
+            .map(|w| Token {
+                span: Span::new(w[0], w[1]),
+                id: None,
+            })
+            .collect())
+    }
+}
+
+fn record(id: &str, response: &str) -> Record {
+    Record {
+        id: id.into(),
+        prompt: vec![Message {
+            role: "user".into(),
+            content: "q".into(),
+        }],
+        response: response.into(),
+    }
+}
+
+#[test]
+fn a_token_straddling_two_items_counts_for_both() {
+    let prepared = prepare(record("r", "a = 1;b = 2"), &Straddling, &Config::default()).unwrap();
+    let texts: Vec<&str> = prepared
+        .items
+        .iter()
+        .map(|i| &prepared.record.response[i.span.start..i.span.end])
+        .collect();
+    assert_eq!(texts, ["a = 1", "b = 2"]);
+    assert_eq!(prepared.items[0].tokens, [0, 1, 2, 3, 4]);
+    assert_eq!(prepared.items[1].tokens, [4, 5, 6, 7, 8]);
+    let analysis = rank(prepared, &[-1.0; 9], &Config::default()).unwrap();
+    let chosen = Chosen {
+        items: vec![1],
+        prose_tokens: vec![],
+        guarded: false,
+    };
+    let Status::Ok(selected) = record_output(&analysis, &chosen).status else {
+        panic!("the record is ok")
+    };
+    assert_eq!(selected.mask.supervised, [0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    assert_eq!(selected.mask.spans, [Span::new(6, 11)]);
+}
+
+#[test]
+fn run_keeps_input_order_and_rejects_in_place() {
+    let records = vec![
+        Input::record(record(
+            "a",
+            "Compute it:\n```python\ntotal = sum(values)\nprint(total)\n```\n",
+        )),
+        Input {
+            line: Some(2),
+            record: Err(Reject::new("malformed_json", "not valid JSON")),
+        },
+        Input {
+            line: Some(3),
+            record: Ok(record("c", "")),
+        },
+        Input::record(record("d", "x = 1\ny = x + 1\n")),
+    ];
+    let outputs = run(
+        records,
+        &LexicalTokenizer,
+        &mut NgramScorer::default(),
+        &Config::default(),
+        &mut (),
+    );
+    let ids: Vec<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["a", "line 2", "c", "d"]);
+    assert!(matches!(&outputs[1].status, Status::Rejected(r) if r.message == "line 2: not valid JSON"));
+    assert!(outputs[0].selected().is_some() && outputs[3].selected().is_some());
+    assert!(
+        matches!(&outputs[2].status, Status::Rejected(r) if r.reason == "empty_response" && r.message.starts_with("line 3: "))
+    );
+    // Guards: every accepted record has something supervised.
+    assert!(
+        outputs
+            .iter()
+            .filter_map(|o| o.selected())
+            .all(|s| s.stats.supervised_tokens > 0)
+    );
+}
+
+#[test]
+fn global_budget_favours_records_with_more_to_learn() {
+    let short = record("short", "```python\nx = 1\n```\n");
+    let long_code: String = (0..60)
+        .map(|i| format!("value_{i} = compute_{i}(value_{})\n", i.max(1) - 1))
+        .collect();
+    let long = record("long", &format!("```python\n{long_code}```\n"));
+    let config = Config {
+        select: SelectConfig {
+            budget: 0.1,
+            allow_empty: true,
+            ..SelectConfig::default()
+        },
+        ..Config::default()
+    };
+    let outputs = run(
+        vec![Input::record(short), Input::record(long)],
+        &LexicalTokenizer,
+        &mut NgramScorer::default(),
+        &config,
+        &mut (),
+    );
+    let supervised: Vec<usize> = outputs
+        .iter()
+        .map(|o| o.selected().unwrap().stats.supervised_tokens)
+        .collect();
+    let tokens: Vec<usize> = outputs
+        .iter()
+        .map(|o| o.selected().unwrap().stats.response_tokens)
+        .collect();
+    let total: usize = supervised.iter().sum();
+    assert!(total as f64 <= 0.1 * tokens.iter().sum::<usize>() as f64);
+    assert!(supervised[1] > supervised[0], "{supervised:?} of {tokens:?}");
+}

@@ -1,0 +1,241 @@
+//! The command line of `codeblock train`, which is also the run's settings (`OUT/run.json`,
+//! read back by `--resume`), and the knobs `codeblock experiment` passes to every mode.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, ensure};
+use clap::{Parser, ValueEnum};
+use codeblock_core::model::{Precision, Projection};
+use codeblock_core::train::Mode;
+use serde::{Deserialize, Serialize};
+
+use crate::model::DeviceArg;
+
+/// The command line; also the run's settings, saved as `OUT/run.json` for `--resume`.
+#[derive(Debug, Clone, clap::Parser, Serialize, Deserialize)]
+pub struct Args {
+    /// The model to fine-tune (GGUF file or Hugging Face folder).
+    #[arg(long, required_unless_present = "resume")]
+    model: Option<PathBuf>,
+    /// The output of `codeblock select` made with the same model (its token ids).
+    #[arg(long, required_unless_present = "resume")]
+    data: Option<PathBuf>,
+    /// The run's folder (metrics, checkpoints, settings).
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
+    /// Go on with the run in this folder from its newest checkpoint, with its saved settings.
+    #[arg(long, conflicts_with_all = ["model", "data", "out"])]
+    #[serde(skip)]
+    pub resume: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "codeblock")]
+    pub mode: ModeArg,
+    /// With `--mode token-cleaning`: the reference model (same tokenizer), e.g. one tuned on
+    /// high-quality data.
+    #[arg(long, required_if_eq("mode", "token-cleaning"))]
+    pub reference: Option<PathBuf>,
+    /// With `--mode token-cleaning`: the fraction of all response tokens to keep.
+    #[arg(long, default_value_t = 0.6)]
+    pub keep: f64,
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Stop after this many optimizer steps (default: all epochs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Optimizer, LoRA, precision and checkpoint settings.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub knobs: Knobs,
+    /// Also write the trained model to OUT/final as a Hugging Face checkpoint (config.json,
+    /// model.safetensors, tokenizer.json, tokenizer_config.json).
+    #[arg(long)]
+    pub export: bool,
+}
+
+/// The training settings `codeblock experiment` passes through to every mode's run.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+pub struct Knobs {
+    /// Write a checkpoint every this many optimizer steps, and at the end (0: never).
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: usize,
+    /// Checkpoints kept on disk (the newest).
+    #[arg(long, default_value_t = 2)]
+    pub keep_checkpoints: usize,
+    /// Train LoRA adapters of this rank instead of every weight (0: full fine-tuning).
+    #[arg(long, default_value_t = 0)]
+    pub lora_rank: usize,
+    /// LoRA's alpha: adapters are scaled by alpha / rank.
+    #[arg(long, default_value_t = 16.0)]
+    pub lora_alpha: f64,
+    /// The projections that get adapters, in every block.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = LoraTarget::ALL)]
+    pub lora_targets: Vec<LoraTarget>,
+    #[arg(long, default_value_t = 2e-5)]
+    pub lr: f64,
+    /// Fraction of the steps spent warming up.
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// Clip the gradient norm to this (0: no clipping).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f32,
+    /// Padded tokens per micro-batch.
+    #[arg(long, default_value_t = 4096)]
+    pub batch_tokens: usize,
+    /// Micro-batches per optimizer step.
+    #[arg(long, default_value_t = 4)]
+    pub grad_accum: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Mixed precision: the projections' and the LM head's matrix products in bf16 or f16
+    /// (f16 with a static loss scale); parameters, optimizer state and the rest stay f32.
+    #[arg(long, value_enum, default_value = "f32")]
+    #[serde(default)]
+    pub precision: PrecisionArg,
+    /// Data parallelism: train on these devices (`cpu`, `wgpu`, `gpu:N`; comma-separated),
+    /// instead of `--device`. The first holds the model and the optimizer; each step's
+    /// micro-batches are shared among all (so give `--grad-accum` at least one per device), and
+    /// their gradients are summed on the first.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub devices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeArg {
+    Codeblock,
+    Full,
+    Random,
+    Mask,
+    TokenCleaning,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Codeblock => Mode::Codeblock,
+            ModeArg::Full => Mode::Full,
+            ModeArg::Random => Mode::Random,
+            ModeArg::Mask => Mode::Mask,
+            ModeArg::TokenCleaning => Mode::TokenCleaning,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrecisionArg {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(precision: PrecisionArg) -> Precision {
+        match precision {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+            PrecisionArg::F16 => Precision::F16,
+        }
+    }
+}
+
+/// A projection that can carry a LoRA adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoraTarget {
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+impl LoraTarget {
+    const ALL: [LoraTarget; 7] = [
+        LoraTarget::Q,
+        LoraTarget::K,
+        LoraTarget::V,
+        LoraTarget::O,
+        LoraTarget::Gate,
+        LoraTarget::Up,
+        LoraTarget::Down,
+    ];
+}
+
+impl From<LoraTarget> for Projection {
+    fn from(target: LoraTarget) -> Projection {
+        match target {
+            LoraTarget::Q => Projection::Q,
+            LoraTarget::K => Projection::K,
+            LoraTarget::V => Projection::V,
+            LoraTarget::O => Projection::O,
+            LoraTarget::Gate => Projection::Gate,
+            LoraTarget::Up => Projection::Up,
+            LoraTarget::Down => Projection::Down,
+        }
+    }
+}
+
+impl Args {
+    pub fn model(&self) -> &Path {
+        self.model.as_deref().expect("resolved: given, or read from run.json")
+    }
+    pub fn data(&self) -> &Path {
+        self.data.as_deref().expect("resolved: given, or read from run.json")
+    }
+    pub fn out(&self) -> &Path {
+        self.out.as_deref().expect("resolved: given, or read from run.json")
+    }
+
+    /// A new run of `mode` from `model` on `data` into `out` for `max_steps` steps, exported
+    /// at the end, with the other settings at their defaults (what `codeblock experiment`
+    /// starts from).
+    pub fn new_run(model: &Path, data: &Path, out: &Path, mode: ModeArg, max_steps: usize) -> Args {
+        let mut args = Args::parse_from(["train", "--model", "-", "--data", "-", "--out", "-"]);
+        args.model = Some(model.to_path_buf());
+        args.data = Some(data.to_path_buf());
+        args.out = Some(out.to_path_buf());
+        args.mode = mode;
+        args.epochs = usize::MAX;
+        args.max_steps = Some(max_steps);
+        args.export = true;
+        args
+    }
+
+    /// The run's settings: these, saved to `OUT/run.json` for a new run; or, with `--resume`,
+    /// the ones saved there.
+    pub fn resolve(self) -> Result<(Args, bool)> {
+        if let Some(dir) = &self.resume {
+            return Ok((saved(dir)?, true));
+        }
+        let out = self.out();
+        ensure!(
+            !out.join("checkpoints").exists(),
+            "{} already holds a run with checkpoints: `--resume {}` goes on with it",
+            out.display(),
+            out.display()
+        );
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let path = out.join("run.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&self)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok((self, false))
+    }
+}
+
+/// The settings saved in `dir/run.json`.
+pub fn saved(dir: &Path) -> Result<Args> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot resume {}: no {}", dir.display(), path.display()))?;
+    let mut saved: Args = serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    saved.out = Some(dir.to_path_buf());
+    Ok(saved)
+}

@@ -1,0 +1,105 @@
+//! What `codeblock train` trains on: the records of `select`'s output as examples (the context
+//! and weights of `codeblock_core::train::example`), and Token Cleaning's choice of tokens.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail, ensure};
+use burn::tensor::Device;
+use codeblock_core::model::score_contexts;
+use codeblock_core::pipeline::output::{RecordOutput, Status};
+use codeblock_core::train::{self as plan, Example, Mode, token_cleaning_weights, token_weights};
+use indicatif::ProgressBar;
+use serde::Deserialize;
+
+use super::args::Args;
+use crate::input;
+use crate::model;
+
+/// A line of `select`'s output, with the per-token `weights` the `mask` mode may bring.
+#[derive(Deserialize)]
+struct TrainingLine {
+    #[serde(flatten)]
+    record: RecordOutput,
+    weights: Option<Vec<f32>>,
+}
+
+/// The records of `select`'s output as examples: prompt through the chat template, response
+/// token ids, the end token, and the mode's weights. Rejected records and records with no
+/// weight are counted.
+pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
+    let bundle = &loaded.bundle;
+    let mode = Mode::from(args.mode);
+    let mut examples = Vec::new();
+    let (mut rejected, mut empty, mut too_long) = (0, 0, 0);
+    let lines = input::read_jsonl::<TrainingLine>(args.data(), "a `codeblock select` output line")?;
+    for (number, TrainingLine { record, weights }) in lines {
+        let where_ = format!("{} line {number}", args.data().display());
+        let Status::Ok(selected) = &record.status else {
+            rejected += 1;
+            continue;
+        };
+        let Some(response_ids) = &selected.mask.token_ids else {
+            bail!("{where_}: no token ids; run `codeblock select --model` with this model first");
+        };
+        if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= bundle.config.vocab_size) {
+            bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
+        }
+        let weights = token_weights(mode, selected, weights.as_deref(), args.knobs.seed)
+            .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
+        if weights.iter().all(|&w| w == 0.0) {
+            empty += 1;
+            continue;
+        }
+        let context = bundle
+            .context(&selected.prompt, response_ids)
+            .with_context(|| where_.clone())?;
+        let example = plan::example(context, bundle.end_token(), weights, mode);
+        if example.context.ids.len() > bundle.config.max_positions() {
+            too_long += 1;
+            continue;
+        }
+        examples.push(example);
+    }
+    eprintln!(
+        "{} records to train on; skipped {rejected} rejected by select, {empty} with no supervised token, \
+         {too_long} longer than the model's {} positions",
+        examples.len(),
+        bundle.config.max_positions()
+    );
+    Ok(examples)
+}
+
+/// Token Cleaning: scores every response token under the base model and the reference, and
+/// keeps the global top `keep` fraction by excess loss; examples left with nothing are dropped.
+pub fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f64, device: &Device) -> Result<()> {
+    let (base, reference_model) = (
+        model::load(base, device.clone())?,
+        model::load(reference, device.clone())?,
+    );
+    ensure!(
+        base.bundle.config.vocab_size == reference_model.bundle.config.vocab_size,
+        "{}: the reference's vocabulary differs from the model's",
+        reference.display()
+    );
+    let contexts: Vec<_> = examples.iter().map(|e| e.context.clone()).collect();
+    let progress = ProgressBar::new(contexts.len() as u64);
+    let (mut base_scores, mut reference_scores) = (Vec::new(), Vec::new());
+    for chunk in contexts.chunks(8) {
+        base_scores.extend(score_contexts(&base.bundle.model, device, chunk));
+        reference_scores.extend(score_contexts(&reference_model.bundle.model, device, chunk));
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    let weights = token_cleaning_weights(&base_scores, &reference_scores, keep);
+    for (example, weights) in examples.iter_mut().zip(weights) {
+        example.weights = weights;
+    }
+    let before = examples.len();
+    examples.retain(|e| e.weights.iter().any(|&w| w > 0.0));
+    eprintln!(
+        "token cleaning kept {:.1}% of response tokens; {} records left with none",
+        100.0 * keep,
+        before - examples.len()
+    );
+    Ok(())
+}
