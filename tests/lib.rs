@@ -151,10 +151,10 @@ pub fn check_invariants(output: &RecordOutput, budget: f64) {
         .map(|i| i.tokens)
         .sum::<usize>()
         + selected.prose.len();
-    let units = selected.stats.selected_items + selected.stats.selected_prose_tokens;
+    // The budget is a cap, guards included.
     let allowed = budget * selected.stats.response_tokens as f64;
     assert!(
-        cost as f64 <= allowed + 1e-9 || (selected.stats.guarded && units == 1),
+        cost as f64 <= allowed + 1e-9,
         "selection costs {cost} tokens, over the budget of {allowed}"
     );
 }
@@ -194,13 +194,14 @@ pub fn render(output: &RecordOutput) -> String {
     let stats = &selected.stats;
     let _ = writeln!(
         out,
-        "tokens {}, supervised {}, items {} ({} selected), prose tokens {}, guarded {}",
+        "tokens {}, supervised {}, items {} ({} selected, {} tokens), prose tokens {}, guard {} tokens",
         stats.response_tokens,
         stats.supervised_tokens,
         stats.items,
         stats.selected_items,
+        stats.item_tokens,
         stats.selected_prose_tokens,
-        stats.guarded
+        stats.guard_tokens
     );
     out.push_str("\nsegments:\n");
     for segment in &selected.segments {

@@ -38,27 +38,57 @@ impl Context {
 pub struct Example {
     pub context: Context,
     pub weights: Vec<f32>,
+    /// The context ends with the end token (the last weight is its own).
+    pub closed: bool,
 }
 
-/// The example of a record in `mode`: its context, `response_weights` from [`token_weights`],
-/// and the end token (`end`, when the model has one) closing the turn as in the chat, weighted
-/// by [`end_weight`].
-pub fn example(context: Context, end: Option<u32>, response_weights: Vec<f32>, mode: Mode) -> Example {
+impl Example {
+    /// The loss weight on the response's own tokens.
+    pub fn response_weight(&self) -> f32 {
+        self.weights.iter().sum::<f32>() - self.end_weight()
+    }
+
+    /// The loss weight on the end token.
+    pub fn end_weight(&self) -> f32 {
+        match self.closed {
+            true => self.weights.last().copied().unwrap_or(0.0),
+            false => 0.0,
+        }
+    }
+
+    /// The context without the end token: the record's response alone, as the scorer scores it.
+    pub fn response_context(&self) -> Context {
+        let end = usize::from(self.closed);
+        Context {
+            ids: self.context.ids[..self.context.ids.len() - end].to_vec(),
+            prompt_len: self.context.prompt_len,
+        }
+    }
+
+    /// New weights for the response's tokens (Token Cleaning's choice); the end token keeps its
+    /// own.
+    pub fn reweigh(&mut self, response_weights: Vec<f32>) {
+        let end = self.closed.then(|| self.end_weight());
+        self.weights = response_weights;
+        self.weights.extend(end);
+    }
+}
+
+/// The example of a record: its context, `response_weights` from [`token_weights`], and the
+/// end token (`end`, when the model has one) closing the turn as in the chat. The end token is
+/// supervised in every mode, outside the mask's budget: every mode must learn to stop, or a
+/// comparison of modes measures who stops rather than who codes (e1's sparse models, which
+/// never saw it supervised, wrote replies 2.3× the base model's length).
+pub fn example(context: Context, end: Option<u32>, response_weights: Vec<f32>) -> Example {
     let (mut context, mut weights) = (context, response_weights);
     if let Some(end) = end {
         context.ids.push(end);
-        weights.push(end_weight(mode));
+        weights.push(1.0);
     }
-    Example { context, weights }
-}
-
-/// The loss weight of the end-of-turn token: full SFT (and token cleaning, which starts from
-/// it) supervises it, so the model learns to stop after a response; the sparse modes leave it
-/// to the mask, which never covers it.
-pub fn end_weight(mode: Mode) -> f32 {
-    match mode {
-        Mode::Full | Mode::TokenCleaning => 1.0,
-        Mode::Codeblock | Mode::Random | Mode::Mask => 0.0,
+    Example {
+        context,
+        weights,
+        closed: end.is_some(),
     }
 }
 
@@ -95,15 +125,8 @@ pub fn token_weights(
         Mode::Random => {
             let count = flags.iter().filter(|&&f| f > 0.0).count();
             let mut order: Vec<usize> = (0..flags.len()).collect();
-            let mut state = seed ^ fnv(&selected.response);
-            // Fisher-Yates with splitmix64: the same record and seed pick the same tokens.
-            for i in (1..order.len()).rev() {
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                order.swap(i, ((z ^ (z >> 31)) % (i as u64 + 1)) as usize);
-            }
+            // The same record and seed pick the same tokens.
+            shuffle(&mut order, seed ^ fnv(&selected.response));
             let mut weights = vec![0.0; flags.len()];
             for &i in &order[..count] {
                 weights[i] = 1.0;
@@ -152,11 +175,21 @@ fn fnv(text: &str) -> u64 {
     })
 }
 
-/// Batches of example indices: examples sorted by length are filled into batches whose padded
-/// size (examples × longest) stays within `batch_tokens`; batch order is shuffled per epoch.
+/// Records sorted by length within each window of this many (shuffled) records: batches mix
+/// the whole dataset, and padding stays bounded.
+pub const PACK_WINDOW: usize = 64;
+
+/// Batches of example indices for one epoch: the examples are shuffled (from `epoch_seed`),
+/// sorted by length within windows of [`PACK_WINDOW`], and filled into batches whose padded
+/// size (examples × longest) stays within `batch_tokens`; the batch order is shuffled too. A
+/// record lands in a different batch every epoch, next to records of any length class, so no
+/// record is always in a batch of short (or of sparse) neighbours.
 pub fn pack(lengths: &[usize], batch_tokens: usize, epoch_seed: u64) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.sort_by_key(|&i| (lengths[i], i));
+    shuffle(&mut order, epoch_seed);
+    for window in order.chunks_mut(PACK_WINDOW) {
+        window.sort_by_key(|&i| (lengths[i], i));
+    }
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     for i in order {
@@ -169,14 +202,49 @@ pub fn pack(lengths: &[usize], batch_tokens: usize, epoch_seed: u64) -> Vec<Vec<
     if !current.is_empty() {
         batches.push(current);
     }
-    let mut state = epoch_seed;
-    for i in (1..batches.len()).rev() {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        batches.swap(i, ((state >> 33) % (i as u64 + 1)) as usize);
-    }
+    shuffle(&mut batches, epoch_seed.rotate_left(32));
     batches
+}
+
+/// Fisher-Yates with splitmix64: the same seed gives the same order on every platform.
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed;
+    for i in (1..items.len()).rev() {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        items.swap(i, ((z ^ (z >> 31)) % (i as u64 + 1)) as usize);
+    }
+}
+
+/// What a step's loss is divided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// The step's own supervised weight: a mean per supervised token of the step. With sparse
+    /// masks it swings with the batch (a token in a step of 13 weighs 8× one in a step of 100).
+    Step,
+    /// The dataset's mean supervised weight per step: every supervised token weighs the same,
+    /// whichever batch it lands in (the sum over the step, on one fixed scale).
+    #[default]
+    Constant,
+}
+
+impl Normalize {
+    /// The divisor of a step's summed loss over `group` (its micro-batches); `per_step` is the
+    /// dataset's mean supervised weight per step ([`mean_weight_per_step`]).
+    pub fn divisor(self, examples: &[Example], group: &[Vec<usize>], per_step: f32) -> f32 {
+        match self {
+            Normalize::Step => supervised_weight(examples, group),
+            Normalize::Constant => per_step,
+        }
+    }
+}
+
+/// The dataset's supervised weight per optimizer step, on average over an epoch of `steps`.
+pub fn mean_weight_per_step(examples: &[Example], steps: usize) -> f32 {
+    examples.iter().map(|e| e.weights.iter().sum::<f32>()).sum::<f32>() / steps.max(1) as f32
 }
 
 /// The total loss weight of a step's micro-batches (each a list of example indices): the
@@ -196,11 +264,20 @@ pub struct Metrics {
     pub epoch: usize,
     pub loss: f64,
     pub lr: f64,
-    /// The step's summed loss weight (supervised tokens, when weights are 0/1).
+    /// The mean loss per supervised token of the step (whatever the normaliser).
+    pub loss_per_token: f64,
+    /// The step's loss weight on response tokens (supervised tokens, when weights are 0/1).
     pub supervised_tokens: f64,
+    /// The step's loss weight on end tokens, outside the mask's budget.
+    #[serde(default)]
+    pub end_tokens: f64,
     /// Padded tokens of the step's micro-batches.
     pub total_tokens: usize,
+    /// Response supervised tokens over all of the step's tokens.
     pub supervised_fraction: f64,
+    /// The global L2 norm of the step's gradients, before clipping.
+    #[serde(default)]
+    pub grad_norm: f64,
     pub tokens_per_s: f64,
     pub supervised_tokens_per_s: f64,
     /// Seconds of training so far, over resumes.
@@ -266,27 +343,52 @@ mod tests {
     }
 
     #[test]
-    fn examples_close_the_turn_with_the_end_token() {
+    fn examples_close_the_turn_with_the_end_token_supervised_in_every_mode() {
         let context = Context::new(vec![1, 2], &[7, 8, 9]);
         assert_eq!((context.prompt_len, context.response()), (2, &[7, 8, 9][..]));
-        let full = example(context.clone(), Some(0), vec![1.0; 3], Mode::Full);
+        let full = example(context.clone(), Some(0), vec![1.0; 3]);
         assert_eq!(full.context.ids, [1, 2, 7, 8, 9, 0]);
-        assert_eq!(full.weights, [1.0, 1.0, 1.0, 1.0], "full SFT learns to stop");
-        let sparse = example(context.clone(), Some(0), vec![0.0, 1.0, 0.0], Mode::Codeblock);
+        assert_eq!(full.weights, [1.0, 1.0, 1.0, 1.0]);
+        let sparse = example(context.clone(), Some(0), vec![0.0, 1.0, 0.0]);
+        assert_eq!(sparse.weights, [0.0, 1.0, 0.0, 1.0], "sparse modes learn to stop too");
+        assert_eq!((sparse.response_weight(), sparse.end_weight()), (1.0, 1.0));
+        assert_eq!(sparse.response_context().ids, [1, 2, 7, 8, 9]);
+        let mut cleaned = sparse.clone();
+        cleaned.reweigh(vec![1.0, 0.0, 1.0]);
         assert_eq!(
-            sparse.weights,
-            [0.0, 1.0, 0.0, 0.0],
-            "the end token is context in sparse modes"
+            cleaned.weights,
+            [1.0, 0.0, 1.0, 1.0],
+            "token cleaning keeps the end token"
         );
-        let cleaning = example(context.clone(), Some(0), vec![1.0; 3], Mode::TokenCleaning);
-        assert_eq!(cleaning.weights.len(), 4);
-        assert_eq!(end_weight(Mode::TokenCleaning), 1.0);
-        let open = example(context, None, vec![1.0; 3], Mode::Full);
+        let open = example(context, None, vec![1.0; 3]);
         assert_eq!(
             (open.context.ids.len(), open.weights.len()),
             (5, 3),
             "no end token, none added"
         );
+        assert_eq!((open.response_weight(), open.end_weight()), (3.0, 0.0));
+    }
+
+    #[test]
+    fn under_constant_normalisation_a_tokens_weight_does_not_depend_on_its_batch() {
+        let example = |weights: Vec<f32>| Example {
+            context: Context::new(vec![1], &vec![2; weights.len()]),
+            weights,
+            closed: false,
+        };
+        // A sparse record (one token) and a dense one (four).
+        let examples = [example(vec![0.0, 1.0, 0.0]), example(vec![1.0; 4])];
+        let per_step = mean_weight_per_step(&examples, 2);
+        assert_eq!(per_step, 2.5);
+        // The weight of record 0's supervised token, alone in a step or next to record 1.
+        let weight = |normalize: Normalize, group: &[Vec<usize>]| 1.0 / normalize.divisor(&examples, group, per_step);
+        let (alone, together) = (vec![vec![0]], vec![vec![0, 1]]);
+        assert_eq!(
+            weight(Normalize::Constant, &alone),
+            weight(Normalize::Constant, &together)
+        );
+        assert_eq!(weight(Normalize::Step, &alone), 1.0);
+        assert_eq!(weight(Normalize::Step, &together), 0.2, "a step mean: 1 of 5 tokens");
     }
 
     #[test]
@@ -294,6 +396,7 @@ mod tests {
         let example = |weights: Vec<f32>| Example {
             context: Context::new(vec![1], &vec![2; weights.len()]),
             weights,
+            closed: false,
         };
         let examples = [
             example(vec![1.0, 0.0]),
@@ -335,5 +438,29 @@ mod tests {
             assert!(batch.len() == 1 || batch.len() * longest <= 110, "{batch:?}");
         }
         assert_eq!(batches, pack(&lengths, 110, 3), "deterministic");
+    }
+
+    #[test]
+    fn packing_shuffles_records_across_batches_each_epoch() {
+        let lengths: Vec<usize> = (0..200).map(|i| 10 + i % 50).collect();
+        let epochs: Vec<Vec<Vec<usize>>> = (0..3).map(|seed| pack(&lengths, 100, seed)).collect();
+        assert_ne!(epochs[0], epochs[1]);
+        let batch_of = |batches: &[Vec<usize>], record: usize| {
+            let batch = batches
+                .iter()
+                .find(|b| b.contains(&record))
+                .expect("every record is packed");
+            let mut batch = batch.clone();
+            batch.sort();
+            batch
+        };
+        let moved = (0..200)
+            .filter(|&r| batch_of(&epochs[0], r) != batch_of(&epochs[2], r))
+            .count();
+        assert!(moved > 150, "only {moved} of 200 records changed neighbours");
+        for batch in epochs.iter().flatten() {
+            let longest = batch.iter().map(|&i| lengths[i]).max().unwrap();
+            assert!(batch.len() == 1 || batch.len() * longest <= 100, "{batch:?}");
+        }
     }
 }

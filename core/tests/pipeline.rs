@@ -4,7 +4,7 @@
 use codeblock_core::pipeline::output::{Input, Reject, Status, record_output};
 use codeblock_core::pipeline::record::{Message, Record};
 use codeblock_core::pipeline::score::NgramScorer;
-use codeblock_core::pipeline::select::{Chosen, SelectConfig};
+use codeblock_core::pipeline::select::{Chosen, Guard, SelectConfig};
 use codeblock_core::pipeline::tokens::{LexicalTokenizer, Token, Tokenize, TokenizeError};
 use codeblock_core::pipeline::{Config, prepare, rank, run};
 use codeblock_core::span::Span;
@@ -51,7 +51,7 @@ fn a_token_straddling_two_items_counts_for_both() {
     let chosen = Chosen {
         items: vec![1],
         prose_tokens: vec![],
-        guarded: false,
+        guard_tokens: 0,
     };
     let Status::Ok(selected) = record_output(&analysis, &chosen).status else {
         panic!("the record is ok")
@@ -77,11 +77,19 @@ fn run_keeps_input_order_and_rejects_in_place() {
         },
         Input::record(record("d", "x = 1\ny = x + 1\n")),
     ];
+    // A budget that holds a guard for each record (the budget is a cap, guards included).
+    let config = Config {
+        select: SelectConfig {
+            budget: 0.3,
+            ..SelectConfig::default()
+        },
+        ..Config::default()
+    };
     let outputs = run(
-        records,
+        records.clone(),
         &LexicalTokenizer,
         &mut NgramScorer::default(),
-        &Config::default(),
+        &config,
         &mut (),
     );
     let ids: Vec<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
@@ -91,13 +99,33 @@ fn run_keeps_input_order_and_rejects_in_place() {
     assert!(
         matches!(&outputs[2].status, Status::Rejected(r) if r.reason == "empty_response" && r.message.starts_with("line 3: "))
     );
-    // Guards: every accepted record has something supervised.
+    // Guards: every accepted record has something supervised, a code item in each.
+    let selected: Vec<_> = outputs.iter().filter_map(|o| o.selected()).collect();
     assert!(
-        outputs
+        selected
             .iter()
-            .filter_map(|o| o.selected())
-            .all(|s| s.stats.supervised_tokens > 0)
+            .all(|s| s.stats.supervised_tokens > 0 && s.stats.item_tokens > 0)
     );
+
+    // At the default 1.9% these 18 response tokens hold no guard: nothing passes the cap.
+    let outputs = run(
+        records,
+        &LexicalTokenizer,
+        &mut NgramScorer::default(),
+        &Config::default(),
+        &mut (),
+    );
+    let supervised: usize = outputs
+        .iter()
+        .filter_map(|o| o.selected())
+        .map(|s| s.stats.supervised_tokens)
+        .sum();
+    let tokens: usize = outputs
+        .iter()
+        .filter_map(|o| o.selected())
+        .map(|s| s.stats.response_tokens)
+        .sum();
+    assert!((supervised as f64) <= 0.019 * tokens as f64, "{supervised} of {tokens}");
 }
 
 #[test]
@@ -110,7 +138,7 @@ fn global_budget_favours_records_with_more_to_learn() {
     let config = Config {
         select: SelectConfig {
             budget: 0.1,
-            allow_empty: true,
+            guard: Guard::None,
             ..SelectConfig::default()
         },
         ..Config::default()

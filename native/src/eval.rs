@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use burn::tensor::Device;
+use codeblock_core::eval::hygiene::trained_on;
 use codeblock_core::eval::mbpp::Split;
 use codeblock_core::eval::results::{BenchResult, Generated, GenerationSettings, Outcome, OutcomeLine, Results};
 use codeblock_core::eval::tasks::{Task, extract_code, instruction, load_tasks, test_program};
@@ -82,6 +83,15 @@ pub struct Args {
     /// Only the first N tasks of each benchmark (a quick check).
     #[arg(long)]
     limit: Option<usize>,
+    /// The model's training data (JSONL records with an `id`: pairs, or `select`'s output), so
+    /// that no task it holds is evaluated. Found by itself for a `codeblock train` run's
+    /// `OUT/final` (its `OUT/run.json` names the data).
+    #[arg(long)]
+    trained_on: Option<PathBuf>,
+    /// Evaluate tasks the model was trained on anyway (the score then says nothing about
+    /// generalisation).
+    #[arg(long)]
+    allow_trained_tasks: bool,
 }
 
 /// One solution to run.
@@ -106,6 +116,11 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|name| Ok((name.clone(), tasks(name, args.limit)?)))
         .collect::<Result<_>>()?;
+    if !args.allow_trained_tasks
+        && let Some(data) = training_data(&args)?
+    {
+        refuse_trained_tasks(&data, &benches)?;
+    }
     let mut generated = None;
     let solutions = match (&args.samples, &args.model) {
         (Some(path), _) => Some(read_samples(path)?),
@@ -140,8 +155,50 @@ pub fn run(args: Args) -> Result<()> {
     write_outputs(&args, &benches, &samples, &outcomes, generated, seconds)
 }
 
+/// The training data of the evaluated model: `--trained-on`, else the data of the
+/// `codeblock train` run whose `final` folder it is.
+fn training_data(args: &Args) -> Result<Option<PathBuf>> {
+    if let Some(path) = &args.trained_on {
+        return Ok(Some(path.clone()));
+    }
+    let Some(run) = args.model.as_deref().and_then(Path::parent) else {
+        return Ok(None);
+    };
+    match run.join("run.json").exists() {
+        true => Ok(crate::train::saved(run)?.data),
+        false => Ok(None),
+    }
+}
+
+/// Stops, naming them, when tasks of `benches` are in the training data at `data`.
+pub fn refuse_trained_tasks(data: &Path, benches: &[(String, Vec<Task>)]) -> Result<()> {
+    let records = input::read_jsonl::<serde_json::Value>(data, "a JSON record")?;
+    let ids: Vec<String> = records
+        .iter()
+        .filter_map(|(_, record)| match &record["id"] {
+            serde_json::Value::String(id) => Some(id.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .collect();
+    for (bench, tasks) in benches {
+        let trained = trained_on(ids.iter().map(String::as_str), tasks);
+        ensure!(
+            trained.is_empty(),
+            "{bench}: {} of its {} tasks are in the training data {}: {}{}. Evaluate on other tasks \
+             (e.g. MBPP+ without MBPP's training split), or pass --allow-trained-tasks to score them anyway",
+            trained.len(),
+            tasks.len(),
+            data.display(),
+            trained.iter().take(12).cloned().collect::<Vec<_>>().join(", "),
+            if trained.len() > 12 { ", ..." } else { "" }
+        );
+    }
+    Ok(())
+}
+
 /// The tasks of a named benchmark or a file.
-fn tasks(name: &str, limit: Option<usize>) -> Result<Vec<Task>> {
+pub fn tasks(name: &str, limit: Option<usize>) -> Result<Vec<Task>> {
     let (path, split) = match name {
         "humaneval" => (datasets::humaneval(), None),
         "mbpp" => (datasets::mbpp(), Some(Split::Test)),

@@ -55,6 +55,10 @@ pub struct Args {
     max_tokens: usize,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
+    /// Evaluate on tasks the training pairs hold anyway (the experiment otherwise refuses, naming
+    /// them: such a score says nothing about generalisation).
+    #[arg(long)]
+    allow_trained_tasks: bool,
     #[arg(long)]
     out: PathBuf,
 }
@@ -66,6 +70,14 @@ pub fn run(args: Args) -> Result<()> {
     );
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let pairs = pairs(&args)?;
+    if !args.allow_trained_tasks {
+        let benches = args
+            .eval
+            .split(',')
+            .map(|name| Ok((name.to_string(), crate::eval::tasks(name, args.eval_limit)?)))
+            .collect::<Result<Vec<_>>>()?;
+        crate::eval::refuse_trained_tasks(&pairs, &benches)?;
+    }
     let selected = args.out.join("selected.jsonl");
     stage("select", &selected, || {
         let mut select = codeblock("select");
@@ -144,6 +156,9 @@ fn evaluate(args: &Args, name: &str, model: &Path) -> Result<Results> {
         eval.args(["--max-tokens", &args.max_tokens.to_string()]);
         if let Some(limit) = args.eval_limit {
             eval.args(["--limit", &limit.to_string()]);
+        }
+        if args.allow_trained_tasks {
+            eval.arg("--allow-trained-tasks");
         }
         eval.arg("--model").arg(model).arg("--out").arg(&out);
         succeed(eval)
@@ -264,7 +279,7 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Results)]) -> Result<()
     let settings = serde_json::json!({
         "model": args.model, "train": args.train, "train_limit": args.train_limit, "eval": args.eval,
         "eval_limit": args.eval_limit, "modes": args.modes, "steps": args.steps, "training": args.training,
-        "max_tokens": args.max_tokens, "device": args.device,
+        "max_tokens": args.max_tokens, "device": args.device, "allow_trained_tasks": args.allow_trained_tasks,
     });
     let report = serde_json::json!({ "settings": settings, "rows": summary, "paired": paired });
     std::fs::write(

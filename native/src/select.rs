@@ -10,7 +10,7 @@ use codeblock_core::Config;
 use codeblock_core::model::ModelScorer;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::score::{Aggregate, NgramScorer, PrecomputedScorer, TokenScorer};
-use codeblock_core::pipeline::select::BudgetScope;
+use codeblock_core::pipeline::select::{BudgetScope, Guard};
 use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, Progress, Stage};
@@ -54,9 +54,10 @@ pub struct Args {
     budget_scope: Option<ScopeArg>,
     #[arg(long)]
     prose_share: Option<f64>,
-    /// Allow records to end with no supervised token.
-    #[arg(long)]
-    allow_empty: bool,
+    /// The unit every record is guaranteed: its best code item that fits its share of the
+    /// budget (`item`), its best prose token (`prose`), or nothing (`none`).
+    #[arg(long, value_enum)]
+    guard: Option<GuardArg>,
     #[arg(long)]
     q: Option<f64>,
     #[arg(long, value_enum)]
@@ -81,6 +82,13 @@ pub struct Args {
 enum ScopeArg {
     Global,
     PerRecord,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GuardArg {
+    Item,
+    Prose,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -110,7 +118,14 @@ impl Args {
                 ScopeArg::PerRecord => BudgetScope::PerRecord,
             }),
         );
-        select.allow_empty |= self.allow_empty;
+        set(
+            &mut select.guard,
+            self.guard.map(|g| match g {
+                GuardArg::Item => Guard::Item,
+                GuardArg::Prose => Guard::Prose,
+                GuardArg::None => Guard::None,
+            }),
+        );
         set(&mut config.score.q, self.q);
         set(
             &mut config.score.aggregate,
@@ -352,6 +367,15 @@ fn print_summary(summary: &Summary, timings: &Timings, out: &Path) {
         100.0 * summary.supervised_fraction,
         100.0 * summary.asked_fraction
     );
+    println!(
+        "spent: {:.1}% on code items, {:.1}% on prose tokens; guards {:.1}% of it",
+        100.0 * summary.item_share,
+        100.0 * summary.prose_share,
+        100.0 * summary.guard_share
+    );
+    if summary.overshoot_tokens > 0 {
+        println!("overshoot: {} tokens past the asked fraction", summary.overshoot_tokens);
+    }
     println!(
         "items: {} ({:.1} per record), {} selected; {} records guarded, {} empty; {} diagnostics",
         summary.items,

@@ -255,17 +255,25 @@ fn select_train_and_generate_with_the_default_model() {
     let full = train("full", "3", &["--export"]);
     let losses: Vec<f64> = full.iter().map(|m| m["loss"].as_f64().unwrap()).collect();
     assert!(losses[2] < losses[0], "loss does not decrease: {losses:?}");
-    // Full SFT supervises every response token and each turn's end token.
+    // Full SFT supervises every response token; each turn's end token is counted apart.
     let response_tokens: usize = outputs
         .iter()
         .map(|o| o["mask"]["token_ids"].as_array().unwrap().len())
         .sum();
-    assert_eq!(
-        full[0]["supervised_tokens"].as_f64().unwrap(),
-        (response_tokens + outputs.len()) as f64
-    );
+    assert_eq!(full[0]["supervised_tokens"].as_f64().unwrap(), response_tokens as f64);
     let fraction = |metrics: &[Value]| metrics[0]["supervised_fraction"].as_f64().unwrap();
     let sparse = train("codeblock", "1", &[]);
+    // Every mode learns to stop: both records' end tokens are supervised in the sparse mode
+    // too, and every step logs its gradient norm before clipping.
+    for metrics in [&full[0], &sparse[0]] {
+        assert_eq!(
+            metrics["end_tokens"].as_f64().unwrap(),
+            outputs.len() as f64,
+            "{metrics}"
+        );
+        let norm = metrics["grad_norm"].as_f64().unwrap();
+        assert!(norm.is_finite() && norm > 0.0, "{metrics}");
+    }
     assert!(
         fraction(&sparse) < fraction(&full),
         "codeblock supervises fewer tokens than full"

@@ -274,3 +274,27 @@ fn an_experiment_runs_and_resumes() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(stderr.matches("done already").count(), 7, "{stderr}");
 }
+
+/// MBPP+ shares 108 task ids with MBPP's training split: an experiment that trains on the one
+/// and evaluates on the other stops before it selects, naming the tasks.
+#[test]
+fn an_experiment_refuses_to_evaluate_on_its_training_tasks() {
+    let out = scratch("overlap");
+    let output = codeblock()
+        .arg("experiment")
+        .arg("--model")
+        .arg(codeblock_tests::model_path())
+        .args(["--train", "mbpp-train", "--eval", "mbpp-plus", "--device", "cpu"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("mbpp-plus: 108 of its 378 tasks are in the training data"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Mbpp/602"), "{stderr}");
+    assert!(!out.join("selected.jsonl").exists(), "nothing was selected");
+}

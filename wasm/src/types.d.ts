@@ -6,7 +6,7 @@ export interface Config {
   partition?: { max_depth?: number; min_item_bytes?: number };
   score?: { q?: number; aggregate?: "mean" | "max" | "sum" };
   dataflow?: { lambda_reach?: number; lambda_bridge?: number; gate_quantile?: number; max_items?: number };
-  select?: { budget?: number; prose_share?: number; scope?: "global" | "per_record"; allow_empty?: boolean };
+  select?: { budget?: number; prose_share?: number; scope?: "global" | "per_record"; guard?: "item" | "prose" | "none" };
   max_response_bytes?: number;
 }
 
@@ -63,7 +63,11 @@ export interface Stats {
   items: number;
   selected_items: number;
   selected_prose_tokens: number;
+  /** Supervised tokens that lie in selected items. */
+  item_tokens: number;
   guarded: boolean;
+  /** What the guard unit cost (0: none). */
+  guard_tokens: number;
 }
 
 export interface Message { role: string; content: string }

@@ -6,9 +6,10 @@
 //! - **bridge** of item i: the pairs of other items that are connected (ignoring direction) only
 //!   through i, over all pairs of other items, `C(n-1, 2)` — in [0, 1]; the middle of a chain
 //!   scores 1, a leaf 0.
-//! - **priority**: items below the gate (the response's `gate_quantile` utility) keep their
-//!   utility; above it, `utility × (1 + λ_reach·reach + λ_bridge·bridge)`. The gate stops
-//!   plumbing that the model already predicts well from riding on its connections.
+//! - **priority**: items below the gate (the `gate_quantile` utility of the response's
+//!   candidate items) keep their utility; above it, `utility × (1 + λ_reach·reach +
+//!   λ_bridge·bridge)`. The gate stops plumbing that the model already predicts well from
+//!   riding on its connections.
 
 use serde::{Deserialize, Serialize};
 
@@ -184,9 +185,23 @@ fn disconnected_pairs(adjacency: &[Vec<usize>]) -> Vec<usize> {
     result
 }
 
-/// Gated priority of every item of one response.
-pub fn priority(utility: &[f64], reach: &[f64], bridge: &[f64], config: &DataflowConfig) -> Vec<f64> {
-    let gate = quantile(utility, config.gate_quantile);
+/// Gated priority of every item of one response. The gate is the quantile of the utilities of
+/// the `candidate` items only: items that can never be selected (no core tokens, utility 0)
+/// must not pull it down.
+pub fn priority(
+    utility: &[f64],
+    reach: &[f64],
+    bridge: &[f64],
+    candidate: &[bool],
+    config: &DataflowConfig,
+) -> Vec<f64> {
+    let ranked: Vec<f64> = utility
+        .iter()
+        .zip(candidate)
+        .filter(|&(_, &c)| c)
+        .map(|(&u, _)| u)
+        .collect();
+    let gate = quantile(&ranked, config.gate_quantile);
     utility
         .iter()
         .zip(reach.iter().zip(bridge))
@@ -265,8 +280,18 @@ mod tests {
             ..Default::default()
         };
         // Gate = lower median of [1, 2, 4] = 2: item 0 gets no bonus.
-        let p = priority(&[1.0, 2.0, 4.0], &[1.0, 0.5, 0.0], &[1.0, 0.0, 0.5], &config);
-        assert_eq!(p, vec![1.0, 2.0 * 1.25, 4.0 * 1.5]);
+        let (reach, bridge) = ([1.0, 0.5, 0.0, 0.0], [1.0, 0.0, 0.5, 0.0]);
+        let p = priority(
+            &[1.0, 2.0, 4.0, 0.0],
+            &reach,
+            &bridge,
+            &[true, true, true, false],
+            &config,
+        );
+        assert_eq!(p, vec![1.0, 2.0 * 1.25, 4.0 * 1.5, 0.0]);
+        // Over all four items the gate would be 1, and item 0 would ride on its reach.
+        let p = priority(&[1.0, 2.0, 4.0, 0.0], &reach, &bridge, &[true; 4], &config);
+        assert_eq!(p[0], 1.0 * 2.5);
     }
 
     #[test]

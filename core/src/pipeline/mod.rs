@@ -115,7 +115,8 @@ pub fn rank(mut prepared: Prepared, logprobs: &[f64], config: &Config) -> Result
         let whole = Span::new(0, prepared.record.response.len());
         prepared.diagnostics.push(Diagnostic::new(whole, why));
     }
-    let priority = dataflow::priority(&utility, &signals.reach, &signals.bridge, &config.dataflow);
+    let candidate: Vec<bool> = prepared.items.iter().map(select::is_candidate).collect();
+    let priority = dataflow::priority(&utility, &signals.reach, &signals.bridge, &candidate, &config.dataflow);
     Ok(Analysis {
         prepared,
         token_gce,

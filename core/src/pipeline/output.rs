@@ -143,8 +143,14 @@ pub struct Stats {
     pub items: usize,
     pub selected_items: usize,
     pub selected_prose_tokens: usize,
+    /// Supervised tokens that lie in selected items (code).
+    #[serde(default)]
+    pub item_tokens: usize,
     /// The record got a guard unit so that it is not left without supervision.
     pub guarded: bool,
+    /// What the guard unit cost, counted in the budget like everything else.
+    #[serde(default)]
+    pub guard_tokens: usize,
 }
 
 /// The coding items of Python source alone (what an editor asks for): no tokens, no scores.
@@ -213,6 +219,7 @@ pub fn record_output(analysis: &Analysis, chosen: &Chosen) -> RecordOutput {
             supervised[t] = true;
         }
     }
+    let item_tokens = supervised.iter().filter(|&&s| s).count();
     let prose: Vec<Span> = chosen.prose_tokens.iter().map(|&t| prepared.tokens[t].span).collect();
     for &t in &chosen.prose_tokens {
         supervised[t] = true;
@@ -239,7 +246,9 @@ pub fn record_output(analysis: &Analysis, chosen: &Chosen) -> RecordOutput {
             items: prepared.items.len(),
             selected_items: chosen.items.len(),
             selected_prose_tokens: chosen.prose_tokens.len(),
-            guarded: chosen.guarded,
+            item_tokens,
+            guarded: chosen.guard_tokens > 0,
+            guard_tokens: chosen.guard_tokens,
         },
     )
 }

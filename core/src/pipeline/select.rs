@@ -1,15 +1,16 @@
 //! Selection: whole items and single prose tokens under a token budget.
 //!
-//! The budget is a fraction of response tokens, over the whole dataset (default) or per record.
-//! Code gets `1 − prose_share` of it, prose the rest; each side is filled greedily by priority
-//! (items: gated priority; prose tokens: their GCE), skipping what no longer fits, and what one
-//! side leaves unused goes to the other. Unless empty records are allowed, every record first
-//! gets a guard unit — its best prose token, or its best item when it has no prose — so no record
-//! ends with nothing supervised; guards are paid from the same budget.
+//! The budget is a fraction of response tokens, over the whole dataset (default) or per record,
+//! and a cap: nothing, guards included, is taken past it. Code gets `1 − prose_share` of it,
+//! prose the rest. First every record gets a guard unit (by default its best code item that
+//! fits its own share of the budget, else its best prose token) so that no record ends with
+//! nothing supervised, while the budget holds; then code is filled greedily by priority (gated
+//! priority), skipping what no longer fits, and prose (by GCE) with its share plus what code
+//! left unused. Unused prose budget does not flow back to code: prose is filled last.
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::analysis::Analysis;
+use crate::pipeline::analysis::{Analysis, PreparedItem};
 use crate::pipeline::logic;
 use crate::pipeline::segment::{Segment, SegmentKind};
 use crate::pipeline::tokens::Token;
@@ -24,8 +25,8 @@ pub struct SelectConfig {
     /// Share of the budget for prose tokens.
     pub prose_share: f64,
     pub scope: BudgetScope,
-    /// Let records end with no supervised token instead of guarding them.
-    pub allow_empty: bool,
+    /// The unit each record is guaranteed.
+    pub guard: Guard,
 }
 
 impl Default for SelectConfig {
@@ -34,7 +35,7 @@ impl Default for SelectConfig {
             budget: 0.019,
             prose_share: 0.2,
             scope: BudgetScope::Global,
-            allow_empty: false,
+            guard: Guard::Item,
         }
     }
 }
@@ -48,6 +49,22 @@ pub enum BudgetScope {
     Global,
     /// Each record gets the budget fraction of its own tokens.
     PerRecord,
+}
+
+/// The unit a record is guaranteed before the greedy fill, so that it does not end with nothing
+/// supervised. A guard item must fit the record's own share of the budget (at least one token),
+/// and a guard is only taken while the whole budget still holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// The record's best code item that fits its share, else its best prose token: short
+    /// responses spend their one unit on code rather than on a template word.
+    #[default]
+    Item,
+    /// The record's best prose token, else its best item that fits its share.
+    Prose,
+    /// No guard: records may end with nothing supervised.
+    None,
 }
 
 /// Something that can be selected: an item or a prose token of one record.
@@ -67,8 +84,15 @@ pub struct Candidate {
 pub struct Chosen {
     pub items: Vec<usize>,
     pub prose_tokens: Vec<usize>,
-    /// The record got its guard unit.
-    pub guarded: bool,
+    /// What the record's guard unit cost (0: it got none).
+    pub guard_tokens: usize,
+}
+
+/// Whether an item can be selected: it holds core logic (an item of only keywords and
+/// punctuation teaches nothing the model does not predict). The data-flow gate ranks among
+/// these items only.
+pub fn is_candidate(item: &PreparedItem) -> bool {
+    !item.core_tokens.is_empty()
 }
 
 /// The prose tokens of a response that may be selected: they overlap prose (or inline code)
@@ -96,7 +120,7 @@ pub fn candidates(record: usize, analysis: &Analysis) -> Vec<Candidate> {
         .items
         .iter()
         .enumerate()
-        .filter(|(_, item)| !item.core_tokens.is_empty())
+        .filter(|(_, item)| is_candidate(item))
         .map(|(index, item)| Candidate {
             record,
             index,
@@ -124,19 +148,19 @@ pub fn choose(analyses: &[Analysis], config: &SelectConfig) -> Vec<Chosen> {
                 .enumerate()
                 .flat_map(|(r, a)| candidates(r, a))
                 .collect();
-            let total = analyses.iter().map(|a| a.prepared.tokens.len()).sum();
-            select(analyses.len(), total, &all, config)
+            let tokens: Vec<usize> = analyses.iter().map(|a| a.prepared.tokens.len()).collect();
+            select(&tokens, &all, config)
         }
         BudgetScope::PerRecord => analyses
             .iter()
-            .map(|a| select(1, a.prepared.tokens.len(), &candidates(0, a), config).remove(0))
+            .map(|a| select(&[a.prepared.tokens.len()], &candidates(0, a), config).remove(0))
             .collect(),
     }
 }
 
-/// Selects among `candidates` of `records` records holding `total_tokens` response tokens.
-pub fn select(records: usize, total_tokens: usize, candidates: &[Candidate], config: &SelectConfig) -> Vec<Chosen> {
-    let mut chosen = vec![Chosen::default(); records];
+/// Selects among `candidates` of records holding `record_tokens` response tokens each.
+pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &SelectConfig) -> Vec<Chosen> {
+    let mut chosen = vec![Chosen::default(); record_tokens.len()];
     let mut order: Vec<&Candidate> = candidates.iter().collect();
     order.sort_by(|a, b| {
         b.priority
@@ -145,38 +169,34 @@ pub fn select(records: usize, total_tokens: usize, candidates: &[Candidate], con
             .then(a.prose.cmp(&b.prose))
             .then(a.index.cmp(&b.index))
     });
-    let budget = config.budget * total_tokens as f64;
-    let mut prose_left = config.prose_share.clamp(0.0, 1.0) * budget;
-    let mut code_left = budget - prose_left;
+    let budget = config.budget * record_tokens.iter().sum::<usize>() as f64;
+    let mut left = Sides {
+        prose: config.prose_share.clamp(0.0, 1.0) * budget,
+        code: budget - config.prose_share.clamp(0.0, 1.0) * budget,
+    };
+    if !candidates.iter().any(|c| c.prose) {
+        left = Sides {
+            prose: 0.0,
+            code: budget,
+        };
+    }
     let mut taken = vec![false; order.len()];
 
-    if !config.allow_empty {
-        let mut guard_of: Vec<Option<usize>> = vec![None; records];
-        for (k, c) in order.iter().enumerate() {
-            let better = match guard_of[c.record] {
-                None => true,
-                Some(g) => c.prose && !order[g].prose,
-            };
-            if better {
-                guard_of[c.record] = Some(k);
-            }
-        }
-        for k in guard_of.into_iter().flatten() {
-            let c = order[k];
-            taken[k] = true;
-            chosen[c.record].guarded = true;
-            let left = if c.prose { &mut prose_left } else { &mut code_left };
-            *left -= c.cost as f64;
-        }
-        // A side that overspent on guards pays from the other.
-        if prose_left < 0.0 {
-            code_left += prose_left;
-            prose_left = 0.0;
-        }
-        if code_left < 0.0 {
-            prose_left += code_left;
-            code_left = 0.0;
-        }
+    // Guards: each record takes its first option that the whole remaining budget still holds
+    // (guards never blow the budget), paid from its side (a side that overspends pays from
+    // the other).
+    for options in guards(&order, record_tokens, config) {
+        let Some(k) = options
+            .into_iter()
+            .find(|&k| order[k].cost as f64 <= left.prose + left.code)
+        else {
+            continue;
+        };
+        let c = order[k];
+        taken[k] = true;
+        chosen[c.record].guard_tokens = c.cost;
+        *left.side(c.prose) -= c.cost as f64;
+        left.settle();
     }
 
     let mut fill = |prose: bool, left: &mut f64| {
@@ -187,22 +207,17 @@ pub fn select(records: usize, total_tokens: usize, candidates: &[Candidate], con
             }
         }
     };
-    let has_prose = candidates.iter().any(|c| c.prose);
-    if !has_prose {
-        code_left += prose_left.max(0.0);
-        prose_left = 0.0;
-    }
-    fill(false, &mut code_left);
-    let mut prose_budget = prose_left.max(0.0) + code_left.max(0.0);
+    fill(false, &mut left.code);
+    // What code could not use goes to prose; nothing flows back.
+    let mut prose_budget = left.prose + left.code;
     fill(true, &mut prose_budget);
 
     for (k, c) in order.iter().enumerate() {
         if taken[k] {
             let record = &mut chosen[c.record];
-            if c.prose {
-                record.prose_tokens.push(c.index)
-            } else {
-                record.items.push(c.index)
+            match c.prose {
+                true => record.prose_tokens.push(c.index),
+                false => record.items.push(c.index),
             }
         }
     }
@@ -211,6 +226,71 @@ pub fn select(records: usize, total_tokens: usize, candidates: &[Candidate], con
         record.prose_tokens.sort_unstable();
     }
     chosen
+}
+
+/// What is left of the budget on each side.
+struct Sides {
+    prose: f64,
+    code: f64,
+}
+
+impl Sides {
+    fn side(&mut self, prose: bool) -> &mut f64 {
+        match prose {
+            true => &mut self.prose,
+            false => &mut self.code,
+        }
+    }
+
+    /// A side below zero pays from the other.
+    fn settle(&mut self) {
+        if self.prose < 0.0 {
+            self.code += self.prose;
+            self.prose = 0.0;
+        }
+        if self.code < 0.0 {
+            self.prose += self.code;
+            self.code = 0.0;
+        }
+    }
+}
+
+/// Each record's guard options (indices in `order`), best first, records cheapest first (then
+/// by priority) so that the budget guards as many records as it can. With `Guard::Item`: the
+/// best item that fits the record's own share of the budget (at least one token), else its
+/// cheapest item (the least code it can be given), else its best prose token; the prose token
+/// is also the fallback when the budget cannot hold the item.
+fn guards(order: &[&Candidate], record_tokens: &[usize], config: &SelectConfig) -> Vec<Vec<usize>> {
+    let records = record_tokens.len();
+    let (mut fitting, mut cheapest, mut prose) = (vec![None; records], vec![None; records], vec![None; records]);
+    for (k, c) in order.iter().enumerate() {
+        let share = (config.budget * record_tokens[c.record] as f64).max(1.0);
+        if c.prose {
+            prose[c.record].get_or_insert(k);
+            continue;
+        }
+        if c.cost as f64 <= share {
+            fitting[c.record].get_or_insert(k);
+        }
+        let cheaper = cheapest[c.record].is_none_or(|j: usize| c.cost < order[j].cost);
+        if cheaper {
+            cheapest[c.record] = Some(k);
+        }
+    }
+    let mut guards: Vec<Vec<usize>> = (0..records)
+        .map(|r| {
+            let item = fitting[r].or(cheapest[r]);
+            let options = match config.guard {
+                Guard::Item => [item, prose[r]],
+                Guard::Prose => [prose[r], item],
+                Guard::None => [None, None],
+            };
+            options.into_iter().flatten().collect::<Vec<usize>>()
+        })
+        .filter(|options| !options.is_empty())
+        .collect();
+    guards.sort_by_key(|options| (order[options[0]].cost, options[0]));
+    guards
 }
 
 #[cfg(test)]
@@ -243,11 +323,11 @@ mod tests {
         let config = SelectConfig {
             budget: 0.1,
             prose_share: 0.0,
-            allow_empty: true,
+            guard: Guard::None,
             ..Default::default()
         };
         // Budget 0.1 × 50 = 5 tokens: item 0 (6) does not fit; 1 (3) and 2 (2) do.
-        let chosen = select(1, 50, &candidates, &config);
+        let chosen = select(&[50], &candidates, &config);
         assert_eq!(chosen[0].items, vec![1, 2]);
     }
 
@@ -265,35 +345,33 @@ mod tests {
             prose_share: 0.2,
             ..Default::default()
         };
-        // Budget 10: prose 2, code 8. Guards: one prose token each (2) → code still 8.
-        let chosen = select(2, 100, &candidates, &config);
-        assert_eq!(
-            chosen[0],
-            Chosen {
-                items: vec![0, 1],
-                prose_tokens: vec![7],
-                guarded: true
-            }
-        );
-        assert_eq!(
-            chosen[1],
-            Chosen {
-                items: vec![],
-                prose_tokens: vec![3],
-                guarded: true
-            }
-        );
+        // Budget 10 over two records of 50 tokens: prose 2, code 8; each record's own share is
+        // 5, so both guards are items (4 each). Code is then left with 0: the prose fill has 2.
+        let chosen = select(&[50, 50], &candidates, &config);
+        let expected = |items: Vec<usize>, prose_tokens: Vec<usize>| Chosen {
+            items,
+            prose_tokens,
+            guard_tokens: 4,
+        };
+        assert_eq!(chosen, [expected(vec![0], vec![7]), expected(vec![0], vec![3])]);
 
-        // Without prose, a record's guard is its best item, paid before the greedy fill.
+        // Guarding with prose: one prose token each (2), code keeps its 8.
+        let prose_first = SelectConfig {
+            guard: Guard::Prose,
+            ..config.clone()
+        };
+        let chosen = select(&[50, 50], &candidates, &prose_first);
+        assert_eq!((&chosen[0].items, &chosen[0].prose_tokens), (&vec![0, 1], &vec![7]));
+        assert_eq!((&chosen[1].items, &chosen[1].prose_tokens), (&vec![], &vec![3]));
+        assert_eq!(chosen[1].guard_tokens, 1);
+
+        // Without guards the greedy fill alone decides: record 1 gets nothing.
         let code_only = [item(0, 0, 4, 9.0), item(0, 1, 4, 8.0), item(1, 0, 4, 0.1)];
-        let guarded = select(2, 100, &code_only, &config);
-        assert_eq!((guarded[0].items.clone(), guarded[1].items.clone()), (vec![0], vec![0]));
         let unguarded = select(
-            2,
-            100,
+            &[50, 50],
             &code_only,
             &SelectConfig {
-                allow_empty: true,
+                guard: Guard::None,
                 ..config
             },
         );
@@ -304,14 +382,66 @@ mod tests {
     }
 
     #[test]
+    fn guards_prefer_code_and_never_blow_the_budget() {
+        // A short record whose items all exceed its share (0.05 × 50 = 2.5) still gets code:
+        // its cheapest item (3), which the budget (5) holds.
+        let short = [
+            item(0, 0, 4, 9.0),
+            item(0, 1, 3, 1.0),
+            prose(0, 6, 5.0),
+            prose(1, 2, 0.1),
+        ];
+        let chosen = select(
+            &[50, 50],
+            &short,
+            &SelectConfig {
+                budget: 0.05,
+                ..Default::default()
+            },
+        );
+        assert_eq!((chosen[0].items.clone(), chosen[0].guard_tokens), (vec![1], 3));
+        assert_eq!((chosen[1].prose_tokens.clone(), chosen[1].guard_tokens), (vec![2], 1));
+
+        // A huge item (90) fits neither its record's share nor the budget (10): the guard falls
+        // back to the record's prose token.
+        let huge = [item(0, 0, 90, 9.0), prose(0, 5, 0.1)];
+        let chosen = select(
+            &[100],
+            &huge,
+            &SelectConfig {
+                budget: 0.1,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            (chosen[0].items.clone(), chosen[0].prose_tokens.clone()),
+            (vec![], vec![5])
+        );
+
+        // Four records of 10 tokens at 5%: a budget of 2 tokens guards the two best records
+        // only, however many ask.
+        let tiny: Vec<Candidate> = (0..4).map(|r| item(r, 0, 1, r as f64)).collect();
+        let chosen = select(
+            &[10; 4],
+            &tiny,
+            &SelectConfig {
+                budget: 0.05,
+                ..Default::default()
+            },
+        );
+        let guarded: Vec<usize> = chosen.iter().map(|c| c.guard_tokens).collect();
+        assert_eq!(guarded, [0, 0, 1, 1]);
+    }
+
+    #[test]
     fn prose_budget_goes_to_code_when_there_is_no_prose() {
         let candidates = [item(0, 0, 10, 1.0)];
         let config = SelectConfig {
             budget: 0.1,
             prose_share: 0.5,
-            allow_empty: true,
+            guard: Guard::None,
             ..Default::default()
         };
-        assert_eq!(select(1, 100, &candidates, &config)[0].items, vec![0]);
+        assert_eq!(select(&[100], &candidates, &config)[0].items, vec![0]);
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, ValueEnum};
 use codeblock_core::model::{Precision, Projection};
-use codeblock_core::train::Mode;
+use codeblock_core::train::{Mode, Normalize};
 use serde::{Deserialize, Serialize};
 
 use crate::model::DeviceArg;
@@ -19,7 +19,7 @@ pub struct Args {
     model: Option<PathBuf>,
     /// The output of `codeblock select` made with the same model (its token ids).
     #[arg(long, required_unless_present = "resume")]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
     /// The run's folder (metrics, checkpoints, settings).
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
@@ -89,6 +89,12 @@ pub struct Knobs {
     pub grad_accum: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// What a step's loss is divided by: `constant` (the dataset's mean supervised tokens per
+    /// step, so every supervised token weighs the same whatever its batch) or `step` (the
+    /// step's own supervised tokens: a mean per step).
+    #[arg(long, value_enum, default_value = "constant")]
+    #[serde(default)]
+    pub normalize: NormalizeArg,
     /// Mixed precision: the projections' and the LM head's matrix products in bf16 or f16
     /// (f16 with a static loss scale); parameters, optimizer state and the rest stay f32.
     #[arg(long, value_enum, default_value = "f32")]
@@ -121,6 +127,23 @@ impl From<ModeArg> for Mode {
             ModeArg::Random => Mode::Random,
             ModeArg::Mask => Mode::Mask,
             ModeArg::TokenCleaning => Mode::TokenCleaning,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizeArg {
+    #[default]
+    Constant,
+    Step,
+}
+
+impl From<NormalizeArg> for Normalize {
+    fn from(normalize: NormalizeArg) -> Normalize {
+        match normalize {
+            NormalizeArg::Constant => Normalize::Constant,
+            NormalizeArg::Step => Normalize::Step,
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>
         let context = bundle
             .context(&selected.prompt, response_ids)
             .with_context(|| where_.clone())?;
-        let example = plan::example(context, bundle.end_token(), weights, mode);
+        let example = plan::example(context, bundle.end_token(), weights);
         if example.context.ids.len() > bundle.config.max_positions() {
             too_long += 1;
             continue;
@@ -81,7 +81,8 @@ pub fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f
         "{}: the reference's vocabulary differs from the model's",
         reference.display()
     );
-    let contexts: Vec<_> = examples.iter().map(|e| e.context.clone()).collect();
+    // The response tokens only: the end token is supervised in every mode, whatever cleaning picks.
+    let contexts: Vec<_> = examples.iter().map(Example::response_context).collect();
     let progress = ProgressBar::new(contexts.len() as u64);
     let (mut base_scores, mut reference_scores) = (Vec::new(), Vec::new());
     for chunk in contexts.chunks(8) {
@@ -92,10 +93,10 @@ pub fn clean(examples: &mut Vec<Example>, base: &Path, reference: &Path, keep: f
     progress.finish_and_clear();
     let weights = token_cleaning_weights(&base_scores, &reference_scores, keep);
     for (example, weights) in examples.iter_mut().zip(weights) {
-        example.weights = weights;
+        example.reweigh(weights);
     }
     let before = examples.len();
-    examples.retain(|e| e.weights.iter().any(|&w| w > 0.0));
+    examples.retain(|e| e.response_weight() > 0.0);
     eprintln!(
         "token cleaning kept {:.1}% of response tokens; {} records left with none",
         100.0 * keep,

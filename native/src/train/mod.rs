@@ -18,7 +18,7 @@ use burn::module::Module;
 use burn::optim::AdamWConfig;
 use burn::tensor::Device;
 use codeblock_core::model::{self as core_model, Llama, Precision, Projection, export_hf};
-use codeblock_core::train::{Metrics, learning_rate, pack, supervised_weight};
+use codeblock_core::train::{Metrics, Normalize, learning_rate, mean_weight_per_step, pack};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Progress};
@@ -147,6 +147,8 @@ fn train(args: Args, resuming: bool) -> Result<()> {
         (start, optimizer, fresh)
     };
     let mut metrics_file = metrics(args.out(), progress.step)?;
+    let normalize = Normalize::from(args.knobs.normalize);
+    let per_step = mean_weight_per_step(&examples, steps_per_epoch);
     let bar = ProgressBar::new(total_steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} step {pos}/{len} eta {eta} {msg}").expect("the template is valid"),
@@ -173,13 +175,13 @@ fn train(args: Args, resuming: bool) -> Result<()> {
                 continue;
             }
             let step_clock = Instant::now();
-            // One mean over every supervised token of the step, across its micro-batches.
-            let normalizer = supervised_weight(&examples, group);
+            let divisor = normalize.divisor(&examples, group, per_step);
             let step::Step {
                 loss: loss_value,
                 tokens,
                 grads,
-            } = step::forward_backward(&model, &loaded.device, &replicas, &examples, group, normalizer, scale);
+            } = step::forward_backward(&model, &loaded.device, &replicas, &examples, group, divisor, scale);
+            let grad_norm = step::grad_norm(&model, &grads, &loaded.device) / f64::from(scale);
             let lr = learning_rate(step, total_steps, warmup, args.knobs.lr);
             model = optimizer.step_multi(lr, model, grads);
             ensure!(
@@ -192,21 +194,30 @@ fn train(args: Args, resuming: bool) -> Result<()> {
             progress.step = step;
             progress.elapsed_s = elapsed_before + clock.elapsed().as_secs_f64();
             let seconds = step_clock.elapsed().as_secs_f64();
+            let of_step = || group.iter().flatten().map(|&i| &examples[i]);
+            let response: f64 = of_step().map(|e| f64::from(e.response_weight())).sum();
+            let end: f64 = of_step().map(|e| f64::from(e.end_weight())).sum();
             let metrics = Metrics {
                 step: step - 1,
                 epoch,
                 loss: loss_value,
+                loss_per_token: loss_value * f64::from(divisor) / (response + end).max(f64::MIN_POSITIVE),
                 lr,
-                supervised_tokens: f64::from(normalizer),
+                supervised_tokens: response,
+                end_tokens: end,
                 total_tokens: tokens,
-                supervised_fraction: f64::from(normalizer) / tokens.max(1) as f64,
+                supervised_fraction: response / tokens.max(1) as f64,
+                grad_norm,
                 tokens_per_s: tokens as f64 / seconds,
-                supervised_tokens_per_s: f64::from(normalizer) / seconds,
+                supervised_tokens_per_s: response / seconds,
                 elapsed_s: progress.elapsed_s,
             };
             writeln!(metrics_file, "{}", serde_json::to_string(&metrics)?)?;
             metrics_file.flush()?;
-            bar.set_message(format!("loss {loss_value:.4}, {:.0} tok/s", metrics.tokens_per_s));
+            bar.set_message(format!(
+                "loss {:.4} per token, {:.0} tok/s",
+                metrics.loss_per_token, metrics.tokens_per_s
+            ));
             bar.inc(1);
             if args.knobs.checkpoint_every > 0 && step % args.knobs.checkpoint_every == 0 {
                 save(&args, &model, &optimizer, &progress)?;

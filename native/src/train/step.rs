@@ -2,7 +2,7 @@
 //! each device takes every n-th micro-batch on its own thread, and their gradients are summed
 //! by burn's multi-device step.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsAccumulator, GradientsParams, MultiGradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use codeblock_core::model::{Llama, Target, sparse_loss};
@@ -65,6 +65,40 @@ pub fn forward_backward(
     step
 }
 
+/// The global L2 norm of a step's gradients before clipping, each parameter's gradient summed
+/// over the devices that computed parts of it (as burn's multi-device step sums them).
+pub fn grad_norm(model: &Llama, grads: &MultiGradientsParams, device: &Device) -> f64 {
+    let mut norm = GradNorm {
+        grads,
+        device,
+        squares: None,
+    };
+    model.visit(&mut norm);
+    norm.squares
+        .map_or(0.0, |s| s.into_data().iter::<f32>().map(f64::from).sum::<f64>())
+        .sqrt()
+}
+
+/// Sums the squares of every parameter's gradient, on one device (one read-back per step).
+struct GradNorm<'a> {
+    grads: &'a MultiGradientsParams,
+    device: &'a Device,
+    squares: Option<Tensor<1>>,
+}
+
+impl ModuleVisitor for GradNorm<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let parts = self.grads.grads.iter().filter_map(|(g, _)| g.get::<D>(param.id));
+        if let Some(grad) = parts.map(|g| g.to_device(self.device)).reduce(|a, b| a + b) {
+            let square = (grad.clone() * grad).sum();
+            self.squares = Some(match self.squares.take() {
+                Some(total) => total + square,
+                None => square,
+            });
+        }
+    }
+}
+
 /// What one device computed for its micro-batches of a step: their summed gradients (none when
 /// it had no supervised token), the loss they add to the step's, and their padded tokens.
 struct Share {
@@ -109,7 +143,7 @@ fn micro_batch(examples: &[Example], batch: &[usize], device: &Device) -> (Tenso
     let mut ids = vec![0i64; batch.len() * longest];
     let mut targets = Vec::new();
     for (row, &i) in batch.iter().enumerate() {
-        let Example { context, weights } = &examples[i];
+        let Example { context, weights, .. } = &examples[i];
         for (col, &id) in context.ids.iter().enumerate() {
             ids[row * longest + col] = i64::from(id);
         }
