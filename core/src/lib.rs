@@ -4,8 +4,10 @@
 //! by [`pipeline`]. No filesystem, clock or threads; broken code is data (diagnostics), never a
 //! panic. Spans are byte offsets into the response. See ARCHITECTURE.md and METHOD.md.
 
+pub mod curate;
 pub mod eval;
 pub mod formats;
+pub mod hash;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod pipeline;

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::output::Selected;
+use crate::hash::fnv1a;
+use crate::pipeline::output::{ItemOutput, Selected};
+use crate::span::Span;
 
 /// The token ids a model sees of one record: its prompt through the chat template, then its
 /// response's ids as the mask has them. The scorer scores exactly this; an [`Example`] closes it
@@ -102,6 +104,9 @@ pub enum Mode {
     Full,
     /// As many tokens per record as the codeblock mask has, uniformly at random (seeded).
     Random,
+    /// Whole coding items at random (those with core tokens, seeded): a subset whose token count
+    /// is closest to the mask's, per record. Structure without scoring.
+    RandomItems,
     /// Per-token weights the user brings: a `weights` list on the line, else the mask's flags.
     Mask,
     /// Token Cleaning: the tokens a reference model gains most on over the base model
@@ -126,12 +131,24 @@ pub fn token_weights(
             let count = flags.iter().filter(|&&f| f > 0.0).count();
             let mut order: Vec<usize> = (0..flags.len()).collect();
             // The same record and seed pick the same tokens.
-            shuffle(&mut order, seed ^ fnv(&selected.response));
+            shuffle(&mut order, seed ^ fnv1a(selected.response.as_bytes()));
             let mut weights = vec![0.0; flags.len()];
             for &i in &order[..count] {
                 weights[i] = 1.0;
             }
             weights
+        }
+        Mode::RandomItems => {
+            let target = flags.iter().filter(|&&f| f > 0.0).count();
+            let mut items: Vec<&ItemOutput> = selected.items.iter().filter(|i| i.core_tokens > 0).collect();
+            shuffle(&mut items, seed ^ fnv1a(selected.response.as_bytes()));
+            let chosen = closest_subset(&items.iter().map(|i| i.tokens).collect::<Vec<_>>(), target);
+            let chosen: Vec<Span> = chosen.into_iter().map(|k| items[k].span).collect();
+            let spans = &selected.mask.token_spans;
+            spans
+                .iter()
+                .map(|t| f32::from(u8::from(chosen.iter().any(|c| c.overlaps(*t)))))
+                .collect()
         }
         Mode::Mask => match user_weights {
             Some(w) if w.len() != flags.len() => {
@@ -148,6 +165,36 @@ pub fn token_weights(
             None => flags,
         },
     })
+}
+
+/// The indices of a subset of `costs` whose sum is closest to `target` (below it on a tie):
+/// the first such subset found when the items are taken in the given order, so a shuffled order
+/// gives a random one. Subset sums up to `target` plus the largest cost are tracked.
+fn closest_subset(costs: &[usize], target: usize) -> Vec<usize> {
+    let bound = target + costs.iter().max().copied().unwrap_or(0);
+    // How each reachable sum was first reached: (the sum before, the item added).
+    let mut reached: Vec<Option<(usize, usize)>> = vec![None; bound + 1];
+    let mut reachable = vec![false; bound + 1];
+    reachable[0] = true;
+    for (k, &cost) in costs.iter().enumerate() {
+        for sum in (cost..=bound).rev() {
+            if !reachable[sum] && reachable[sum - cost] {
+                reachable[sum] = true;
+                reached[sum] = Some((sum - cost, k));
+            }
+        }
+    }
+    let best = (0..=bound)
+        .filter(|&s| reachable[s])
+        .min_by_key(|&s| (s.abs_diff(target), s > target))
+        .unwrap_or(0);
+    let mut chosen = Vec::new();
+    let mut sum = best;
+    while let Some((before, k)) = reached[sum] {
+        chosen.push(k);
+        sum = before;
+    }
+    chosen
 }
 
 /// Token Cleaning's selection: per token, the excess loss `−ln p_base + ln p_reference` (how much
@@ -167,12 +214,6 @@ pub fn token_cleaning_weights(base: &[Vec<f64>], reference: &[Vec<f64>], keep: f
         weights[r][t] = 1.0;
     }
     weights
-}
-
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Records sorted by length within each window of this many (shuffled) records: batches mix
@@ -332,6 +373,7 @@ mod tests {
         let random = token_weights(Mode::Random, &s, None, 7).unwrap();
         assert_eq!(random.iter().sum::<f32>(), 2.0, "as many tokens as the mask");
         assert_eq!(random, token_weights(Mode::Random, &s, None, 7).unwrap(), "seeded");
+
         let user = [0.5; 8];
         assert_eq!(token_weights(Mode::Mask, &s, Some(&user), 0).unwrap(), user);
         assert!(
@@ -405,6 +447,74 @@ mod tests {
         ];
         assert_eq!(supervised_weight(&examples, &[vec![0, 1], vec![2]]), 4.0);
         assert_eq!(supervised_weight(&examples, &[vec![2]]), 1.0);
+    }
+
+    #[test]
+    fn random_items_take_whole_items_to_the_masks_count() {
+        // Eight equal statements; the mask supervises two of them (budget 0.25 per record).
+        let record = crate::pipeline::record::Record {
+            id: "r".into(),
+            prompt: vec![],
+            response: (0..8).map(|i| format!("v{i} = {i}\n")).collect(),
+        };
+        let config = crate::Config {
+            select: crate::pipeline::select::SelectConfig {
+                budget: 0.25,
+                prose_share: 0.0,
+                scope: crate::pipeline::select::BudgetScope::PerRecord,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut output = crate::run(
+            vec![crate::Input::record(record)],
+            &crate::pipeline::tokens::LexicalTokenizer,
+            &mut crate::pipeline::score::NgramScorer::default(),
+            &config,
+            &mut (),
+        );
+        let s = output.remove(0).selected().cloned().expect("ok");
+        let target = s.stats.supervised_tokens as f32;
+        assert!(target > 0.0);
+        let weights = token_weights(Mode::RandomItems, &s, None, 7).unwrap();
+        assert_eq!(weights.iter().sum::<f32>(), target, "as many tokens as the mask");
+        assert_eq!(
+            weights,
+            token_weights(Mode::RandomItems, &s, None, 7).unwrap(),
+            "seeded"
+        );
+        assert_ne!(
+            weights,
+            token_weights(Mode::RandomItems, &s, None, 8).unwrap(),
+            "random"
+        );
+        for item in &s.items {
+            let covered: Vec<f32> = s
+                .mask
+                .token_spans
+                .iter()
+                .zip(&weights)
+                .filter(|(t, _)| item.span.overlaps(**t))
+                .map(|(_, &w)| w)
+                .collect();
+            assert!(
+                covered.iter().all(|&w| w == covered[0]),
+                "an item is taken whole or not at all"
+            );
+        }
+    }
+
+    #[test]
+    fn the_closest_subset_by_hand() {
+        let sum = |costs: &[usize], target| closest_subset(costs, target).iter().map(|&k| costs[k]).sum::<usize>();
+        assert_eq!(sum(&[6, 4, 3], 7), 7);
+        assert_eq!(sum(&[5, 5], 7), 5, "below the target on a tie");
+        assert_eq!(sum(&[9], 3), 0);
+        assert_eq!(sum(&[9], 6), 9);
+        assert!(closest_subset(&[], 4).is_empty());
+        // Each item at most once.
+        let chosen = closest_subset(&[2, 2, 2], 5);
+        assert_eq!(chosen.len(), 2);
     }
 
     #[test]

@@ -16,8 +16,10 @@ use anyhow::{Context, Result, bail, ensure};
 use burn::tensor::Device;
 use codeblock_core::eval::hygiene::trained_on;
 use codeblock_core::eval::mbpp::Split;
-use codeblock_core::eval::results::{BenchResult, Generated, GenerationSettings, Outcome, OutcomeLine, Results};
-use codeblock_core::eval::tasks::{Task, extract_code, instruction, load_tasks, test_program};
+use codeblock_core::eval::results::{
+    BenchResult, Generated, GenerationSettings, Outcome, OutcomeLine, Results, plus_not_run,
+};
+use codeblock_core::eval::tasks::{InputSet, Task, extract_code, instruction, load_tasks, test_program};
 use codeblock_core::model::{GenerateConfig, Request, generate_batch};
 use codeblock_core::pipeline::record::Message;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,8 +31,9 @@ use crate::{datasets, input};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Benchmarks, comma-separated: `humaneval`, `mbpp` (tasks 11–510), `mbpp-plus` (base
-    /// tests), or a path to a JSONL(.gz) file in HumanEval's or EvalPlus's schema.
+    /// Benchmarks, comma-separated: `humaneval`, `mbpp` (tasks 11–510), `mbpp-plus` (base and
+    /// plus inputs, reported side by side), or a path to a JSONL(.gz) file in HumanEval's or
+    /// EvalPlus's schema.
     #[arg(long, value_delimiter = ',', required = true)]
     bench: Vec<String>,
     /// Solutions: JSONL lines with `task_id` and `solution` (a complete program) or
@@ -74,6 +77,14 @@ pub struct Args {
     /// Wall-clock seconds per program.
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
+    /// Wall-clock seconds per program on EvalPlus's plus inputs (many more inputs; each input
+    /// also has its own limit, 4× the canonical solution's time, at least 1 s).
+    #[arg(long, default_value_t = 60.0)]
+    plus_timeout: f64,
+    /// Address-space limit per program on the plus inputs (some are large: MBPP+'s Mbpp/255's
+    /// canonical solution needs more than 1 GiB).
+    #[arg(long, default_value_t = 4096)]
+    plus_memory_mib: u64,
     /// Address-space limit per program.
     #[arg(long, default_value_t = 1024)]
     memory_mib: u64,
@@ -150,7 +161,12 @@ pub fn run(args: Args) -> Result<()> {
         ..Limits::default()
     };
     let clock = Instant::now();
-    let outcomes = run_all(&samples, &limits, args.workers)?;
+    let plus_limits = Limits {
+        timeout: Duration::from_secs_f64(args.plus_timeout),
+        memory_mib: args.plus_memory_mib,
+        ..limits.clone()
+    };
+    let outcomes = run_all(&samples, &limits, &plus_limits, args.workers)?;
     let seconds = clock.elapsed().as_secs_f64();
     write_outputs(&args, &benches, &samples, &outcomes, generated, seconds)
 }
@@ -362,52 +378,50 @@ fn read_samples(path: &Path) -> Result<BTreeMap<String, Vec<SolutionLine>>> {
 }
 
 /// Runs every sample in the sandbox, `workers` at a time; outcomes in sample order.
-fn run_all(samples: &[Sample], limits: &Limits, workers: usize) -> Result<Vec<Outcome>> {
+fn run_all(samples: &[Sample], limits: &Limits, plus_limits: &Limits, workers: usize) -> Result<Vec<OutcomeLine>> {
     let bar = ProgressBar::new(samples.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("eval {bar:40} {pos}/{len} programs, eta {eta} {msg}")
             .expect("the template is valid"),
     );
-    let next = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; samples.len()]);
     let passed = AtomicUsize::new(0);
-    std::thread::scope(|scope| -> Result<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(sample) = samples.get(i) else { return Ok(()) };
-                        let outcome = sandbox::run(&test_program(sample.task, &sample.solution), limits)?;
-                        if outcome == Outcome::Passed {
-                            passed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        outcomes.lock().expect("no worker panics")[i] = Some(outcome);
-                        bar.set_message(format!("{} passed", passed.load(Ordering::Relaxed)));
-                        bar.inc(1);
-                    }
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().expect("a worker does not panic")?;
+    let outcomes = sandbox::in_parallel(samples.len(), workers, |i| {
+        let outcome = run_sample(&samples[i], limits, plus_limits)?;
+        if outcome.outcome == Outcome::Passed {
+            passed.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(())
+        bar.set_message(format!("{} passed", passed.load(Ordering::Relaxed)));
+        bar.inc(1);
+        Ok(outcome)
     })?;
     bar.finish_and_clear();
-    Ok(outcomes
-        .into_inner()
-        .expect("no worker panics")
-        .into_iter()
-        .map(|o| o.expect("every sample ran"))
-        .collect())
+    Ok(outcomes)
+}
+
+/// One sample's outcome on the base tests and, when its task has them and the base tests
+/// pass, on the plus inputs.
+fn run_sample(sample: &Sample, limits: &Limits, plus_limits: &Limits) -> Result<OutcomeLine> {
+    let program = |set| test_program(sample.task, &sample.solution, set);
+    let base = program(InputSet::Base).context("every task has base tests")?;
+    let outcome = sandbox::run(&base, limits)?;
+    let plus = match program(InputSet::Plus) {
+        Some(_) if outcome != Outcome::Passed => Some(plus_not_run()),
+        Some(plus) => Some(sandbox::run(&plus, plus_limits)?),
+        None => None,
+    };
+    Ok(OutcomeLine {
+        bench: sample.bench.to_string(),
+        task_id: sample.task.task_id.clone(),
+        outcome,
+        plus,
+    })
 }
 
 fn write_outputs(
     args: &Args,
     benches: &[(String, Vec<Task>)],
     samples: &[Sample],
-    outcomes: &[Outcome],
+    outcomes: &[OutcomeLine],
     generated: Option<Generated>,
     seconds: f64,
 ) -> Result<()> {
@@ -420,11 +434,7 @@ fn write_outputs(
             task_id,
             solution: &sample.solution,
         })? + "\n");
-        outcome_lines += &(serde_json::to_string(&OutcomeLine {
-            bench: sample.bench.to_string(),
-            task_id: task_id.clone(),
-            outcome: outcome.clone(),
-        })? + "\n");
+        outcome_lines += &(serde_json::to_string(outcome)? + "\n");
     }
     std::fs::write(args.out.join("samples.jsonl"), sample_lines)?;
     std::fs::write(args.out.join("outcomes.jsonl"), outcome_lines)?;
@@ -435,17 +445,15 @@ fn write_outputs(
         "bench", "tasks", "samples", "passed", "failed", "timeout"
     );
     for (bench, tasks) in benches {
-        let of_bench = samples.iter().zip(outcomes).filter(|(s, _)| s.bench == bench);
-        let result = BenchResult::tally(
-            tasks.len(),
-            of_bench.map(|(s, o)| (s.task.task_id.as_str(), o)),
-            &args.k,
-        );
-        let shown: Vec<String> = result
+        let result = BenchResult::tally(tasks.len(), outcomes.iter().filter(|o| o.bench == *bench), &args.k);
+        let mut shown: Vec<String> = result
             .pass_at
             .iter()
             .map(|(k, v)| format!("{k} {:.1}%", 100.0 * v))
             .collect();
+        if let Some(plus) = &result.plus {
+            shown.extend(plus.pass_at.iter().map(|(k, v)| format!("plus {k} {:.1}%", 100.0 * v)));
+        }
         println!(
             "{bench:<12} {:>6} {:>8} {:>7} {:>7} {:>8}  {}",
             result.tasks,
@@ -478,6 +486,8 @@ fn write_outputs(
             top_p: args.top_p,
         }),
         memory_mib: args.memory_mib,
+        plus_memory_mib: args.plus_memory_mib,
+        plus_timeout_s: args.plus_timeout,
         sandbox_s: seconds,
         solutions,
         timeout_s: args.timeout,

@@ -14,6 +14,7 @@ use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
 use codeblock_core::eval::results::{OutcomeLine, Results, first_outcomes};
 use codeblock_core::eval::stats::{self, sign_test, standard_error};
+use codeblock_core::eval::tasks::InputSet;
 use codeblock_core::train::Metrics;
 use serde_json::Value;
 
@@ -225,23 +226,48 @@ fn codeblock(subcommand: &str) -> Command {
 
 /// Prints the table and writes it to OUT/table.md and OUT/experiment.json.
 fn table(args: &Args, rows: &[(String, Option<Training>, Results)]) -> Result<()> {
-    let benches: Vec<&str> = args.eval.split(',').map(str::trim).collect();
+    // A column per benchmark, and one more (`NAME+`) for base and plus inputs together where
+    // the benchmark has EvalPlus's plus inputs.
+    let mut columns: Vec<(&str, InputSet)> = Vec::new();
+    for bench in args.eval.split(',').map(str::trim) {
+        columns.push((bench, InputSet::Base));
+        if rows
+            .iter()
+            .any(|(_, _, r)| r.benchmarks.get(bench).is_some_and(|b| b.plus.is_some()))
+        {
+            columns.push((bench, InputSet::Plus));
+        }
+    }
+    let names: Vec<String> = columns
+        .iter()
+        .map(|&(bench, set)| match set {
+            InputSet::Base => bench.to_string(),
+            InputSet::Plus => format!("{bench}+"),
+        })
+        .collect();
     let mut lines = vec![
-        format!("| mode | supervised | train s | {} | average |", benches.join(" | ")),
-        format!("|---|---|---|{}---|", "---|".repeat(benches.len())),
+        format!("| mode | supervised | train s | {} | average |", names.join(" | ")),
+        format!("|---|---|---|{}---|", "---|".repeat(names.len())),
     ];
     let mut summary = Vec::new();
     for (mode, training, results) in rows {
         let measured = |b: &str| results.benchmarks.get(b);
-        let scores: Vec<f64> = benches
+        let scores: Vec<f64> = columns
             .iter()
-            .map(|b| measured(b).and_then(|r| r.pass_at_1()).unwrap_or(f64::NAN))
+            .map(|&(b, set)| {
+                let result = measured(b);
+                match set {
+                    InputSet::Base => result.and_then(|r| r.pass_at_1()),
+                    InputSet::Plus => result.and_then(|r| r.plus_pass_at_1()),
+                }
+                .unwrap_or(f64::NAN)
+            })
             .collect();
         let average = scores.iter().sum::<f64>() / scores.len() as f64;
-        let errors: Vec<f64> = benches
+        let errors: Vec<f64> = columns
             .iter()
             .zip(&scores)
-            .map(|(b, &p)| measured(b).map_or(f64::NAN, |r| standard_error(p, r.tasks)))
+            .map(|(&(b, _), &p)| measured(b).map_or(f64::NAN, |r| standard_error(p, r.tasks)))
             .collect();
         let (fraction, seconds) = match training {
             Some(t) => (
@@ -265,13 +291,13 @@ fn table(args: &Args, rows: &[(String, Option<Training>, Results)]) -> Result<()
             "supervised_fraction": training.as_ref().map(|t| t.supervised_fraction),
             "train_s": training.as_ref().map(|t| t.seconds),
             "train_settings": training.as_ref().map(|t| &t.settings),
-            "pass@1": benches.iter().zip(&scores).map(|(b, s)| (b.to_string(), *s)).collect::<BTreeMap<_, _>>(),
-            "standard_error": benches.iter().zip(&errors).map(|(b, e)| (b.to_string(), *e)).collect::<BTreeMap<_, _>>(),
+            "pass@1": names.iter().zip(&scores).map(|(b, s)| (b.clone(), *s)).collect::<BTreeMap<_, _>>(),
+            "standard_error": names.iter().zip(&errors).map(|(b, e)| (b.clone(), *e)).collect::<BTreeMap<_, _>>(),
             "average": average,
         }));
     }
-    let names: Vec<&str> = rows.iter().map(|(name, _, _)| name.as_str()).collect();
-    let (paired_lines, paired) = paired(args, &names)?;
+    let modes: Vec<&str> = rows.iter().map(|(name, _, _)| name.as_str()).collect();
+    let (paired_lines, paired) = paired(args, &modes)?;
     lines.extend(paired_lines);
     let table = lines.join("\n") + "\n";
     print!("{table}");
@@ -300,7 +326,7 @@ fn paired(args: &Args, names: &[&str]) -> Result<(Vec<String>, Vec<Value>)> {
             .into_iter()
             .map(|(_, line)| line)
             .collect();
-        outcomes.insert(*name, first_outcomes(&lines));
+        outcomes.insert(*name, lines);
     }
     let mut comparisons: Vec<(&str, &str)> = names[1..].iter().map(|&mode| (mode, names[0])).collect();
     if names.contains(&"codeblock") {
@@ -317,11 +343,20 @@ fn paired(args: &Args, names: &[&str]) -> Result<(Vec<String>, Vec<Value>)> {
         "|---|---|---|---|".into(),
     ];
     let mut report = Vec::new();
-    for (a, b) in comparisons {
-        let (wins, losses) = stats::paired(&outcomes[a], &outcomes[b]);
-        let p = sign_test(wins, losses);
-        lines.push(format!("| {a} vs {b} | {wins} | {losses} | {p:.2} |"));
-        report.push(serde_json::json!({"a": a, "b": b, "a_only": wins, "b_only": losses, "sign_test_p": p}));
+    // Base tests, then base and plus inputs together (on the tasks that have plus inputs).
+    for (set, suffix) in [(InputSet::Base, ""), (InputSet::Plus, " (+)")] {
+        let first: BTreeMap<&str, _> = outcomes.iter().map(|(&m, l)| (m, first_outcomes(l, set))).collect();
+        if first.values().all(BTreeMap::is_empty) {
+            continue;
+        }
+        for &(a, b) in &comparisons {
+            let (wins, losses) = stats::paired(&first[a], &first[b]);
+            let p = sign_test(wins, losses);
+            lines.push(format!("| {a} vs {b}{suffix} | {wins} | {losses} | {p:.2} |"));
+            report.push(serde_json::json!({
+                "a": a, "b": b, "plus": set == InputSet::Plus, "a_only": wins, "b_only": losses, "sign_test_p": p,
+            }));
+        }
     }
     Ok((lines, report))
 }

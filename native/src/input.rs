@@ -78,6 +78,11 @@ enum SchemaArg {
 }
 
 impl RecordArgs {
+    /// The input file.
+    pub fn path(&self) -> &Path {
+        &self.input
+    }
+
     /// The records of the input file, one per non-blank line.
     pub fn read(&self) -> Result<Vec<Input>> {
         let fields = Fields {

@@ -1,6 +1,8 @@
 //! `codeblock`: select the code blocks worth supervising, and preview the masks.
 
 mod checkpoint;
+mod compare;
+mod curate;
 mod datasets;
 mod eval;
 mod experiment;
@@ -36,8 +38,12 @@ enum Command {
     Score(score::Args),
     /// Preview one selected record in the terminal (or as a standalone HTML page).
     Show(show::Args),
+    /// How alike two selections of the same records are (Jaccard overlap of their masks).
+    Compare(compare::Args),
     /// Build instruction/response pairs from the MBPP benchmark file (HumanEval format).
     Pairs(pairs::Args),
+    /// Keep the high-quality, long-tail pairs of a pool (the stage before `select`).
+    Curate(Box<curate::Args>),
     /// Generate a reply with a model (a sanity check of a loaded model).
     Generate(generate::Args),
     /// Fine-tune a model with the sparse loss on the output of `select`.
@@ -55,7 +61,9 @@ fn main() -> anyhow::Result<()> {
         Command::Select(args) => select::run(*args),
         Command::Score(args) => score::run(args),
         Command::Show(args) => show::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Pairs(args) => pairs::run(args),
+        Command::Curate(args) => curate::run(*args),
         Command::Generate(args) => generate::run(args),
         Command::Train(args) => train::run(*args),
         Command::Serve(args) => serve::run(args),

@@ -57,10 +57,12 @@ pub fn run(args: Args) -> Result<()> {
             continue;
         }
         let record = task.record();
+        // The task's tests travel with the pair, for `codeblock curate` to run the response's code.
         let pair = serde_json::json!({
             "id": record.id,
             "instruction": record.prompt[0].content,
             "output": record.response,
+            "test": task.test_program(),
         });
         writeln!(out, "{pair}")?;
         written += 1;

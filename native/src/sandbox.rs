@@ -7,6 +7,8 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -146,4 +148,37 @@ fn traceback(stderr: &str, code: Option<i32>) -> String {
         (true, Some(code)) => format!("exit status {code}"),
         (true, None) => "killed by a signal".into(),
     }
+}
+
+/// `job(0..count)` on `workers` threads (each job typically a sandboxed program); the results
+/// in job order, or the first error.
+pub fn in_parallel<T: Send>(count: usize, workers: usize, job: impl Fn(usize) -> Result<T> + Sync) -> Result<Vec<T>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            return Ok(());
+                        }
+                        let result = job(i)?;
+                        results.lock().expect("no worker panics")[i] = Some(result);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("a worker does not panic")?;
+        }
+        Ok(())
+    })?;
+    Ok(results
+        .into_inner()
+        .expect("no worker panics")
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect())
 }

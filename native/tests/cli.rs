@@ -283,6 +283,14 @@ fn select_train_and_generate_with_the_default_model() {
         fraction(&sparse),
         "random matches the codeblock count"
     );
+    // Whole random items, about the mask's count (two records cannot match it closely: whole
+    // items cannot stand for the mask's prose tokens; tests/ablations.rs measures it on MBPP).
+    let items = fraction(&train("random-items", "1", &[]));
+    assert!(
+        items > 0.0 && (items - fraction(&sparse)).abs() <= 0.25 * fraction(&sparse),
+        "random items near the codeblock count: {items} vs {}",
+        fraction(&sparse)
+    );
     assert_eq!(
         fraction(&train("mask", "1", &[])),
         fraction(&sparse),
@@ -330,4 +338,53 @@ fn select_train_and_generate_with_the_default_model() {
     assert!(generated.status.success());
     let text = String::from_utf8(generated.stdout).unwrap();
     assert!(text.starts_with("```python\ndef "), "{text:?}");
+}
+
+/// `compare` gives the Jaccard overlap of two selections of the same records.
+#[test]
+fn compare_reports_how_alike_two_selections_are() {
+    let dir = scratch("compare");
+    let input = dir.join("pairs.jsonl");
+    let pairs: String = (0..6)
+        .map(|i| {
+            let output = format!("Here:\n```python\nx{i} = load({i})\ny = x{i} * 2\nprint(y, x{i})\n```\n");
+            format!(
+                "{}\n",
+                serde_json::json!({"id": format!("r{i}"), "instruction": "Do it.", "output": output})
+            )
+        })
+        .collect();
+    std::fs::write(&input, pairs).unwrap();
+    let select = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let status = codeblock()
+            .args(["select", "--budget", "0.3", "--input"])
+            .arg(&input)
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        out
+    };
+    let with = select("with.jsonl", &[]);
+    let without = select("without.jsonl", &["--lambda-reach", "0", "--lambda-bridge", "0"]);
+    let report = dir.join("overlap.json");
+    let output = codeblock()
+        .arg("compare")
+        .arg(&with)
+        .arg(&without)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("mask overlap (Jaccard)"));
+    let overlap: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(overlap["records"], 6, "{overlap}");
+    let jaccard = overlap["pooled_jaccard"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&jaccard), "{overlap}");
+    let itself = codeblock().arg("compare").arg(&with).arg(&with).output().unwrap();
+    assert!(String::from_utf8_lossy(&itself.stdout).contains("identical masks 6 (100.0%)"));
 }

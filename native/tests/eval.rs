@@ -32,6 +32,14 @@ fn canonical_solutions_pass_humaneval_and_mbpp_plus() {
         assert_eq!(result["passed"], tasks, "{bench}: {result}");
         assert_eq!(result["pass_at"]["pass@1"], 1.0);
     }
+    // MBPP+ also on its plus inputs (EvalPlus's "+"); HumanEval's file has none.
+    let plus = &results["benchmarks"]["mbpp-plus"]["plus"];
+    assert_eq!(
+        plus["passed"], 377,
+        "every task with plus inputs (Mbpp/793 has none): {plus}"
+    );
+    assert_eq!(plus["pass_at"]["pass@1"], 1.0);
+    assert!(results["benchmarks"]["humaneval"].get("plus").is_none());
     // samples.jsonl is EvalPlus's format: task_id and solution.
     let first: Value = serde_json::from_str(
         std::fs::read_to_string(out.join("samples.jsonl"))
@@ -43,6 +51,55 @@ fn canonical_solutions_pass_humaneval_and_mbpp_plus() {
     .unwrap();
     assert_eq!(first["task_id"], "HumanEval/0");
     assert!(first["solution"].as_str().unwrap().contains("def has_close_elements"));
+}
+
+/// Solutions right on MBPP+'s base inputs but wrong on some plus inputs pass base and fail plus.
+#[test]
+fn plus_inputs_catch_what_base_inputs_miss() {
+    let dir = scratch("plus");
+    let samples = [
+        // Mbpp/2: no answer for empty tuples (the base inputs have none).
+        (
+            "Mbpp/2",
+            "def similar_elements(a, b):\n    if not a or not b:\n        return None\n    return tuple(set(a) & set(b))\n",
+        ),
+        // Mbpp/3: the base inputs' answers, memorised.
+        (
+            "Mbpp/3",
+            "def is_not_prime(n):\n    return {1: True, 2: False, 10: True, 35: True, 37: False}[n]\n",
+        ),
+        // Mbpp/4: right only for lists that start with 25, as the base inputs all do.
+        (
+            "Mbpp/4",
+            "def heap_queue_largest(nums, n):\n    return sorted(nums, reverse=True)[:n] if nums[0] == 25 else nums[:n]\n",
+        ),
+    ];
+    let lines: String = samples
+        .iter()
+        .map(|(task, solution)| format!("{}\n", serde_json::json!({"task_id": task, "solution": solution})))
+        .collect();
+    let path = dir.join("samples.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    let out = dir.join("eval");
+    let results = eval(
+        &[
+            "--bench",
+            "mbpp-plus",
+            "--limit",
+            "3",
+            "--samples",
+            path.to_str().unwrap(),
+        ],
+        &out,
+    );
+    let result = &results["benchmarks"]["mbpp-plus"];
+    assert_eq!(result["passed"], 3, "right on every base input: {result}");
+    assert_eq!(result["plus"]["passed"], 0, "wrong on some plus input: {result}");
+    assert_eq!(result["plus"]["pass_at"]["pass@1"], 0.0);
+    for outcome in read_jsonl(&out.join("outcomes.jsonl")) {
+        assert_eq!(outcome["status"], "passed", "{outcome}");
+        assert_eq!(outcome["plus"]["status"], "failed", "{outcome}");
+    }
 }
 
 #[test]
@@ -297,4 +354,68 @@ fn an_experiment_refuses_to_evaluate_on_its_training_tasks() {
     );
     assert!(stderr.contains("Mbpp/602"), "{stderr}");
     assert!(!out.join("selected.jsonl").exists(), "nothing was selected");
+}
+
+/// `curate` on MBPP training pairs with their tests, and one pair whose code fails its test:
+/// every pair is kept or dropped with a reason, kept lines carry their scores.
+#[test]
+fn curate_keeps_tested_long_tail_pairs_and_accounts_for_every_one() {
+    let dir = scratch("curate");
+    let all = dir.join("all.jsonl");
+    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let status = codeblock()
+        .args(["pairs", "--split", "train", "--input"])
+        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
+        .arg("--out")
+        .arg(&all)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut lines: Vec<String> = std::fs::read_to_string(&all)
+        .unwrap()
+        .lines()
+        .take(19)
+        .map(String::from)
+        .collect();
+    let wrong = serde_json::json!({
+        "id": "wrong", "instruction": "Add two numbers.",
+        "output": "```python\ndef add(a, b):\n    return a - b\n```",
+        "test": "def check(f):\n    assert f(2, 3) == 5\n\ncheck(add)\n",
+    });
+    lines.push(wrong.to_string());
+    let pool = dir.join("pool.jsonl");
+    std::fs::write(&pool, lines.join("\n") + "\n").unwrap();
+    let (out, report) = (dir.join("kept.jsonl"), dir.join("report.json"));
+    let output = codeblock()
+        .args(["curate", "--keep", "0.5", "--input"])
+        .arg(&pool)
+        .arg("--out")
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let kept = read_jsonl(&out);
+    assert_eq!(report["records_in"], 20);
+    assert_eq!(report["kept"], kept.len());
+    let dropped: u64 = report["dropped_by_reason"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(kept.len() as u64 + dropped, 20, "{report}");
+    assert!(
+        report["dropped_by_reason"]["fails its tests"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert!(kept.len() <= 10 && !kept.is_empty());
+    for line in &kept {
+        assert_ne!(line["id"], "wrong");
+        assert_eq!(line["curate"]["passes_tests"], true, "{line}");
+        let score = line["curate"]["score"].as_f64().unwrap();
+        assert!(score > 0.0 && score < 1.0, "{line}");
+    }
 }

@@ -14,6 +14,8 @@ pub struct MbppTask {
     pub canonical_solution: String,
     pub entry_point: String,
     pub description: String,
+    /// `check(candidate)` and its assertions (HumanEval's form).
+    pub test: String,
 }
 
 /// MBPP's standard splits by task number.
@@ -58,6 +60,11 @@ impl MbppTask {
         Split::of(&self.task_id)
     }
 
+    /// A program that tests a solution's code: the task's `check`, called on its entry point.
+    pub fn test_program(&self) -> String {
+        format!("{}\n\ncheck({})\n", self.test, self.entry_point)
+    }
+
     /// The reference solution: signature and docstring, then the body.
     pub fn code(&self) -> String {
         format!("{}{}", self.prompt.trim_start_matches('\n'), self.canonical_solution)
@@ -95,6 +102,7 @@ mod tests {
             canonical_solution: "\treturn x\n".into(),
             entry_point: "f".into(),
             description: "Return x.".into(),
+            test: "def check(f):\n    assert f(1) == 1\n".into(),
         };
         assert_eq!(task.number(), Some(700));
         assert_eq!(task.split(), Some(Split::Train));

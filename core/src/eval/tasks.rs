@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::pipeline::segment::{self, SegmentKind};
 
@@ -14,8 +15,33 @@ pub enum Tests {
     /// HumanEval's schema: `test` defines `check(candidate)`, called with the entry point.
     Check { test: String },
     /// EvalPlus's: the solution's outputs on these argument lists must equal the canonical
-    /// solution's, compared as EvalPlus 0.3.1 compares (`core/src/eval/evalplus_mbpp.py`).
-    Inputs { inputs: Vec<Value>, atol: f64 },
+    /// solution's, compared as EvalPlus 0.3.1 compares (`core/src/eval/evalplus_mbpp.py`):
+    /// the base inputs, and the extra `plus_inputs` that are the point of MBPP+/HumanEval+.
+    /// The argument lists are kept as the file's JSON text, which Python reads: parsed here,
+    /// integers past 64 bits (MBPP+ has them) would turn into floats. `plus_inputs` is empty
+    /// when there are none.
+    Inputs {
+        inputs: String,
+        #[serde(default)]
+        plus_inputs: String,
+        atol: f64,
+    },
+}
+
+/// Which of a task's inputs a test program runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSet {
+    /// The base tests (`check`, or the base inputs).
+    Base,
+    /// EvalPlus's extra inputs.
+    Plus,
+}
+
+impl Task {
+    /// Whether the task has EvalPlus's extra inputs.
+    pub fn has_plus(&self) -> bool {
+        matches!(&self.tests, Tests::Inputs { plus_inputs, .. } if !plus_inputs.is_empty())
+    }
 }
 
 /// One benchmark task.
@@ -51,12 +77,22 @@ pub fn load_tasks(text: &str) -> Result<Vec<Task>, TaskError> {
             let text = line.text.map_err(&error)?;
             let text = non_finite_as_strings(text);
             let value: Value = serde_json::from_str(&text).map_err(|e| error(format!("not valid JSON: {e}")))?;
-            task(&value).map_err(error)
+            let raw: RawInputs = serde_json::from_str(&text).map_err(|e| error(format!("not valid JSON: {e}")))?;
+            task(&value, &raw).map_err(error)
         })
         .collect()
 }
 
-fn task(value: &Value) -> Result<Task, String> {
+/// EvalPlus's input fields exactly as the file writes them.
+#[derive(Deserialize)]
+struct RawInputs<'a> {
+    #[serde(borrow)]
+    base_input: Option<&'a RawValue>,
+    #[serde(borrow)]
+    plus_input: Option<&'a RawValue>,
+}
+
+fn task(value: &Value, raw: &RawInputs) -> Result<Task, String> {
     let field = |name: &str| -> Result<String, String> {
         match value.get(name) {
             Some(Value::String(s)) => Ok(s.clone()),
@@ -75,12 +111,25 @@ fn task(value: &Value) -> Result<Task, String> {
             entry_point,
         });
     }
-    let inputs = match value.get("base_input") {
-        // EvalPlus's release stores the inputs as a JSON list, or as JSON text of one.
-        Some(Value::String(text)) => serde_json::from_str(text).map_err(|e| format!("`base_input`: {e}"))?,
-        Some(Value::Array(list)) => list.clone(),
-        _ => return Err("neither `test` (HumanEval) nor `base_input` (EvalPlus) is given".into()),
+    // EvalPlus's release stores the inputs as JSON text of a list, or as a list: either way the
+    // text is kept as written, checked to be a list.
+    let list = |name: &str, raw: Option<&RawValue>| -> Result<Option<String>, String> {
+        let Some(raw) = raw else { return Ok(None) };
+        let text = match serde_json::from_str::<String>(raw.get()) {
+            Ok(inner) => inner,
+            Err(_) => raw.get().to_string(),
+        };
+        // MBPP+'s Mbpp/793 has `{}`: no inputs.
+        if text.trim() == "{}" {
+            return Ok(Some(String::new()));
+        }
+        let parsed: Vec<Value> = serde_json::from_str(&non_finite_as_strings(&text))
+            .map_err(|e| format!("`{name}` is not a JSON list: {e}"))?;
+        Ok(Some(if parsed.is_empty() { String::new() } else { text }))
     };
+    let inputs =
+        list("base_input", raw.base_input)?.ok_or("neither `test` (HumanEval) nor `base_input` (EvalPlus) is given")?;
+    let plus_inputs = list("plus_input", raw.plus_input)?.unwrap_or_default();
     let atol = match value.get("atol") {
         Some(Value::String(text)) => text.parse().map_err(|e| format!("`atol`: {e}"))?,
         Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
@@ -88,7 +137,11 @@ fn task(value: &Value) -> Result<Task, String> {
     };
     Ok(Task {
         canonical: solution,
-        tests: Tests::Inputs { inputs, atol },
+        tests: Tests::Inputs {
+            inputs,
+            plus_inputs,
+            atol,
+        },
         task_id,
         prompt,
         entry_point,
@@ -130,16 +183,29 @@ fn literal(text: &str) -> String {
     serde_json::to_string(text).expect("a string serialises")
 }
 
-/// The program that exits 0 exactly when `solution` (a complete program) passes `task`.
-pub fn test_program(task: &Task, solution: &str) -> String {
+/// The program that exits 0 exactly when `solution` (a complete program) passes `task` on
+/// `set`; `None` when the task has no such inputs (no plus inputs). Each input gets EvalPlus's
+/// time limit: 4× the canonical solution's time on it, at least one second.
+pub fn test_program(task: &Task, solution: &str, set: InputSet) -> Option<String> {
     match &task.tests {
-        Tests::Check { test } => format!("{solution}\n\n{test}\n\ncheck({})\n", task.entry_point),
-        Tests::Inputs { inputs, atol } => {
-            let inputs = serde_json::to_string(inputs).expect("JSON values serialise");
+        Tests::Check { test } => match set {
+            InputSet::Base => Some(format!("{solution}\n\n{test}\n\ncheck({})\n", task.entry_point)),
+            InputSet::Plus => None,
+        },
+        Tests::Inputs {
+            inputs,
+            plus_inputs,
+            atol,
+        } => {
+            let inputs = match set {
+                InputSet::Base => inputs,
+                InputSet::Plus if plus_inputs.is_empty() => return None,
+                InputSet::Plus => plus_inputs,
+            };
             // EvalPlus's input types (tuples, sets, ...) and special oracles are MBPP+'s only.
             let mbpp = task.task_id.starts_with("Mbpp/");
-            format!(
-                r#"import copy, json
+            Some(format!(
+                r#"import copy, json, signal, time
 
 {evalplus}
 
@@ -150,6 +216,10 @@ def _finite(value):
         return {{k: _finite(v) for k, v in value.items()}}
     return {{"__-inf__": -math.inf, "__inf__": math.inf, "__nan__": math.nan}}.get(value, value) if isinstance(value, str) else value
 
+def _over_time(signum, frame):
+    raise TimeoutError
+
+signal.signal(signal.SIGALRM, _over_time)
 _reference, _candidate = {{}}, {{}}
 exec(compile({canonical}, "canonical", "exec"), _reference)
 exec(compile({solution}, "solution", "exec"), _candidate)
@@ -157,10 +227,18 @@ _inputs = _finite(json.loads({inputs}))
 if {mbpp}:
     _inputs = mbpp_deserialize_inputs({task_id}, _inputs)
 for _args in _inputs:
+    _start = time.perf_counter()
     _expected = _reference[{entry}](*copy.deepcopy(_args))
+    _limit = max(1.0, 4.0 * (time.perf_counter() - _start))  # EvalPlus's gt_time_limit_factor, min_time_limit
     if {mbpp} and {entry} in MBPP_OUTPUT_NOT_NONE_TASKS:
         _expected = _expected is not None  # as evalplus.gen.util.trusted_exec stores it
-    _got = _candidate[{entry}](*copy.deepcopy(_args))
+    signal.setitimer(signal.ITIMER_REAL, _limit)
+    try:
+        _got = _candidate[{entry}](*copy.deepcopy(_args))
+    except TimeoutError:
+        raise AssertionError(f"input {{_args!r}}: over its time limit of {{_limit:.1f}}s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     _same = _evalplus_same({entry}, _args, _got, _expected, {atol}) if {mbpp} else (
         _got == _expected or (type(_got) == type(_expected) and _allclose(_got, _expected, {atol} or 1e-6)))
     assert _same, f"input {{_args!r}}: expected {{_expected!r}}, got {{_got!r}}"
@@ -168,12 +246,12 @@ for _args in _inputs:
                 evalplus = EVALPLUS_MBPP,
                 canonical = literal(&task.canonical),
                 solution = literal(solution),
-                inputs = literal(&inputs),
+                inputs = literal(inputs),
                 task_id = literal(&task.task_id),
                 entry = literal(&task.entry_point),
                 mbpp = if mbpp { "True" } else { "False" },
                 atol = atol,
-            )
+            ))
         }
     }
 }
@@ -229,10 +307,17 @@ mod tests {
         );
         let tasks = load_tasks(text).unwrap();
         assert_eq!(tasks[0].canonical, "def f(x):\n    return x\n");
+        // Integers past 64 bits stay exact (as MBPP+'s plus inputs need), and `{}` is no inputs.
+        let big = r#"{"task_id":"Mbpp/9","prompt":"","entry_point":"h","canonical_solution":"","base_input":[[99999999999999999999999]],"plus_input":{}}"#;
+        let task = &load_tasks(big).unwrap()[0];
+        let program = test_program(task, "", InputSet::Base).unwrap();
+        assert!(program.contains("[[99999999999999999999999]]"), "{program}");
+        assert!(!task.has_plus() && test_program(task, "", InputSet::Plus).is_none());
         assert_eq!(
             tasks[1].tests,
             Tests::Inputs {
-                inputs: serde_json::from_str("[[1], [2.5]]").unwrap(),
+                inputs: "[[1], [2.5]]".into(),
+                plus_inputs: String::new(),
                 atol: 0.0
             }
         );

@@ -101,3 +101,109 @@ impl Summary {
         summary
     }
 }
+
+/// How alike two selections of the same records are (the same records cut by the same
+/// tokenizer, e.g. with and without data flow): the Jaccard overlap of their supervised tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overlap {
+    /// Records ok in both, with the same tokens.
+    pub records: usize,
+    /// Records of the two sides not compared (counted on each side): missing or rejected on
+    /// the other side, or cut into other tokens.
+    pub unmatched: usize,
+    /// The mean over records of |A ∩ B| / |A ∪ B| (1 when both supervise nothing).
+    pub mean_jaccard: f64,
+    /// Σ |A ∩ B| / Σ |A ∪ B| over all records.
+    pub pooled_jaccard: f64,
+    /// Records whose masks are equal.
+    pub identical: usize,
+}
+
+/// The overlap of the masks of `a` and `b`, matched by record id.
+pub fn overlap(a: &[RecordOutput], b: &[RecordOutput]) -> Overlap {
+    let by_id: BTreeMap<&str, &RecordOutput> = b.iter().map(|o| (o.id.as_str(), o)).collect();
+    let mut result = Overlap {
+        records: 0,
+        unmatched: 0,
+        mean_jaccard: 0.0,
+        pooled_jaccard: 0.0,
+        identical: 0,
+    };
+    let (mut sum, mut both, mut either) = (0.0, 0usize, 0usize);
+    for left in a {
+        let right = by_id.get(left.id.as_str()).and_then(|o| o.selected());
+        let (Some(x), Some(y)) = (left.selected(), right) else {
+            continue;
+        };
+        if x.mask.token_spans != y.mask.token_spans {
+            continue;
+        }
+        let flags = x.mask.supervised.iter().zip(&y.mask.supervised);
+        let inter = flags.clone().filter(|&(&p, &q)| p == 1 && q == 1).count();
+        let union = flags.filter(|&(&p, &q)| p == 1 || q == 1).count();
+        result.records += 1;
+        result.identical += usize::from(inter == union);
+        sum += if union == 0 { 1.0 } else { inter as f64 / union as f64 };
+        both += inter;
+        either += union;
+    }
+    result.unmatched = a.len() + b.len() - 2 * result.records;
+    if result.records > 0 {
+        result.mean_jaccard = sum / result.records as f64;
+    }
+    if either > 0 {
+        result.pooled_jaccard = both as f64 / either as f64;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::record::{Message, Record};
+    use crate::pipeline::score::NgramScorer;
+    use crate::pipeline::select::{BudgetScope, SelectConfig};
+    use crate::pipeline::tokens::LexicalTokenizer;
+    use crate::{Config, Input};
+
+    fn selections(budget: f64, lambda: f64) -> Vec<RecordOutput> {
+        let record = |id: &str, response: &str| {
+            Input::record(Record {
+                id: id.into(),
+                prompt: vec![Message {
+                    role: "user".into(),
+                    content: "q".into(),
+                }],
+                response: response.into(),
+            })
+        };
+        let mut config = Config {
+            select: SelectConfig {
+                budget,
+                scope: BudgetScope::PerRecord,
+                ..SelectConfig::default()
+            },
+            ..Config::default()
+        };
+        config.dataflow.lambda_reach = lambda;
+        config.dataflow.lambda_bridge = lambda;
+        let inputs = vec![
+            record("a", "```python\nx = load()\ny = x + 1\nprint(y)\nz = 2\n```\n"),
+            record("b", "Done:\n```python\nvalue = compute(1, 2)\n```\n"),
+        ];
+        crate::run(inputs, &LexicalTokenizer, &mut NgramScorer::default(), &config, &mut ())
+    }
+
+    #[test]
+    fn identical_selections_overlap_fully_and_others_less() {
+        let base = selections(0.3, 0.5);
+        let same = overlap(&base, &base);
+        assert_eq!((same.records, same.unmatched, same.identical), (2, 0, 2));
+        assert_eq!((same.mean_jaccard, same.pooled_jaccard), (1.0, 1.0));
+        let wider = overlap(&base, &selections(0.9, 0.5));
+        assert_eq!(wider.records, 2);
+        assert!(wider.pooled_jaccard < 1.0 && wider.pooled_jaccard > 0.0, "{wider:?}");
+        let missing = overlap(&base, &base[..1]);
+        assert_eq!((missing.records, missing.unmatched), (1, 1));
+    }
+}

@@ -36,6 +36,11 @@ pub struct Args {
     /// With `--mode token-cleaning`: the fraction of all response tokens to keep.
     #[arg(long, default_value_t = 0.6)]
     pub keep: f64,
+    /// With `--mode token-cleaning`: keep as many tokens as the masks in `--data` supervise
+    /// (Token Cleaning at CodeBlock's budget) instead of `--keep`.
+    #[arg(long, conflicts_with = "keep")]
+    #[serde(default)]
+    pub keep_as_mask: bool,
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
     /// Stop after this many optimizer steps (default: all epochs).
@@ -115,6 +120,7 @@ pub enum ModeArg {
     Codeblock,
     Full,
     Random,
+    RandomItems,
     Mask,
     TokenCleaning,
 }
@@ -125,6 +131,7 @@ impl From<ModeArg> for Mode {
             ModeArg::Codeblock => Mode::Codeblock,
             ModeArg::Full => Mode::Full,
             ModeArg::Random => Mode::Random,
+            ModeArg::RandomItems => Mode::RandomItems,
             ModeArg::Mask => Mode::Mask,
             ModeArg::TokenCleaning => Mode::TokenCleaning,
         }

@@ -25,12 +25,14 @@ struct TrainingLine {
 
 /// The records of `select`'s output as examples: prompt through the chat template, response
 /// token ids, the end token, and the mode's weights. Rejected records and records with no
-/// weight are counted.
-pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>> {
+/// weight are counted. Also the fraction of the examples' response tokens that their masks
+/// supervise.
+pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<(Vec<Example>, f64)> {
     let bundle = &loaded.bundle;
     let mode = Mode::from(args.mode);
     let mut examples = Vec::new();
     let (mut rejected, mut empty, mut too_long) = (0, 0, 0);
+    let (mut masked, mut tokens) = (0, 0);
     let lines = input::read_jsonl::<TrainingLine>(args.data(), "a `codeblock select` output line")?;
     for (number, TrainingLine { record, weights }) in lines {
         let where_ = format!("{} line {number}", args.data().display());
@@ -58,6 +60,8 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>
             too_long += 1;
             continue;
         }
+        masked += selected.stats.supervised_tokens;
+        tokens += selected.stats.response_tokens;
         examples.push(example);
     }
     eprintln!(
@@ -66,7 +70,7 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<Vec<Example>
         examples.len(),
         bundle.config.max_positions()
     );
-    Ok(examples)
+    Ok((examples, masked as f64 / tokens.max(1) as f64))
 }
 
 /// Token Cleaning: scores every response token under the base model and the reference, and

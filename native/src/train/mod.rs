@@ -77,13 +77,14 @@ fn train(args: Args, resuming: bool) -> Result<()> {
     }
     let replicas: Vec<Device> = devices[1..].iter().map(|(d, _)| d.clone().autodiff()).collect();
     let loaded = model::load(args.model(), device.clone().autodiff())?;
-    let mut examples = data::read_examples(&args, &loaded)?;
+    let (mut examples, mask_fraction) = data::read_examples(&args, &loaded)?;
     if let Some(reference) = args
         .reference
         .as_ref()
         .filter(|_| matches!(args.mode, ModeArg::TokenCleaning))
     {
-        data::clean(&mut examples, args.model(), reference, args.keep, &device)?;
+        let keep = if args.keep_as_mask { mask_fraction } else { args.keep };
+        data::clean(&mut examples, args.model(), reference, keep, &device)?;
     }
     ensure!(!examples.is_empty(), "{}: no record to train on", args.data().display());
 

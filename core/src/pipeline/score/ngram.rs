@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::{ScoreError, ScoreRequest, TokenScorer};
+use crate::hash::fnv1a;
 use crate::pipeline::tokens::Token;
 
 type Key = u64;
@@ -80,13 +81,6 @@ fn keys(text: &str, tokens: &[Token]) -> Vec<Key> {
             None => fnv1a(&text.as_bytes()[t.span.start..t.span.end]) >> 1,
         })
         .collect()
-}
-
-/// FNV-1a: a fixed hash, so scores are the same on every platform and run.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 impl TokenScorer for NgramScorer {
