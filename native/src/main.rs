@@ -7,6 +7,7 @@ mod datasets;
 mod eval;
 mod experiment;
 mod generate;
+mod hygiene;
 mod input;
 mod model;
 mod pairs;
@@ -50,6 +51,8 @@ enum Command {
     Train(Box<train::Args>),
     /// pass@k of solutions on HumanEval, MBPP and MBPP+, each run in a sandbox.
     Eval(eval::Args),
+    /// Which benchmark tasks a training set holds, by id and by text.
+    Hygiene(hygiene::Args),
     /// The comparison: select, train each mode alike, evaluate all, one table (resumable).
     Experiment(Box<experiment::Args>),
     /// Serve the block-mask previewer page (web/, built by scripts/build-wasm.sh) on localhost.
@@ -68,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => train::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Hygiene(args) => hygiene::run(args),
         Command::Experiment(args) => experiment::run(*args),
     }
 }

@@ -419,3 +419,45 @@ fn curate_keeps_tested_long_tail_pairs_and_accounts_for_every_one() {
         assert!(score > 0.0 && score < 1.0, "{line}");
     }
 }
+
+/// The hygiene report on the shipped data: MBPP's training pairs hold 108 MBPP+ tasks by id;
+/// by text (8-word shingles) it finds about half of those (MBPP+ rewords some prompts, and the
+/// pairs' solutions carry docstrings) and copies of MBPP test tasks under training ids (e.g.
+/// MBPP/67 in MBPP/608's solution); none of HumanEval's.
+#[test]
+fn hygiene_finds_the_benchmark_tasks_a_training_set_holds() {
+    let dir = scratch("hygiene");
+    let pairs = dir.join("pairs.jsonl");
+    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let status = codeblock()
+        .args(["pairs", "--split", "train", "--input"])
+        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
+        .arg("--out")
+        .arg(&pairs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report_path = dir.join("hygiene.json");
+    let output = codeblock()
+        .args(["hygiene", "--bench", "humaneval,mbpp-plus", "--input"])
+        .arg(&pairs)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let plus = &report["mbpp-plus"];
+    assert_eq!(plus["by_id"].as_array().unwrap().len(), 108, "{}", plus["by_id"]);
+    let copied = plus["tasks_copied"].as_u64().unwrap();
+    assert!((50..=120).contains(&copied), "MBPP+ tasks copied by text: {copied}");
+    let copies = plus["copies"].as_array().unwrap();
+    assert!(
+        copies
+            .iter()
+            .any(|c| c["task_id"] == "Mbpp/67" && c["pair_id"] == "MBPP/608"),
+        "a test task copied under a training id"
+    );
+    assert_eq!(report["humaneval"]["by_id"].as_array().unwrap().len(), 0);
+    assert_eq!(report["humaneval"]["tasks_copied"], 0, "{}", report["humaneval"]);
+}
