@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{codeblock, read_jsonl, scratch};
 use serde_json::Value;
@@ -20,6 +20,21 @@ fn eval(args: &[&str], out: &Path) -> Value {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+/// MBPP's 374 training pairs, as `codeblock pairs` writes them (with their tests), in `dir`.
+fn mbpp_training_pairs(dir: &Path) -> PathBuf {
+    let pairs = dir.join("pairs.jsonl");
+    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let status = codeblock()
+        .args(["pairs", "--split", "train", "--input"])
+        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
+        .arg("--out")
+        .arg(&pairs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    pairs
 }
 
 #[test]
@@ -361,16 +376,7 @@ fn an_experiment_refuses_to_evaluate_on_its_training_tasks() {
 #[test]
 fn curate_keeps_tested_long_tail_pairs_and_accounts_for_every_one() {
     let dir = scratch("curate");
-    let all = dir.join("all.jsonl");
-    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
-    let status = codeblock()
-        .args(["pairs", "--split", "train", "--input"])
-        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
-        .arg("--out")
-        .arg(&all)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let all = mbpp_training_pairs(&dir);
     let mut lines: Vec<String> = std::fs::read_to_string(&all)
         .unwrap()
         .lines()
@@ -427,16 +433,7 @@ fn curate_keeps_tested_long_tail_pairs_and_accounts_for_every_one() {
 #[test]
 fn hygiene_finds_the_benchmark_tasks_a_training_set_holds() {
     let dir = scratch("hygiene");
-    let pairs = dir.join("pairs.jsonl");
-    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
-    let status = codeblock()
-        .args(["pairs", "--split", "train", "--input"])
-        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
-        .arg("--out")
-        .arg(&pairs)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let pairs = mbpp_training_pairs(&dir);
     let report_path = dir.join("hygiene.json");
     let output = codeblock()
         .args(["hygiene", "--bench", "humaneval,mbpp-plus", "--input"])
