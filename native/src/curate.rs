@@ -67,14 +67,15 @@ pub fn run(args: Args) -> Result<()> {
         k: args.k,
     };
     ensure!(args.k > 0, "--k must be positive");
-    let inputs = args.records.read()?;
+    // Read once: the records, and the raw lines for their `test` fields and to write kept
+    // pairs as they came.
+    let bytes = input::read(args.records.path())?;
+    let inputs = args.records.parse(&bytes);
     ensure!(
         inputs.len() <= MAX_PAIRS,
         "{} pairs: exact neighbours are O(n²) and stop at {MAX_PAIRS}; curate the pool in shards",
         inputs.len()
     );
-    // The raw lines, for their `test` fields and to write kept pairs as they came.
-    let bytes = input::read(args.records.path())?;
     let raw: Vec<Option<Value>> = jsonl::lines(&bytes)
         .into_iter()
         .map(|line| line.text.ok().and_then(|t| serde_json::from_str(t).ok()))

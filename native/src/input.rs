@@ -85,6 +85,11 @@ impl RecordArgs {
 
     /// The records of the input file, one per non-blank line.
     pub fn read(&self) -> Result<Vec<Input>> {
+        Ok(self.parse(&read(&self.input)?))
+    }
+
+    /// The records of the input file's bytes (read once by a caller that needs them too).
+    pub fn parse(&self, bytes: &[u8]) -> Vec<Input> {
         let fields = Fields {
             id: self.id_field.clone(),
             instruction: self.instruction_field.clone(),
@@ -99,6 +104,6 @@ impl RecordArgs {
             SchemaArg::Messages => Schema::Messages,
             SchemaArg::PromptCompletion => Schema::PromptCompletion,
         });
-        Ok(jsonl::records(&read(&self.input)?, &fields, schema))
+        jsonl::records(bytes, &fields, schema)
     }
 }
