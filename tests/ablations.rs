@@ -33,6 +33,7 @@ fn random_items_match_the_masks_count() {
         mbpp_training_pairs(),
         &tokenizer(),
         &mut NgramScorer::default(),
+        None,
         &Config::default(),
         &mut (),
     );

@@ -61,6 +61,7 @@ fn fixtures() {
             vec![Input::record(record)],
             &tokenizer,
             &mut NgramScorer::default(),
+            None,
             &config(),
             &mut (),
         )

@@ -350,6 +350,7 @@ mod tests {
             vec![crate::Input::record(record)],
             &tokenizer,
             &mut crate::pipeline::score::NgramScorer::default(),
+            None,
             &Default::default(),
             &mut (),
         );
@@ -470,6 +471,7 @@ mod tests {
             vec![crate::Input::record(record)],
             &crate::pipeline::tokens::LexicalTokenizer,
             &mut crate::pipeline::score::NgramScorer::default(),
+            None,
             &config,
             &mut (),
         );

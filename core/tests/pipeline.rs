@@ -4,7 +4,7 @@
 use codeblock_core::pipeline::output::{Input, Reject, Status, record_output};
 use codeblock_core::pipeline::record::{Message, Record};
 use codeblock_core::pipeline::score::NgramScorer;
-use codeblock_core::pipeline::select::{Chosen, Guard, SelectConfig};
+use codeblock_core::pipeline::select::{Chosen, Granularity, Guard, SelectConfig};
 use codeblock_core::pipeline::tokens::{LexicalTokenizer, Token, Tokenize, TokenizeError};
 use codeblock_core::pipeline::{Config, prepare, rank, run};
 use codeblock_core::span::Span;
@@ -47,11 +47,10 @@ fn a_token_straddling_two_items_counts_for_both() {
     assert_eq!(texts, ["a = 1", "b = 2"]);
     assert_eq!(prepared.items[0].tokens, [0, 1, 2, 3, 4]);
     assert_eq!(prepared.items[1].tokens, [4, 5, 6, 7, 8]);
-    let analysis = rank(prepared, &[-1.0; 9], &Config::default()).unwrap();
+    let analysis = rank(prepared, &[-1.0; 9], None, &Config::default()).unwrap();
     let chosen = Chosen {
         items: vec![1],
-        prose_tokens: vec![],
-        guard_tokens: 0,
+        ..Chosen::default()
     };
     let Status::Ok(selected) = record_output(&analysis, &chosen).status else {
         panic!("the record is ok")
@@ -89,6 +88,7 @@ fn run_keeps_input_order_and_rejects_in_place() {
         records.clone(),
         &LexicalTokenizer,
         &mut NgramScorer::default(),
+        None,
         &config,
         &mut (),
     );
@@ -112,6 +112,7 @@ fn run_keeps_input_order_and_rejects_in_place() {
         records,
         &LexicalTokenizer,
         &mut NgramScorer::default(),
+        None,
         &Config::default(),
         &mut (),
     );
@@ -147,6 +148,7 @@ fn global_budget_favours_records_with_more_to_learn() {
         vec![Input::record(short), Input::record(long)],
         &LexicalTokenizer,
         &mut NgramScorer::default(),
+        None,
         &config,
         &mut (),
     );
@@ -161,4 +163,54 @@ fn global_budget_favours_records_with_more_to_learn() {
     let total: usize = supervised.iter().sum();
     assert!(total as f64 <= 0.1 * tokens.iter().sum::<usize>() as f64);
     assert!(supervised[1] > supervised[0], "{supervised:?} of {tokens:?}");
+}
+
+#[test]
+fn token_granularity_supervises_single_core_tokens_by_gce() {
+    let code: String = (0..30)
+        .map(|i| format!("total_{i} = total_{} + step({i})\n", i.max(1) - 1))
+        .collect();
+    let response = format!("Add the steps:\n```python\n{code}```\n");
+    let config = |granularity| Config {
+        select: SelectConfig {
+            budget: 0.1,
+            granularity,
+            ..SelectConfig::default()
+        },
+        ..Config::default()
+    };
+    let select = |granularity| {
+        let input = Input::record(record("steps", &response));
+        let outputs = run(
+            vec![input],
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            None,
+            &config(granularity),
+            &mut (),
+        );
+        outputs[0].selected().unwrap().clone()
+    };
+    let (items, tokens) = (select(Granularity::Items), select(Granularity::Tokens));
+    assert!(items.items.iter().any(|i| i.selected));
+    assert!(!tokens.items.iter().any(|i| i.selected), "no item is taken whole");
+    let budget = 0.1 * tokens.stats.response_tokens as f64;
+    assert!(tokens.stats.supervised_tokens as f64 <= budget);
+    // Single tokens fill code's part of the budget (prose has only three words to offer).
+    assert!(
+        tokens.stats.item_tokens as f64 >= 0.8 * budget - 1.0,
+        "{:?}",
+        tokens.stats
+    );
+    // Every supervised code token is a core token: a name or a number, never `=` or `+`.
+    for (t, &on) in tokens.mask.supervised.iter().enumerate() {
+        let span = tokens.mask.token_spans[t];
+        let text = response[span.start..span.end].trim();
+        if on == 1 && span.start > response.find("```").unwrap() {
+            assert!(
+                text.chars().all(|c| c.is_alphanumeric() || c == '_'),
+                "`{text}` supervised"
+            );
+        }
+    }
 }

@@ -1,22 +1,19 @@
 //! `codeblock curate`: the pair stage, before `select`. Keeps the instruction/response pairs of
 //! high quality (their code parses; it passes the pair's own `test`, run in the sandbox) that lie
 //! in the long tail of the pool (far from their nearest neighbours), as
-//! `codeblock_core::curate` scores them. Writes the kept pairs, each line as it came with a
-//! `curate` object of its scores added, and a report: every input line is kept or dropped with
-//! a reason.
+//! `codeblock_core::curate` scores them; with `--model`, the model's IFD and hidden states join
+//! in. Writes the kept pairs, each line as it came with a `curate` object of its scores added,
+//! and a report: every input line is kept or dropped with a reason.
 
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, ensure};
-use codeblock_core::curate::{self, CurateConfig, Quality, code_embedding, knn_distances, long_tail};
-use codeblock_core::formats::jsonl;
-use codeblock_core::pipeline::output::Input;
-use serde::Serialize;
-use serde_json::Value;
+use codeblock_core::curate::{self, CurateConfig, Measured, Pair, Pool};
+use codeblock_core::eval::results::Outcome;
+use codeblock_core::model::read_pairs;
 
 use crate::input::{self, RecordArgs};
+use crate::model::{self, DeviceArg};
 use crate::sandbox::{self, Limits};
 
 /// Exact neighbours are O(n²): past this many pairs, shard the pool.
@@ -45,19 +42,17 @@ pub struct Args {
     /// Programs run at once.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// A model (GGUF file or Hugging Face folder) that reads the pairs: IFD joins the quality,
+    /// and its mean-pooled hidden states replace the model-free embedding.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// Token budget of one model batch (sequences × padded length).
+    #[arg(long, default_value_t = 2048)]
+    batch_tokens: usize,
     #[command(flatten)]
     records: RecordArgs,
-}
-
-/// What `curate` adds to a kept line.
-#[derive(Debug, Serialize)]
-struct Scores {
-    #[serde(flatten)]
-    quality: Quality,
-    quality_score: f64,
-    knn_distance: f64,
-    long_tail: f64,
-    score: f64,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -70,97 +65,41 @@ pub fn run(args: Args) -> Result<()> {
     // Read once: the records, and the raw lines for their `test` fields and to write kept
     // pairs as they came.
     let bytes = input::read(args.records.path())?;
-    let inputs = args.records.parse(&bytes);
+    let pool = Pool::new(&bytes, args.records.parse(&bytes));
     ensure!(
-        inputs.len() <= MAX_PAIRS,
+        pool.inputs.len() <= MAX_PAIRS,
         "{} pairs: exact neighbours are O(n²) and stop at {MAX_PAIRS}; curate the pool in shards",
-        inputs.len()
+        pool.inputs.len()
     );
-    let raw: Vec<Option<Value>> = jsonl::lines(&bytes)
-        .into_iter()
-        .map(|line| line.text.ok().and_then(|t| serde_json::from_str(t).ok()))
-        .collect();
-
-    let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut pairs = Vec::new(); // (input index, response, test)
-    for (i, Input { record, .. }) in inputs.iter().enumerate() {
-        match record {
-            Ok(record) => {
-                let test = raw[i].as_ref().and_then(|v| v["test"].as_str()).map(String::from);
-                pairs.push((i, record.response.clone(), test));
-            }
-            Err(reject) => *dropped.entry(format!("unreadable: {}", reject.reason)).or_default() += 1,
-        }
-    }
-    let tested = if args.no_tests || pairs.iter().all(|(_, _, t)| t.is_none()) {
-        vec![None; pairs.len()]
+    let pairs = pool.pairs();
+    let passes_tests = if args.no_tests || pairs.iter().all(|p| p.test.is_none()) {
+        vec![]
     } else {
         sandbox::check()?;
         run_tests(&pairs, args.workers)?
     };
-    let qualities: Vec<Quality> = pairs
-        .iter()
-        .zip(tested)
-        .map(|((_, response, _), passes_tests)| Quality {
-            parses: curate::parse_share(response),
-            passes_tests,
-            ifd: None,
-        })
-        .collect();
-    let embeddings: Vec<Vec<f32>> = pairs.iter().map(|(_, response, _)| code_embedding(response)).collect();
-    let distances = knn_distances(&embeddings, config.k);
-    let scores: Vec<Scores> = qualities
-        .into_iter()
-        .zip(distances)
-        .map(|(quality, knn_distance)| {
-            let quality_score = curate::quality(&quality);
-            let long_tail = long_tail(knn_distance);
-            Scores {
-                quality,
-                quality_score,
-                knn_distance,
-                long_tail,
-                score: quality_score * long_tail,
-            }
-        })
-        .collect();
-    let kept = curate::cut(&scores.iter().map(|s| s.score).collect::<Vec<_>>(), &config);
-
-    let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    for (((i, _, _), s), &keep) in pairs.iter().zip(&scores).zip(&kept) {
-        if keep {
-            let mut line = raw[*i].clone().context("a readable record is a JSON object")?;
-            line["curate"] = serde_json::to_value(s)?;
-            writeln!(out, "{line}")?;
-        } else {
-            *dropped.entry(drop_reason(s).into()).or_default() += 1;
+    let readings = match &args.model {
+        None => None,
+        Some(path) => {
+            let (device, device_name) = model::choose_device(args.device);
+            eprintln!("model {} on {device_name}", path.display());
+            let loaded = model::load(path, device)?;
+            let records: Vec<_> = pairs.iter().map(|p| p.record).collect();
+            let read = read_pairs(&loaded.bundle, &loaded.device, &records, args.batch_tokens);
+            Some(pollster::block_on(read))
         }
-    }
-    out.flush()
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-
-    let kept_count = kept.iter().filter(|&&k| k).count();
-    ensure!(
-        kept_count + dropped.values().sum::<usize>() == inputs.len(),
-        "every input line is kept or dropped"
-    );
-    let report = serde_json::json!({
-        "records_in": inputs.len(),
-        "kept": kept_count,
-        "dropped_by_reason": dropped,
-        "config": config,
-        "embedding": "hashed token trigrams of the response's code (model-free)",
-        "histograms": {
-            "quality": histogram(scores.iter().map(|s| s.quality_score)),
-            "long_tail": histogram(scores.iter().map(|s| s.long_tail)),
-            "score": histogram(scores.iter().map(|s| s.score)),
-        },
-    });
+    };
+    let curated = pool
+        .curate(Measured { passes_tests, readings }, &config)
+        .map_err(anyhow::Error::msg)?;
+    std::fs::write(&args.out, &curated.kept_lines).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let report = &curated.report;
     println!(
-        "curate: {} pairs in, {kept_count} kept; dropped: {}",
-        inputs.len(),
-        dropped
+        "curate: {} pairs in, {} kept; dropped: {}",
+        report.records_in,
+        report.kept,
+        report
+            .dropped_by_reason
             .iter()
             .map(|(r, n)| format!("{r} {n}"))
             .collect::<Vec<_>>()
@@ -168,43 +107,21 @@ pub fn run(args: Args) -> Result<()> {
     );
     println!("wrote {}", args.out.display());
     if let Some(path) = &args.report {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+        std::fs::write(path, serde_json::to_string_pretty(report)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
 
-/// Why a pair that was not kept was dropped: its first zero signal, else the cut.
-fn drop_reason(s: &Scores) -> &'static str {
-    if s.quality.parses == 0.0 {
-        "no Python code that parses"
-    } else if s.quality.passes_tests == Some(false) {
-        "fails its tests"
-    } else if s.quality_score == 0.0 {
-        "misaligned (IFD > 1)"
-    } else {
-        "below the cut"
-    }
-}
-
 /// Each pair's code run against its `test` in the sandbox (`None`: it carries no test).
-fn run_tests(pairs: &[(usize, String, Option<String>)], workers: usize) -> Result<Vec<Option<bool>>> {
+fn run_tests(pairs: &[Pair], workers: usize) -> Result<Vec<Option<bool>>> {
     let limits = Limits::default();
     sandbox::in_parallel(pairs.len(), workers, |i| {
-        let (_, response, test) = &pairs[i];
-        let Some(test) = test else { return Ok(None) };
-        let program = format!("{}\n\n{test}", curate::python_blocks(response).join("\n"));
-        Ok(Some(
-            sandbox::run(&program, &limits)? == codeblock_core::eval::results::Outcome::Passed,
-        ))
+        let Some(test) = pairs[i].test else { return Ok(None) };
+        let program = format!(
+            "{}\n\n{test}",
+            curate::python_blocks(&pairs[i].record.response).join("\n")
+        );
+        Ok(Some(sandbox::run(&program, &limits)? == Outcome::Passed))
     })
-}
-
-/// Counts of `values` (in [0, 1]) in ten equal bins.
-fn histogram(values: impl Iterator<Item = f64>) -> [usize; 10] {
-    let mut bins = [0; 10];
-    for v in values {
-        bins[((v * 10.0) as usize).min(9)] += 1;
-    }
-    bins
 }

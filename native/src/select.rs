@@ -4,13 +4,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
 use codeblock_core::Config;
 use codeblock_core::model::ModelScorer;
 use codeblock_core::pipeline::output::RecordOutput;
-use codeblock_core::pipeline::score::{Aggregate, NgramScorer, PrecomputedScorer, TokenScorer};
-use codeblock_core::pipeline::select::{BudgetScope, Guard};
+use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
+use codeblock_core::pipeline::select::{BudgetScope, Granularity, Guard};
 use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, Progress, Stage};
@@ -58,10 +58,30 @@ pub struct Args {
     /// budget (`item`), its best prose token (`prose`), or nothing (`none`).
     #[arg(long, value_enum)]
     guard: Option<GuardArg>,
+    /// What code is selected as: whole coding items (the method), or single core-logic tokens
+    /// by their GCE (the `top-tokens` ablation: scores without structure).
+    #[arg(long, value_enum)]
+    granularity: Option<GranularityArg>,
     #[arg(long)]
     q: Option<f64>,
     #[arg(long, value_enum)]
     aggregate: Option<AggregateArg>,
+    /// What a token's score is: its GCE under the scorer (`gce`), or that minus its GCE under
+    /// the reference model (`excess`: what is learnable, not just hard; needs `--reference` or
+    /// `--reference-scores`).
+    #[arg(long, value_enum)]
+    utility: Option<UtilityArg>,
+    /// The reference model of the `excess` utility (GGUF file or Hugging Face folder), with the
+    /// same tokenizer as the scorer.
+    #[arg(long, conflicts_with = "reference_scores")]
+    reference: Option<PathBuf>,
+    /// The reference's log-probs, precomputed (JSONL, as `--scores`).
+    #[arg(long)]
+    reference_scores: Option<PathBuf>,
+    /// Which core tokens an item's utility reads: `all`, or `without-wording` (not the
+    /// occurrence that introduces a new name, nor the inside of long string literals).
+    #[arg(long, value_enum)]
+    core_tokens: Option<CoreTokensArg>,
     #[arg(long)]
     lambda_reach: Option<f64>,
     #[arg(long)]
@@ -89,6 +109,24 @@ enum GuardArg {
     Item,
     Prose,
     None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GranularityArg {
+    Items,
+    Tokens,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum UtilityArg {
+    Gce,
+    Excess,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CoreTokensArg {
+    All,
+    WithoutWording,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -126,6 +164,13 @@ impl Args {
                 GuardArg::None => Guard::None,
             }),
         );
+        set(
+            &mut select.granularity,
+            self.granularity.map(|g| match g {
+                GranularityArg::Items => Granularity::Items,
+                GranularityArg::Tokens => Granularity::Tokens,
+            }),
+        );
         set(&mut config.score.q, self.q);
         set(
             &mut config.score.aggregate,
@@ -135,6 +180,28 @@ impl Args {
                 AggregateArg::Sum => Aggregate::Sum,
             }),
         );
+        set(
+            &mut config.score.utility,
+            self.utility.map(|u| match u {
+                UtilityArg::Gce => Utility::Gce,
+                UtilityArg::Excess => Utility::Excess,
+            }),
+        );
+        set(
+            &mut config.score.core_tokens,
+            self.core_tokens.map(|c| match c {
+                CoreTokensArg::All => CoreTokens::All,
+                CoreTokensArg::WithoutWording => CoreTokens::WithoutWording,
+            }),
+        );
+        let has_reference = self.reference.is_some() || self.reference_scores.is_some();
+        match config.score.utility {
+            Utility::Excess => ensure!(
+                has_reference,
+                "the excess utility needs --reference or --reference-scores"
+            ),
+            Utility::Gce => ensure!(!has_reference, "a reference is only used by --utility excess"),
+        }
         set(&mut config.dataflow.lambda_reach, self.lambda_reach);
         set(&mut config.dataflow.lambda_bridge, self.lambda_bridge);
         set(&mut config.dataflow.gate_quantile, self.gate_quantile);
@@ -179,6 +246,7 @@ pub fn run(args: Args) -> Result<()> {
         tokenizer,
         mut scorer,
         name: scorer_name,
+        mut reference,
     } = tokenizer_and_scorer(&args)?;
     let mut timings = Timings::default();
 
@@ -187,7 +255,14 @@ pub fn run(args: Args) -> Result<()> {
     timings.read_s = seconds(clock.elapsed());
 
     let mut progress = StageProgress::new(&mut timings);
-    let outputs = pipeline::run(inputs, tokenizer.as_ref(), scorer.as_mut(), &config, &mut progress);
+    let outputs = pipeline::run(
+        inputs,
+        tokenizer.as_ref(),
+        scorer.as_mut(),
+        reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
+        &config,
+        &mut progress,
+    );
     progress.finish();
 
     let clock = Instant::now();
@@ -266,6 +341,8 @@ struct Scoring {
     tokenizer: Box<dyn Tokenize>,
     scorer: Box<dyn TokenScorer>,
     name: String,
+    /// The reference scorer of the `excess` utility.
+    reference: Option<Box<dyn TokenScorer>>,
 }
 
 /// The tokenizer of the response and the scorer of its tokens, with a name for the report: the
@@ -278,12 +355,14 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             eprintln!("model {} on {device_name}", path.display());
             let loaded = model::load(path, device)?;
             let tokenizer = loaded.bundle.tokenizer.clone();
+            let reference = reference(args, Some(&tokenizer))?;
             let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
             scorer.batch_tokens = args.batch_tokens;
             Scoring {
                 tokenizer: Box::new(tokenizer),
                 scorer: Box::new(scorer),
                 name: format!("model {} on {device_name}", path.display()),
+                reference,
             }
         }
         (None, scores) => {
@@ -298,20 +377,45 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
                 }
                 None => Box::new(LexicalTokenizer),
             };
+            let reference = reference(args, None)?;
             match scores {
                 Some(path) => Scoring {
                     tokenizer,
                     scorer: Box::new(read_scores(path)?),
                     name: "precomputed".into(),
+                    reference,
                 },
                 None => Scoring {
                     tokenizer,
                     scorer: Box::new(NgramScorer::default()),
                     name: "ngram".into(),
+                    reference,
                 },
             }
         }
     })
+}
+
+/// The reference scorer of the `excess` utility: a model, which must cut tokens as the
+/// scorer's model does (`tokenizer`, when the scorer is a model), or precomputed log-probs.
+fn reference(args: &Args, tokenizer: Option<&HfTokenizer>) -> Result<Option<Box<dyn TokenScorer>>> {
+    if let Some(path) = &args.reference_scores {
+        return Ok(Some(Box::new(read_scores(path)?)));
+    }
+    let Some(path) = &args.reference else { return Ok(None) };
+    let (device, device_name) = model::choose_device(args.device);
+    eprintln!("reference model {} on {device_name}", path.display());
+    let loaded = model::load(path, device)?;
+    if let Some(tokenizer) = tokenizer {
+        ensure!(
+            tokenizer.to_json()? == loaded.bundle.tokenizer.to_json()?,
+            "reference model {}: its tokenizer differs from the scoring model's, so its scores would not line up",
+            path.display()
+        );
+    }
+    let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
+    scorer.batch_tokens = args.batch_tokens;
+    Ok(Some(Box::new(scorer)))
 }
 
 fn read_scores(path: &Path) -> Result<PrecomputedScorer> {

@@ -388,3 +388,89 @@ fn compare_reports_how_alike_two_selections_are() {
     let itself = codeblock().arg("compare").arg(&with).arg(&with).output().unwrap();
     assert!(String::from_utf8_lossy(&itself.stdout).contains("identical masks 6 (100.0%)"));
 }
+
+/// The ablation knobs and the pair stage with the default model: the excess utility against the
+/// model itself is zero everywhere (from a reference model and from its precomputed scores);
+/// token granularity supervises single tokens, never a whole item; `curate --model` reads every
+/// pair (IFD, hidden-state embedding).
+#[test]
+fn ablations_and_curate_with_the_default_model() {
+    let model = codeblock_tests::model_path();
+    assert!(model.exists(), "{} is missing: run scripts/setup.sh", model.display());
+    let dir = scratch("ablations-model");
+    let input = dir.join("pairs.jsonl");
+    let pairs = [
+        serde_json::json!({"id": "sum", "instruction": "Sum a list.", "output": "Use `sum`:\n```python\ndef total(xs):\n    return sum(xs)\n```"}),
+        serde_json::json!({"id": "max", "instruction": "Largest item.", "output": "```python\ndef largest(xs):\n    best = xs[0]\n    for x in xs:\n        if x > best:\n            best = x\n    return best\n```"}),
+        serde_json::json!({"id": "words", "instruction": "Count words.", "output": "```python\ndef count(text):\n    return len(text.split())\n```"}),
+        serde_json::json!({"id": "prose", "instruction": "What is a list?", "output": "An ordered, mutable sequence."}),
+    ];
+    std::fs::write(&input, pairs.iter().map(|p| format!("{p}\n")).collect::<String>()).unwrap();
+    let run = |args: &[&str], out: &std::path::Path| {
+        let output = codeblock()
+            .args(args)
+            .args(["--device", "cpu", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(out)
+            .arg("--model")
+            .arg(&model)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let scores = dir.join("scores.jsonl");
+    run(&["score"], &scores);
+    let reference = model.to_str().expect("the model path is UTF-8");
+    let scores_path = scores.to_str().unwrap();
+    for reference_args in [["--reference", reference], ["--reference-scores", scores_path]] {
+        let out = dir.join("excess.jsonl");
+        run(
+            &[&["select", "--utility", "excess"][..], &reference_args[..]].concat(),
+            &out,
+        );
+        for output in read_jsonl(&out).iter().filter(|o| o["status"] == "ok") {
+            for item in output["items"].as_array().unwrap() {
+                assert_eq!(item["utility"], 0.0, "excess over itself: {item}");
+            }
+        }
+    }
+    let tokens = dir.join("tokens.jsonl");
+    run(&["select", "--granularity", "tokens", "--budget", "0.2"], &tokens);
+    let outputs = read_jsonl(&tokens);
+    assert!(
+        outputs
+            .iter()
+            .all(|o| o["items"].as_array().unwrap().iter().all(|i| i["selected"] == false))
+    );
+    let code_tokens: u64 = outputs
+        .iter()
+        .map(|o| o["stats"]["item_tokens"].as_u64().unwrap())
+        .sum();
+    assert!(code_tokens > 0, "single code tokens are supervised");
+
+    let kept = dir.join("kept.jsonl");
+    let report = dir.join("curate.json");
+    run(
+        &["curate", "--keep", "1.0", "--report", report.to_str().unwrap()],
+        &kept,
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(
+        report["embedding"].as_str().unwrap().contains("hidden states"),
+        "{report}"
+    );
+    assert_eq!(report["records_in"], 4);
+    assert_eq!(report["dropped_by_reason"]["no Python code that parses"], 1, "{report}");
+    let kept = read_jsonl(&kept);
+    assert_eq!(kept.len(), 3, "{report}");
+    for line in &kept {
+        let ifd = line["curate"]["ifd"].as_f64().unwrap();
+        assert!(ifd > 0.0 && ifd < 1.0, "the instruction helps: {line}");
+        assert!(line["curate"]["knn_distance"].as_f64().unwrap() > 0.0, "{line}");
+    }
+}

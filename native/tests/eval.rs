@@ -117,6 +117,76 @@ fn plus_inputs_catch_what_base_inputs_miss() {
     }
 }
 
+/// A HumanEval+ file (EvalPlus's schema: HumanEval's `test` and the inputs) is judged on its
+/// base and plus inputs; `find_zero` (HumanEval/32) takes any zero of the polynomial, as
+/// EvalPlus's oracle does, not only the canonical one.
+#[test]
+fn humaneval_plus_runs_its_plus_inputs_and_the_find_zero_oracle() {
+    let dir = scratch("humaneval-plus");
+    let poly = "import math\n\ndef poly(xs: list, x: float):\n    return sum(c * math.pow(x, i) for i, c in enumerate(xs))\n\n";
+    let tasks = [
+        serde_json::json!({
+            "task_id": "HumanEval/32", "entry_point": "find_zero",
+            "prompt": format!("{poly}def find_zero(xs: list):\n    \"\"\"A zero of the polynomial xs.\"\"\"\n"),
+            "canonical_solution": "    lo, hi = -100.0, 100.0\n    while hi - lo > 1e-10:\n        mid = (lo + hi) / 2\n        if (poly(xs, mid) > 0) == (poly(xs, lo) > 0):\n            lo = mid\n        else:\n            hi = mid\n    return lo\n",
+            "test": "def check(candidate):\n    assert abs(poly([1, 2], candidate([1, 2]))) < 1e-6\n",
+            "base_input": [[[1, 2]]], "plus_input": [[[-6, 11, -6, 1]]], "atol": 1e-4,
+        }),
+        serde_json::json!({
+            "task_id": "HumanEval/900", "entry_point": "double",
+            "prompt": "def double(x: int) -> int:\n    \"\"\"Twice x.\"\"\"\n",
+            "canonical_solution": "    return 2 * x\n",
+            "test": "def check(candidate):\n    assert candidate(2) == 4\n",
+            "base_input": [[2], [3]], "plus_input": [[-7], [10]], "atol": 0,
+        }),
+    ];
+    let bench = dir.join("HumanEvalPlus.jsonl");
+    std::fs::write(&bench, tasks.iter().map(|t| format!("{t}\n")).collect::<String>()).unwrap();
+    let bench = bench.to_str().unwrap();
+    let canonical = eval(&["--bench", bench, "--canonical"], &dir.join("canonical"));
+    let result = canonical["benchmarks"].as_object().unwrap().values().next().unwrap();
+    assert_eq!(
+        (&result["passed"], &result["plus"]["passed"]),
+        (&2.into(), &2.into()),
+        "{result}"
+    );
+
+    // A root other than the canonical one (3 of 1, 2, 3) passes by the oracle; `double` right
+    // on the base inputs only fails plus.
+    let samples = [
+        (
+            "HumanEval/32",
+            "def find_zero(xs):\n    for x in range(100, -101, -1):\n        if abs(sum(c * x ** i for i, c in enumerate(xs))) < 1e-9:\n            return float(x)\n    return -0.5\n",
+        ),
+        ("HumanEval/900", "def double(x):\n    return {2: 4, 3: 6}.get(x, 0)\n"),
+    ];
+    let lines: String = samples
+        .iter()
+        .map(|(task, solution)| format!("{}\n", serde_json::json!({"task_id": task, "solution": solution})))
+        .collect();
+    let path = dir.join("samples.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    let out = dir.join("eval");
+    let results = eval(&["--bench", bench, "--samples", path.to_str().unwrap()], &out);
+    let result = results["benchmarks"].as_object().unwrap().values().next().unwrap();
+    assert_eq!(
+        (&result["passed"], &result["plus"]["passed"]),
+        (&2.into(), &1.into()),
+        "{result}"
+    );
+    let plus: Vec<(String, String)> = read_jsonl(&out.join("outcomes.jsonl"))
+        .iter()
+        .map(|o| {
+            (
+                o["task_id"].as_str().unwrap().into(),
+                o["plus"]["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(plus.contains(&("HumanEval/32".into(), "passed".into())), "{plus:?}");
+    assert!(plus.contains(&("HumanEval/900".into(), "failed".into())), "{plus:?}");
+}
+
 #[test]
 fn wrong_solutions_pass_nothing() {
     let dir = scratch("wrong");

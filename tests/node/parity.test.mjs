@@ -1,5 +1,6 @@
 // Parity: for every fixture, the wasm module returns byte-identical JSONL to native
-// `codeblock select` (same tokenizer, same n-gram scorer, same knobs), bad lines included.
+// `codeblock select` (same tokenizer, same n-gram scorer, same knobs), bad lines included; and
+// `curate` gives what native `codeblock curate --no-tests` writes.
 // Needs CODEBLOCK_BIN (the native binary) and CODEBLOCK_TOKENIZER (a tokenizer.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("../..", import.meta.url).pathname;
-const { Session } = createRequire(import.meta.url)(join(root, "wasm/pkg/node/codeblock.js"));
+const { Session, curate } = createRequire(import.meta.url)(join(root, "wasm/pkg/node/codeblock.js"));
 const bin = process.env.CODEBLOCK_BIN;
 const tokenizer = process.env.CODEBLOCK_TOKENIZER;
 
@@ -58,3 +59,18 @@ for (const withTokenizer of [false, true]) {
     });
   }
 }
+
+test("wasm curate = native curate --no-tests: kept lines and report", () => {
+  assert.ok(bin, "CODEBLOCK_BIN must be set");
+  const dir = mkdtempSync(join(tmpdir(), "codeblock-parity-curate-"));
+  const input = join(dir, "in.jsonl");
+  writeFileSync(input, fixturesJsonl());
+  const args = ["curate", "--no-tests", "--keep", "0.4", "--k", "3", "--input", input, "--out", join(dir, "kept.jsonl"), "--report", join(dir, "report.json")];
+  execFileSync(bin, args, { stdio: "pipe" });
+  const wasm = curate(readFileSync(input), { curate: { keep: 0.4, k: 3 } });
+  const kept = readFileSync(join(dir, "kept.jsonl"), "utf8");
+  assert.ok(kept.split("\n").filter(Boolean).length >= 10, kept);
+  assert.equal(wasm.kept, kept);
+  assert.deepEqual(wasm.report, JSON.parse(readFileSync(join(dir, "report.json"), "utf8")));
+  assert.equal(wasm.report.records_in, wasm.report.kept + Object.values(wasm.report.dropped_by_reason).reduce((a, b) => a + b, 0));
+});

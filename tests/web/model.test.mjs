@@ -1,5 +1,6 @@
 // In-browser scoring: the real SmolLM2 GGUF picked in the page, on WebGPU (SwiftShader) and on
-// the CPU fallback, gives the utilities and selection of native `codeblock select --model`.
+// the CPU fallback, gives the utilities and selection of native `codeblock select --model`, and
+// `Model.curate` the pair stage of native `codeblock curate --model`.
 // Needs CODEBLOCK_MODEL (the GGUF set-up fetches).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +15,12 @@ const instruction = "Build a counter with a closure.";
 let server;
 let browser;
 let native;
+let nativeCurated;
+const pool = [
+  { id: "sum", instruction: "Sum a list.", output: "```python\ndef total(xs):\n    return sum(xs)\n```" },
+  { id: "max", instruction: "Largest item.", output: "```python\ndef largest(xs):\n    best = xs[0]\n    for x in xs:\n        if x > best:\n            best = x\n    return best\n```" },
+  { id: "words", instruction: "Count words.", output: "```python\ndef count(text):\n    return len(text.split())\n```" },
+].map((p) => JSON.stringify(p) + "\n").join("");
 
 before(async () => {
   server = await serve();
@@ -23,6 +30,10 @@ before(async () => {
   const args = ["select", "--input", join(dir, "in.jsonl"), "--out", join(dir, "out.jsonl"), "--model", process.env.CODEBLOCK_MODEL, "--device", "cpu"];
   execFileSync(process.env.CODEBLOCK_BIN, args, { stdio: "pipe" });
   native = JSON.parse(readFileSync(join(dir, "out.jsonl"), "utf8"));
+  writeFileSync(join(dir, "pool.jsonl"), pool);
+  const curate = ["curate", "--no-tests", "--keep", "1", "--input", join(dir, "pool.jsonl"), "--out", join(dir, "kept.jsonl"), "--model", process.env.CODEBLOCK_MODEL, "--device", "cpu"];
+  execFileSync(process.env.CODEBLOCK_BIN, curate, { stdio: "pipe" });
+  nativeCurated = readFileSync(join(dir, "kept.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 });
 after(async () => {
   await browser?.close();
@@ -51,6 +62,19 @@ for (const device of ["webgpu", "cpu"]) {
       native.items.map((i) => i.selected),
     );
     assert.equal(shown.output.stats.supervised_tokens, native.stats.supervised_tokens);
+    // The pair stage with the same model: IFD and the hidden-state embedding as natively.
+    const curated = await page.evaluate(async (text) => {
+      const result = await window.previewer.model.curate(new TextEncoder().encode(text), { curate: { keep: 1 } });
+      return { report: result.report, kept: result.kept.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
+    }, pool);
+    assert.match(curated.report.embedding, /hidden states/);
+    assert.deepEqual(curated.kept.map((p) => p.id), nativeCurated.map((p) => p.id));
+    for (const [i, pair] of curated.kept.entries()) {
+      for (const key of ["ifd", "knn_distance"]) {
+        const gap = Math.abs(pair.curate[key] - nativeCurated[i].curate[key]);
+        assert.ok(gap < 1e-3, `${pair.id}: ${key} differs from native by ${gap}`);
+      }
+    }
     assert.deepEqual(errors, []);
   });
 }

@@ -3,6 +3,7 @@
 //! JSON, calls core, and hands back plain JSON-serialisable values (or, for `selectJsonl`, the
 //! exact text `codeblock select` writes). Errors are JS `Error`s with core's messages.
 
+use codeblock_core::curate::{CurateConfig, Curated, Measured, Pool};
 use codeblock_core::formats::jsonl;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::output::{Input, Reject};
@@ -35,6 +36,8 @@ extern "C" {
 #[serde(default, deny_unknown_fields)]
 struct Options {
     config: Config,
+    /// The pair stage's knobs, for `curate`.
+    curate: CurateConfig,
     positions: Positions,
     fields: Fields,
     schema: Option<Schema>,
@@ -50,6 +53,9 @@ impl Options {
             .config
             .check()
             .map_err(|e| JsError::new(&format!("options.config: {e}")))?;
+        if options.curate.k == 0 {
+            return Err(JsError::new("options.curate.k must be positive"));
+        }
         Ok(options)
     }
 }
@@ -144,7 +150,7 @@ impl Session {
             Some(scores) => scores,
             None => &mut ngram,
         };
-        pipeline::run(inputs, tokenizer, scorer, &options.config, &mut ())
+        pipeline::run(inputs, tokenizer, scorer, None, &options.config, &mut ())
             .into_iter()
             .map(|output| output.in_positions(options.positions))
             .collect()
@@ -158,6 +164,21 @@ pub fn partition(code: &str, options: Option<JsOptions>) -> Result<JsValue, JsEr
     let options = Options::from_js(options)?;
     let items = structure::code_items(code, &options.config.partition).in_positions(code, options.positions);
     to_js(&items)
+}
+
+/// The pair stage on a JSONL file's bytes, model-free: the kept lines (`kept`, JSONL, the text
+/// `codeblock curate --no-tests` writes) and the report (`report`). Pairs' `test` fields are not
+/// run here (no sandbox in a page); `Model.curate` adds a model's reading.
+#[wasm_bindgen(unchecked_return_type = "CurateResult")]
+pub fn curate(bytes: &[u8], options: Option<JsOptions>) -> Result<JsValue, JsError> {
+    let options = Options::from_js(options)?;
+    let pool = Pool::new(bytes, jsonl::records(bytes, &options.fields, options.schema));
+    curated_to_js(pool.curate(Measured::default(), &options.curate))
+}
+
+fn curated_to_js(curated: Result<Curated, String>) -> Result<JsValue, JsError> {
+    let Curated { kept_lines, report } = curated.map_err(|e| JsError::new(&e))?;
+    to_js(&serde_json::json!({ "kept": kept_lines, "report": report }))
 }
 
 /// The default knobs (METHOD.md), for a UI to start from.

@@ -7,8 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
+use codeblock_core::curate::{Measured, Pool};
 use codeblock_core::formats::jsonl;
-use codeblock_core::model::{ModelBundle, ModelScorer, Scored};
+use codeblock_core::model::{ModelBundle, ModelScorer, Scored, read_pairs};
 use wasm_bindgen::prelude::*;
 
 use crate::{JsOptions, Options, stringify};
@@ -95,6 +96,26 @@ impl Model {
             };
             inner.scorer.score_inputs(inputs, &options.config, &mut report).await;
             Ok(JsValue::from(lines))
+        }))
+    }
+
+    /// The pair stage on a JSONL file's bytes with this model's reading: IFD joins each pair's
+    /// quality and the model's mean-pooled hidden states place it among the others. Resolves
+    /// to `{kept, report}`, as `codeblock curate --model --no-tests` writes them.
+    #[wasm_bindgen(unchecked_return_type = "Promise<CurateResult>")]
+    pub fn curate(&self, bytes: Vec<u8>, options: Option<JsOptions>) -> Result<js_sys::Promise, JsError> {
+        let options = Options::from_js(options)?;
+        let inner = Rc::clone(&self.inner);
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let pool = Pool::new(&bytes, jsonl::records(&bytes, &options.fields, options.schema));
+            let records: Vec<_> = pool.pairs().iter().map(|p| p.record).collect();
+            let (bundle, device) = (inner.scorer.bundle(), inner.scorer.device());
+            let readings = read_pairs(bundle, device, &records, inner.scorer.batch_tokens).await;
+            let measured = Measured {
+                passes_tests: vec![],
+                readings: Some(readings),
+            };
+            crate::curated_to_js(pool.curate(measured, &options.curate)).map_err(JsValue::from)
         }))
     }
 }

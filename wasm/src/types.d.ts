@@ -10,9 +10,14 @@ export interface Config {
   max_response_bytes?: number;
 }
 
+/** The pair stage's knobs (METHOD.md §0). */
+export interface CurateConfig { keep?: number; keep_count?: number | null; k?: number }
+
 /** Options of every call; all optional. */
 export interface Options {
   config?: Config;
+  /** For `curate` and `Model.curate`. */
+  curate?: CurateConfig;
   /** How spans count: `"bytes"` (UTF-8, as written by `codeblock select`) or `"utf16"` (JS strings, VS Code). */
   positions?: "bytes" | "utf16";
   /** Field names of the input schemas, as `--instruction-field` etc. natively. */
@@ -88,3 +93,17 @@ export type RecordOutput =
       stats: Stats;
     }
   | { id: string; status: "rejected"; reason: string; message: string };
+
+/** `curate(bytes)` and `Model.curate(bytes)`: the kept lines and the report. */
+export interface CurateResult {
+  /** The kept pairs, JSONL, each line as it came with a `curate` object of its scores. */
+  kept: string;
+  report: {
+    records_in: number;
+    kept: number;
+    dropped_by_reason: Record<string, number>;
+    config: CurateConfig;
+    embedding: string;
+    histograms: { quality: number[]; long_tail: number[]; score: number[] };
+  };
+}

@@ -35,8 +35,9 @@ pub fn code_embedding(response: &str) -> Vec<f32> {
     vector
 }
 
-/// Scales a vector to unit length (a zero vector stays zero).
-fn normalize(vector: &mut [f32]) {
+/// Scales a vector to unit length (a zero vector stays zero): [`knn_distances`] takes unit
+/// vectors.
+pub fn normalize(vector: &mut [f32]) {
     let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         vector.iter_mut().for_each(|x| *x /= norm);

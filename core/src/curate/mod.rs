@@ -5,8 +5,10 @@
 //! `score = quality × long_tail`; the top fraction is kept ([`cut`]).
 
 mod embed;
+mod pool;
 
-pub use embed::{code_embedding, knn_distances};
+pub use embed::{code_embedding, knn_distances, normalize};
+pub use pool::{Curated, Measured, Pair, PairScore, Pool, Reading, Report};
 
 use serde::{Deserialize, Serialize};
 

@@ -12,6 +12,7 @@ mod load;
 mod lora;
 mod loss;
 mod precision;
+mod reading;
 mod scorer;
 mod weights;
 
@@ -24,6 +25,7 @@ pub use load::{load_gguf, load_hf};
 pub use lora::{Projection, adapters, apply_lora};
 pub use loss::{Target, full_logits_loss, sparse_loss};
 pub use precision::Precision;
+pub use reading::read_pairs;
 pub use scorer::{ModelScorer, Scored, score_contexts};
 pub use weights::hf_shard_files;
 

@@ -46,6 +46,16 @@ impl ModelScorer {
         }
     }
 
+    /// The loaded model, for its other readings ([`super::read_pairs`]).
+    pub fn bundle(&self) -> &ModelBundle {
+        &self.bundle
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// The model's tokenizer: responses must be cut with it for their scores to line up.
     pub fn tokenizer(&self) -> &HfTokenizer {
         &self.bundle.tokenizer
@@ -87,17 +97,12 @@ impl ModelScorer {
                 Err(e) => failed.push((i, e)),
             }
         }
-        // Similar lengths together, so padding stays small.
-        ready.sort_by_key(|(_, context)| context.ids.len());
-        let mut groups = Vec::new();
-        let mut rest = ready.into_iter().peekable();
-        while let Some(first) = rest.next() {
-            let mut group = vec![first];
-            while let Some(next) = rest.next_if(|(_, c)| (group.len() + 1) * c.ids.len() <= self.batch_tokens) {
-                group.push(next);
-            }
-            groups.push(group);
-        }
+        let lengths: Vec<usize> = ready.iter().map(|(_, c)| c.ids.len()).collect();
+        let mut ready: Vec<Option<(usize, Context)>> = ready.into_iter().map(Some).collect();
+        let groups = by_length(&lengths, self.batch_tokens)
+            .into_iter()
+            .map(|group| group.into_iter().filter_map(|i| ready[i].take()).collect())
+            .collect();
         Plan { groups, failed }
     }
 
@@ -171,8 +176,29 @@ async fn score_contexts_async(
     Ok(split(contexts, data.map_err(|e| ScoreError::Failed(format!("{e:?}")))?))
 }
 
+/// Indices into `lengths`, grouped so that similar lengths go together (padding stays small)
+/// and each group's padded size stays under `batch_tokens` (a longer one goes alone).
+pub(super) fn by_length(lengths: &[usize], batch_tokens: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        match groups.last_mut() {
+            Some(group) if (group.len() + 1) * lengths[i] <= batch_tokens => group.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
 /// The forward pass: the log-prob of every response token of every context, in order.
 fn gathered(model: &Llama, device: &Device, contexts: &[Context]) -> Tensor<1> {
+    let hidden = model.hidden(padded_ids(contexts, device));
+    response_logprobs(model, device, contexts, hidden)
+}
+
+/// The contexts' ids, right-padded into one batch `[contexts, longest]`.
+pub(super) fn padded_ids(contexts: &[Context], device: &Device) -> Tensor<2, Int> {
     let length = contexts.iter().map(|c| c.ids.len()).max().unwrap_or(0);
     let batch = contexts.len();
     let mut tokens = vec![0i64; batch * length];
@@ -181,9 +207,13 @@ fn gathered(model: &Llama, device: &Device, contexts: &[Context]) -> Tensor<1> {
             tokens[row * length + col] = i64::from(id);
         }
     }
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [batch, length]), device);
-    let hidden = model.hidden(tokens);
-    let width = hidden.dims()[2];
+    Tensor::<2, Int>::from_data(TensorData::new(tokens, [batch, length]), device)
+}
+
+/// The log-prob of every response token of every context, in order, from the batch's final
+/// hidden states `[contexts, longest, width]`.
+pub(super) fn response_logprobs(model: &Llama, device: &Device, contexts: &[Context], hidden: Tensor<3>) -> Tensor<1> {
+    let [batch, length, width] = hidden.dims();
     let hidden = hidden.reshape([batch * length, width]);
     // Rows that predict response tokens: position p predicts token p + 1.
     let mut rows = Vec::new();
@@ -214,7 +244,7 @@ struct Plan {
 }
 
 /// Splits the gathered log-probs back into one list per context.
-fn split(contexts: &[Context], data: TensorData) -> Vec<Vec<f64>> {
+pub(super) fn split(contexts: &[Context], data: TensorData) -> Vec<Vec<f64>> {
     let mut values = data.iter::<f32>().map(f64::from);
     contexts
         .iter()

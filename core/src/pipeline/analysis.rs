@@ -41,8 +41,8 @@ pub struct Prepared {
 #[derive(Debug, Clone)]
 pub struct Analysis {
     pub prepared: Prepared,
-    /// GCE of every response token.
-    pub token_gce: Vec<f64>,
+    /// Every response token's score: its GCE, or its excess GCE (`score.utility`).
+    pub token_scores: Vec<f64>,
     pub utility: Vec<f64>,
     pub reach: Vec<f64>,
     pub bridge: Vec<f64>,

@@ -26,7 +26,13 @@ pub struct Captures<'tree> {
     /// Sorted, disjoint spans of `@core` and `@noncore` captures, in segment offsets.
     pub core: Vec<Span>,
     pub noncore: Vec<Span>,
+    /// Sorted, disjoint contents of string literals longer than [`LONG_STRING_BYTES`].
+    pub long_strings: Vec<Span>,
 }
+
+/// A string literal's content longer than this is wording (a message, a sentence), not logic
+/// like a key, a separator or a format.
+pub const LONG_STRING_BYTES: usize = 24;
 
 /// Runs the combined query over a tree once.
 pub fn capture<'tree>(tree: &'tree Tree, source: &str) -> Captures<'tree> {
@@ -43,6 +49,12 @@ pub fn capture<'tree>(tree: &'tree Tree, source: &str) -> Captures<'tree> {
             match names[capture.index as usize] {
                 "core" => captures.core.push(Span::new(node.start_byte(), node.end_byte())),
                 "noncore" => captures.noncore.push(Span::new(node.start_byte(), node.end_byte())),
+                "string_content" if node.byte_range().len() > LONG_STRING_BYTES => {
+                    captures
+                        .long_strings
+                        .push(Span::new(node.start_byte(), node.end_byte()));
+                }
+                "string_content" => {}
                 "body" => bodies.push(node),
                 "decorated" => statement = Some((node, Role::Decorated)),
                 "import" => statement = Some((node, Role::Import)),
@@ -58,5 +70,6 @@ pub fn capture<'tree>(tree: &'tree Tree, source: &str) -> Captures<'tree> {
     }
     captures.core = merge_spans(std::mem::take(&mut captures.core));
     captures.noncore = merge_spans(std::mem::take(&mut captures.noncore));
+    captures.long_strings = merge_spans(std::mem::take(&mut captures.long_strings));
     captures
 }

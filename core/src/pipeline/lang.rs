@@ -140,7 +140,18 @@ mod tests {
             Query::new(&python_language(), source).unwrap_or_else(|e| panic!("{name}.scm: {e}"));
         }
         let names = python_query().capture_names();
-        assert_eq!(names, ["body", "compound", "decorated", "import", "core", "noncore"]);
+        assert_eq!(
+            names,
+            [
+                "body",
+                "compound",
+                "decorated",
+                "import",
+                "core",
+                "string_content",
+                "noncore"
+            ]
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn overlaps_any(spans: &[Span], span: Span) -> bool {
 }
 
 /// `keep` minus `remove`, both sorted and disjoint.
-fn subtract(keep: &[Span], remove: &[Span]) -> Vec<Span> {
+pub fn subtract(keep: &[Span], remove: &[Span]) -> Vec<Span> {
     let mut out = Vec::new();
     let mut r = 0;
     for &span in keep {

@@ -25,7 +25,7 @@ use analysis::{Analysis, Prepared};
 pub use config::{Config, ConfigError};
 use output::{Input, RecordOutput, Reject};
 use record::Record;
-use score::{ScoreError, ScoreRequest, TokenScorer};
+use score::{CoreTokens, ScoreError, ScoreRequest, TokenScorer, Utility};
 use select::Chosen;
 use structure::Structure;
 use tokens::Tokenize;
@@ -58,9 +58,14 @@ pub fn prepare(record: Record, tokenizer: &dyn Tokenize, config: &Config) -> Res
         segments,
         mut items,
         core,
+        wording,
         edges,
         mut diagnostics,
     } = structure::structure(response, &config.partition);
+    let core = match config.score.core_tokens {
+        CoreTokens::All => core,
+        CoreTokens::WithoutWording => logic::subtract(&core, &wording),
+    };
     for item in &mut items {
         item.tokens = tokens::overlapping(&tokens, item.span);
         item.core_tokens = item
@@ -94,21 +99,35 @@ pub fn requests<'a>(batch: &[&'a Prepared]) -> Vec<ScoreRequest<'a>> {
         .collect()
 }
 
-/// Stage 3 (after the scorer gave log-probs): utilities, data-flow signals and priorities.
-pub fn rank(mut prepared: Prepared, logprobs: &[f64], config: &Config) -> Result<Analysis, Reject> {
-    if logprobs.len() != prepared.tokens.len() {
-        return Err(ScoreError::Length {
-            id: prepared.record.id.clone(),
-            expected: prepared.tokens.len(),
-            found: logprobs.len(),
-        }
-        .into());
+/// Stage 3 (after the scorer gave log-probs, and the reference scorer too for the `excess`
+/// utility): token scores, utilities, data-flow signals and priorities.
+pub fn rank(
+    mut prepared: Prepared,
+    logprobs: &[f64],
+    reference: Option<&[f64]>,
+    config: &Config,
+) -> Result<Analysis, Reject> {
+    let id = &prepared.record.id;
+    if config.score.utility == Utility::Excess && reference.is_none() {
+        let why = "the `excess` utility needs a reference scorer".to_string();
+        return Err(ScoreError::Failed(why).into());
     }
-    let token_gce = config.score.token_gce(logprobs);
+    for scores in std::iter::once(logprobs).chain(reference) {
+        if scores.len() != prepared.tokens.len() {
+            let (expected, found) = (prepared.tokens.len(), scores.len());
+            return Err(ScoreError::Length {
+                id: id.clone(),
+                expected,
+                found,
+            }
+            .into());
+        }
+    }
+    let token_scores = config.score.token_scores(logprobs, reference);
     let utility: Vec<f64> = prepared
         .items
         .iter()
-        .map(|item| config.score.utility(&item.core_tokens, &token_gce))
+        .map(|item| config.score.utility(&item.core_tokens, &token_scores))
         .collect();
     let signals = dataflow::signals(&utility, &prepared.edges, &config.dataflow);
     if let Some(why) = signals.skipped {
@@ -119,7 +138,7 @@ pub fn rank(mut prepared: Prepared, logprobs: &[f64], config: &Config) -> Result
     let priority = dataflow::priority(&utility, &signals.reach, &signals.bridge, &candidate, &config.dataflow);
     Ok(Analysis {
         prepared,
-        token_gce,
+        token_scores,
         utility,
         reach: signals.reach,
         bridge: signals.bridge,
@@ -155,10 +174,12 @@ impl Progress for () {}
 pub const SCORE_CHUNK: usize = 64;
 
 /// All stages over a set of records, in order; one output per input, rejected ones included.
+/// `reference` scores the tokens a second time for the `excess` utility.
 pub fn run(
     inputs: Vec<Input>,
     tokenizer: &dyn Tokenize,
     scorer: &mut dyn TokenScorer,
+    mut reference: Option<&mut dyn TokenScorer>,
     config: &Config,
     progress: &mut dyn Progress,
 ) -> Vec<RecordOutput> {
@@ -178,18 +199,29 @@ pub fn run(
     let batch: Vec<&Prepared> = prepared.iter().map(|(_, _, p)| p).collect();
     let requests = requests(&batch);
     scorer.observe(&requests);
+    if let Some(reference) = reference.as_deref_mut() {
+        reference.observe(&requests);
+    }
     progress.stage(Stage::Score, requests.iter().map(|r| r.tokens.len()).sum());
     let mut logprobs = Vec::with_capacity(requests.len());
+    let mut reference_logprobs = Vec::new();
     for chunk in requests.chunks(SCORE_CHUNK) {
         logprobs.extend(scorer.logprobs(chunk));
+        if let Some(reference) = reference.as_deref_mut() {
+            reference_logprobs.extend(reference.logprobs(chunk).into_iter().map(Some));
+        }
         progress.advance(chunk.iter().map(|r| r.tokens.len()).sum());
     }
+    reference_logprobs.resize(logprobs.len(), None);
 
     progress.stage(Stage::Rank, prepared.len());
     let mut analyses = Vec::new();
-    for ((slot, line, p), logprobs) in prepared.into_iter().zip(logprobs) {
+    for (((slot, line, p), logprobs), reference) in prepared.into_iter().zip(logprobs).zip(reference_logprobs) {
         let id = p.record.id.clone();
-        match logprobs.map_err(Reject::from).and_then(|l| rank(p, &l, config)) {
+        let ranked = logprobs
+            .and_then(|l| Ok((l, reference.transpose()?)))
+            .map_err(Reject::from);
+        match ranked.and_then(|(l, r)| rank(p, &l, r.as_deref(), config)) {
             Ok(a) => analyses.push((slot, a)),
             Err(reject) => outputs[slot] = Some(RecordOutput::rejected(id, reject.at_line(line))),
         }

@@ -17,6 +17,7 @@ use tree_sitter::{Node, TreeCursor};
 
 use crate::pipeline::lang::{self, kind_of};
 use crate::pipeline::partition::{ItemNode, PartItem};
+use crate::span::Span;
 
 /// A def-use edge: item `from` defines names that item `to` uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +70,8 @@ struct Event {
     role: Role,
     scope: ScopeId,
     item: usize,
+    /// Where the name stands, in response offsets.
+    span: Span,
 }
 
 /// Field ids of the grammar, looked up once: by name, every lookup compares strings in C.
@@ -109,6 +112,8 @@ pub struct NameIndex {
     /// scope each visited node lies in.
     opened: HashMap<usize, ScopeId>,
     scope_at: HashMap<usize, ScopeId>,
+    /// Where the segment being added starts in the response.
+    offset: usize,
 }
 
 const MODULE: ScopeId = 0;
@@ -126,16 +131,18 @@ impl Default for NameIndex {
             events: Vec::new(),
             opened: HashMap::new(),
             scope_at: HashMap::new(),
+            offset: 0,
         }
     }
 }
 
 impl NameIndex {
-    /// Records the names of the items of one parsed segment; `first` is the index of its first
-    /// item among the response's items.
-    pub fn add_segment(&mut self, first: usize, items: &[PartItem], source: &str) {
+    /// Records the names of the items of one parsed segment, which starts at `offset` in the
+    /// response; `first` is the index of its first item among the response's items.
+    pub fn add_segment(&mut self, first: usize, items: &[PartItem], source: &str, offset: usize) {
         self.opened.clear();
         self.scope_at.clear();
+        self.offset = offset;
         for (offset, item) in items.iter().enumerate() {
             self.add_item(first + offset, &item.nodes, source);
         }
@@ -150,6 +157,21 @@ impl NameIndex {
             let (role, scope) = self.initial(placed.node, placed.parent);
             self.walk(placed.node, role, scope, item, source, &mut cursor);
         }
+    }
+
+    /// Where each name is first bound in its scope (an assignment target, a parameter, a
+    /// function or class name, a loop variable): the occurrences that introduce a new name,
+    /// sorted. Augmented assignments read first, so they introduce nothing.
+    pub fn new_names(&self) -> Vec<Span> {
+        let mut seen: HashSet<(ScopeId, &str)> = HashSet::new();
+        let mut spans: Vec<Span> = self
+            .events
+            .iter()
+            .filter(|e| e.role == Role::Def && seen.insert((self.binding_scope(&e.name, e.scope), &e.name)))
+            .map(|e| e.span)
+            .collect();
+        spans.sort();
+        spans
     }
 
     /// Def-use edges, sorted by (from, to), each with its names sorted.
@@ -290,11 +312,13 @@ impl NameIndex {
 
     fn emit(&mut self, node: Node, role: Role, scope: ScopeId, item: usize, source: &str) {
         let name = source[node.start_byte()..node.end_byte()].to_string();
+        let span = Span::new(node.start_byte(), node.end_byte()).shift(self.offset);
         self.events.push(Event {
             name,
             role,
             scope,
             item,
+            span,
         });
     }
 
@@ -532,7 +556,7 @@ mod tests {
         let captures = crate::pipeline::captures::capture(&tree, source);
         let items = partition(&tree, &captures, 0, &PartitionConfig::default(), &mut diagnostics);
         let mut index = NameIndex::default();
-        index.add_segment(0, &items, source);
+        index.add_segment(0, &items, source, 0);
         index
             .edges()
             .into_iter()

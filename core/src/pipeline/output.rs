@@ -143,7 +143,8 @@ pub struct Stats {
     pub items: usize,
     pub selected_items: usize,
     pub selected_prose_tokens: usize,
-    /// Supervised tokens that lie in selected items (code).
+    /// Supervised tokens of code: in selected items (or the single code tokens chosen under
+    /// token granularity).
     #[serde(default)]
     pub item_tokens: usize,
     /// The record got a guard unit so that it is not left without supervision.
@@ -187,7 +188,7 @@ impl CodeItems {
 }
 
 /// The output line of an analysed record: its items with their scores, and the mask of what
-/// `chosen` supervises (every token of a chosen item, and each chosen prose token).
+/// `chosen` supervises (every token of a chosen item, and each chosen code or prose token).
 pub fn record_output(analysis: &Analysis, chosen: &Chosen) -> RecordOutput {
     let prepared = &analysis.prepared;
     let response = &prepared.record.response;
@@ -218,6 +219,9 @@ pub fn record_output(analysis: &Analysis, chosen: &Chosen) -> RecordOutput {
         for &t in &prepared.items[i].tokens {
             supervised[t] = true;
         }
+    }
+    for &t in &chosen.code_tokens {
+        supervised[t] = true;
     }
     let item_tokens = supervised.iter().filter(|&&s| s).count();
     let prose: Vec<Span> = chosen.prose_tokens.iter().map(|&t| prepared.tokens[t].span).collect();

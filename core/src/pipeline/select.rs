@@ -8,6 +8,8 @@
 //! priority), skipping what no longer fits, and prose (by GCE) with its share plus what code
 //! left unused. Unused prose budget does not flow back to code: prose is filled last.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::analysis::{Analysis, PreparedItem};
@@ -27,6 +29,8 @@ pub struct SelectConfig {
     pub scope: BudgetScope,
     /// The unit each record is guaranteed.
     pub guard: Guard,
+    /// What code is selected as: whole items (the method) or single core tokens (an ablation).
+    pub granularity: Granularity,
 }
 
 impl Default for SelectConfig {
@@ -36,6 +40,7 @@ impl Default for SelectConfig {
             prose_share: 0.2,
             scope: BudgetScope::Global,
             guard: Guard::Item,
+            granularity: Granularity::Items,
         }
     }
 }
@@ -67,22 +72,44 @@ pub enum Guard {
     None,
 }
 
-/// Something that can be selected: an item or a prose token of one record.
+/// The granularity of code selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    /// Whole coding items, by gated priority: structure and scores (the method).
+    #[default]
+    Items,
+    /// Single core-logic tokens of the items, by their GCE: scores without structure (the
+    /// `top-tokens` ablation).
+    Tokens,
+}
+
+/// What a candidate is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unit {
+    Item,
+    /// A core-logic token of code, under [`Granularity::Tokens`].
+    CodeToken,
+    ProseToken,
+}
+
+/// Something that can be selected: an item, a code token or a prose token of one record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
     pub record: usize,
-    /// Item index, or token index for prose.
+    /// Item index, or token index for a token.
     pub index: usize,
-    pub prose: bool,
+    pub unit: Unit,
     /// Tokens it covers.
     pub cost: usize,
     pub priority: f64,
 }
 
-/// What was chosen, per record: sorted item and prose-token indices.
+/// What was chosen, per record: sorted item and token indices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chosen {
     pub items: Vec<usize>,
+    pub code_tokens: Vec<usize>,
     pub prose_tokens: Vec<usize>,
     /// What the record's guard unit cost (0: it got none).
     pub guard_tokens: usize,
@@ -112,30 +139,42 @@ pub fn prose_tokens(response: &str, segments: &[Segment], tokens: &[Token]) -> V
 }
 
 /// The candidates of record number `record`: its items that have core tokens (cost: every
-/// token they cover; priority: the gated priority), and its selectable prose tokens (cost 1;
-/// priority: the token's GCE).
-pub fn candidates(record: usize, analysis: &Analysis) -> Vec<Candidate> {
+/// token they cover; priority: the gated priority), or under [`Granularity::Tokens`] those
+/// items' core tokens (cost 1; priority: the token's GCE); and its selectable prose tokens
+/// (cost 1; priority: the token's GCE).
+pub fn candidates(record: usize, analysis: &Analysis, granularity: Granularity) -> Vec<Candidate> {
     let prepared = &analysis.prepared;
-    let items = prepared
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(_, item)| is_candidate(item))
-        .map(|(index, item)| Candidate {
-            record,
-            index,
-            prose: false,
-            cost: item.tokens.len(),
-            priority: analysis.priority[index],
-        });
-    let prose = prepared.prose_tokens.iter().map(|&index| Candidate {
+    let token = |unit, index| Candidate {
         record,
         index,
-        prose: true,
+        unit,
         cost: 1,
-        priority: analysis.token_gce[index],
-    });
-    items.chain(prose).collect()
+        priority: analysis.token_scores[index],
+    };
+    let items = prepared.items.iter().enumerate().filter(|(_, item)| is_candidate(item));
+    let code: Vec<Candidate> = match granularity {
+        Granularity::Items => items
+            .map(|(index, item)| Candidate {
+                record,
+                index,
+                unit: Unit::Item,
+                cost: item.tokens.len(),
+                priority: analysis.priority[index],
+            })
+            .collect(),
+        Granularity::Tokens => {
+            let core: BTreeSet<usize> = items.flat_map(|(_, item)| item.core_tokens.iter().copied()).collect();
+            core.into_iter().map(|t| token(Unit::CodeToken, t)).collect()
+        }
+    };
+    let prose = prepared.prose_tokens.iter().map(|&t| token(Unit::ProseToken, t));
+    code.into_iter().chain(prose).collect()
+}
+
+impl Candidate {
+    fn prose(&self) -> bool {
+        self.unit == Unit::ProseToken
+    }
 }
 
 /// Chooses items and prose tokens for a set of analysed records, under one budget over all of
@@ -146,14 +185,21 @@ pub fn choose(analyses: &[Analysis], config: &SelectConfig) -> Vec<Chosen> {
             let all: Vec<Candidate> = analyses
                 .iter()
                 .enumerate()
-                .flat_map(|(r, a)| candidates(r, a))
+                .flat_map(|(r, a)| candidates(r, a, config.granularity))
                 .collect();
             let tokens: Vec<usize> = analyses.iter().map(|a| a.prepared.tokens.len()).collect();
             select(&tokens, &all, config)
         }
         BudgetScope::PerRecord => analyses
             .iter()
-            .map(|a| select(&[a.prepared.tokens.len()], &candidates(0, a), config).remove(0))
+            .map(|a| {
+                select(
+                    &[a.prepared.tokens.len()],
+                    &candidates(0, a, config.granularity),
+                    config,
+                )
+                .remove(0)
+            })
             .collect(),
     }
 }
@@ -166,7 +212,7 @@ pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &Select
         b.priority
             .total_cmp(&a.priority)
             .then(a.record.cmp(&b.record))
-            .then(a.prose.cmp(&b.prose))
+            .then(a.unit.cmp(&b.unit))
             .then(a.index.cmp(&b.index))
     });
     let budget = config.budget * record_tokens.iter().sum::<usize>() as f64;
@@ -174,7 +220,7 @@ pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &Select
         prose: config.prose_share.clamp(0.0, 1.0) * budget,
         code: budget - config.prose_share.clamp(0.0, 1.0) * budget,
     };
-    if !candidates.iter().any(|c| c.prose) {
+    if !candidates.iter().any(Candidate::prose) {
         left = Sides {
             prose: 0.0,
             code: budget,
@@ -195,13 +241,13 @@ pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &Select
         let c = order[k];
         taken[k] = true;
         chosen[c.record].guard_tokens = c.cost;
-        *left.side(c.prose) -= c.cost as f64;
+        *left.side(c.prose()) -= c.cost as f64;
         left.settle();
     }
 
     let mut fill = |prose: bool, left: &mut f64| {
         for (k, c) in order.iter().enumerate() {
-            if c.prose == prose && !taken[k] && c.cost as f64 <= *left {
+            if c.prose() == prose && !taken[k] && c.cost as f64 <= *left {
                 taken[k] = true;
                 *left -= c.cost as f64;
             }
@@ -215,14 +261,16 @@ pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &Select
     for (k, c) in order.iter().enumerate() {
         if taken[k] {
             let record = &mut chosen[c.record];
-            match c.prose {
-                true => record.prose_tokens.push(c.index),
-                false => record.items.push(c.index),
+            match c.unit {
+                Unit::Item => record.items.push(c.index),
+                Unit::CodeToken => record.code_tokens.push(c.index),
+                Unit::ProseToken => record.prose_tokens.push(c.index),
             }
         }
     }
     for record in &mut chosen {
         record.items.sort_unstable();
+        record.code_tokens.sort_unstable();
         record.prose_tokens.sort_unstable();
     }
     chosen
@@ -265,7 +313,7 @@ fn guards(order: &[&Candidate], record_tokens: &[usize], config: &SelectConfig) 
     let (mut fitting, mut cheapest, mut prose) = (vec![None; records], vec![None; records], vec![None; records]);
     for (k, c) in order.iter().enumerate() {
         let share = (config.budget * record_tokens[c.record] as f64).max(1.0);
-        if c.prose {
+        if c.prose() {
             prose[c.record].get_or_insert(k);
             continue;
         }
@@ -301,7 +349,7 @@ mod tests {
         Candidate {
             record,
             index,
-            prose: false,
+            unit: Unit::Item,
             cost,
             priority,
         }
@@ -311,7 +359,7 @@ mod tests {
         Candidate {
             record,
             index,
-            prose: true,
+            unit: Unit::ProseToken,
             cost: 1,
             priority,
         }
@@ -352,6 +400,7 @@ mod tests {
             items,
             prose_tokens,
             guard_tokens: 4,
+            ..Chosen::default()
         };
         assert_eq!(chosen, [expected(vec![0], vec![7]), expected(vec![0], vec![3])]);
 

@@ -10,7 +10,7 @@ use crate::pipeline::names::{Edge, NameIndex};
 use crate::pipeline::output::{CodeItem, CodeItems};
 use crate::pipeline::partition::{self, PartitionConfig};
 use crate::pipeline::segment::{self, Segment, SegmentKind};
-use crate::span::{LineIndex, Span};
+use crate::span::{LineIndex, Span, merge_spans};
 
 /// The structure of a response: segments, items, core logic, def-use edges.
 #[derive(Debug, Clone)]
@@ -20,6 +20,9 @@ pub struct Structure {
     pub items: Vec<PreparedItem>,
     /// Sorted, disjoint spans of core logic.
     pub core: Vec<Span>,
+    /// Sorted, disjoint spans of wording inside code: the occurrences that introduce a new name
+    /// and the contents of long string literals (`score.core_tokens = without_wording`).
+    pub wording: Vec<Span>,
     pub edges: Vec<Edge>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -89,6 +92,7 @@ fn structure_of(
     let mut items = Vec::new();
     let mut names = NameIndex::default();
     let mut core = Vec::new();
+    let mut wording = Vec::new();
     for (index, seg) in segments.iter_mut().enumerate() {
         let SegmentKind::Code { tag, language } = &mut seg.kind else {
             continue;
@@ -112,7 +116,7 @@ fn structure_of(
         }
         let captures = captures::capture(&tree, source);
         let parts = partition::partition(&tree, &captures, seg.span.start, config, &mut diagnostics);
-        names.add_segment(items.len(), &parts, source);
+        names.add_segment(items.len(), &parts, source, seg.span.start);
         for part in &parts {
             items.push(PreparedItem {
                 span: part.span.shift(seg.span.start),
@@ -125,15 +129,18 @@ fn structure_of(
             });
         }
         core.extend(logic::core_spans(&captures, seg.span.start));
+        wording.extend(captures.long_strings.iter().map(|s| s.shift(seg.span.start)));
     }
     let edges = names.edges();
     // Nested error nodes can report the same span twice.
     diagnostics.sort_by_key(|d| d.span);
     diagnostics.dedup();
+    wording.extend(names.new_names());
     Structure {
         segments,
         items,
         core,
+        wording: merge_spans(wording),
         edges,
         diagnostics,
     }
@@ -154,6 +161,19 @@ mod tests {
         let utf16 = bytes.in_positions(code, crate::span::Positions::Utf16);
         assert_eq!(utf16.items[1].span, Span::new(8, 17));
         assert_eq!(utf16.items[1].lines, (2, 2));
+    }
+
+    #[test]
+    fn wording_is_new_names_and_long_strings() {
+        let code = "Count:\n```python\ndef count(items):\n    total = 0\n    for item in items:\n        total += item\n    log('counted the items of the list', total, 'n')\n    return total\n```\n";
+        let structure = structure(code, &PartitionConfig::default());
+        let texts: Vec<&str> = structure.wording.iter().map(|s| &code[s.start..s.end]).collect();
+        // Each name where it is introduced; `total +=` reads first and every use is logic; the
+        // short string `'n'` is a value, the long one a message.
+        assert_eq!(
+            texts,
+            ["count", "items", "total", "item", "counted the items of the list"]
+        );
     }
 
     #[test]

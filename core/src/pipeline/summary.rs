@@ -191,7 +191,14 @@ mod tests {
             record("a", "```python\nx = load()\ny = x + 1\nprint(y)\nz = 2\n```\n"),
             record("b", "Done:\n```python\nvalue = compute(1, 2)\n```\n"),
         ];
-        crate::run(inputs, &LexicalTokenizer, &mut NgramScorer::default(), &config, &mut ())
+        crate::run(
+            inputs,
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            None,
+            &config,
+            &mut (),
+        )
     }
 
     #[test]

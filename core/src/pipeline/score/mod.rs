@@ -73,6 +73,10 @@ pub struct ScoreConfig {
     /// The GCE exponent q in [0, 1]; 0 is cross-entropy.
     pub q: f64,
     pub aggregate: Aggregate,
+    /// Which core tokens an item's utility reads.
+    pub core_tokens: CoreTokens,
+    /// What a token's score is.
+    pub utility: Utility,
 }
 
 impl Default for ScoreConfig {
@@ -80,19 +84,26 @@ impl Default for ScoreConfig {
         ScoreConfig {
             q: 0.7,
             aggregate: Aggregate::Mean,
+            core_tokens: CoreTokens::All,
+            utility: Utility::Gce,
         }
     }
 }
 
 impl ScoreConfig {
-    /// GCE of every token, from its log-prob.
-    pub fn token_gce(&self, logprobs: &[f64]) -> Vec<f64> {
-        logprobs.iter().map(|&l| gce(l, self.q)).collect()
+    /// Every token's score from its log-prob under the scorer: its GCE; for [`Utility::Excess`],
+    /// minus its GCE under the reference (`reference`: the reference's log-probs, required).
+    pub fn token_scores(&self, logprobs: &[f64], reference: Option<&[f64]>) -> Vec<f64> {
+        let own = logprobs.iter().map(|&l| gce(l, self.q));
+        match (self.utility, reference) {
+            (Utility::Excess, Some(reference)) => own.zip(reference).map(|(g, &r)| g - gce(r, self.q)).collect(),
+            _ => own.collect(),
+        }
     }
 
-    /// An item's utility: the GCE of its core tokens, aggregated.
-    pub fn utility(&self, core_tokens: &[usize], token_gce: &[f64]) -> f64 {
-        self.aggregate.apply(core_tokens.iter().map(|&t| token_gce[t]))
+    /// An item's utility: the scores of its core tokens, aggregated.
+    pub fn utility(&self, core_tokens: &[usize], token_scores: &[f64]) -> f64 {
+        self.aggregate.apply(core_tokens.iter().map(|&t| token_scores[t]))
     }
 }
 
@@ -103,6 +114,31 @@ pub fn gce(logprob: f64, q: f64) -> f64 {
     } else {
         (1.0 - libm::exp(q * logprob)) / q
     }
+}
+
+/// Which tokens of an item count as its core logic (METHOD.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoreTokens {
+    /// Every core token.
+    #[default]
+    All,
+    /// Without the wording inside code: the occurrence that introduces a new name and the
+    /// contents of long string literals, whose low probability is often a replaceable choice
+    /// of words rather than logic.
+    WithoutWording,
+}
+
+/// What a token's score is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Utility {
+    /// Its GCE under the scorer: how much the model has to learn there.
+    #[default]
+    Gce,
+    /// Its GCE under the scorer (the model being trained) minus its GCE under a reference
+    /// model: what is learnable, not just hard (Rho-1's excess loss, applied to items).
+    Excess,
 }
 
 /// How an item's token scores become one utility.
@@ -146,6 +182,26 @@ pub(crate) fn validate(id: &str, logprobs: &[f64]) -> Result<(), ScoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excess_is_own_gce_minus_the_reference() {
+        let config = ScoreConfig {
+            q: 0.0,
+            utility: Utility::Excess,
+            ..ScoreConfig::default()
+        };
+        let (own, reference) = ([-2.0, -0.5], [-0.5, -2.0]);
+        assert_eq!(config.token_scores(&own, Some(&reference)), [1.5, -1.5]);
+        let gce = ScoreConfig {
+            q: 0.0,
+            ..ScoreConfig::default()
+        };
+        assert_eq!(
+            gce.token_scores(&own, Some(&reference)),
+            [2.0, 0.5],
+            "gce ignores a reference"
+        );
+    }
 
     #[test]
     fn gce_by_hand() {
