@@ -8,6 +8,7 @@ pub mod curate;
 pub mod eval;
 pub mod formats;
 pub mod hash;
+pub mod mine;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod pipeline;

@@ -1,16 +1,18 @@
 //! `codeblock hygiene`: which benchmark tasks a training set holds, by id and by text
 //! (`codeblock_core::eval::hygiene`): the tasks a model trained on these pairs must not be
-//! scored on, and copies under other ids.
+//! scored on, and copies under other ids; with `--clean`, the training set without them.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use codeblock_core::eval::hygiene::{PairText, near_duplicates, trained_on};
 use codeblock_core::formats::chat::plain_prompt;
+use codeblock_core::formats::jsonl;
 
 use crate::eval;
-use crate::input::RecordArgs;
+use crate::input::{self, RecordArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,16 +25,20 @@ pub struct Args {
     /// Write every finding as JSON here too.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Write the input's lines without the pairs found (by id or by text, in any benchmark)
+    /// here: the training set deduplicated against the benchmarks.
+    #[arg(long)]
+    clean: Option<PathBuf>,
     #[command(flatten)]
     records: RecordArgs,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let pairs: Vec<PairText> = args
-        .records
-        .read()?
-        .into_iter()
-        .filter_map(|input| input.record.ok())
+    let bytes = input::read(args.records.path())?;
+    let inputs = args.records.parse(&bytes);
+    let pairs: Vec<PairText> = inputs
+        .iter()
+        .filter_map(|input| input.record.clone().ok())
         .map(|record| PairText {
             instruction: plain_prompt(&record.prompt),
             id: record.id,
@@ -40,11 +46,18 @@ pub fn run(args: Args) -> Result<()> {
         })
         .collect();
     let mut report = serde_json::Map::new();
+    let mut found: BTreeSet<String> = BTreeSet::new(); // pair ids, lowercased
     for bench in &args.bench {
         let tasks = eval::tasks(bench, None)?;
         let by_id = trained_on(pairs.iter().map(|p| p.id.as_str()), &tasks);
         let copies = near_duplicates(&pairs, &tasks, args.threshold);
         let copied: BTreeSet<&str> = copies.iter().map(|d| d.task_id.as_str()).collect();
+        found.extend(
+            by_id
+                .iter()
+                .chain(copies.iter().map(|d| &d.pair_id))
+                .map(|id| id.to_lowercase()),
+        );
         let exact = copies.iter().filter(|d| d.exact).count();
         println!(
             "{bench}: {} tasks; {} in the training pairs by id; {} with a copy by text ({} exact matches)",
@@ -71,6 +84,29 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.clean {
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        let (mut kept, mut removed, mut unreadable) = (0, 0, 0);
+        // One input per non-blank line, in order.
+        for (line, input) in jsonl::lines(&bytes).iter().zip(&inputs) {
+            match (&input.record, &line.text) {
+                (Ok(record), Ok(text)) if !found.contains(&record.id.to_lowercase()) => {
+                    writeln!(out, "{text}")?;
+                    kept += 1;
+                }
+                (Ok(_), _) => removed += 1,
+                (Err(_), _) => unreadable += 1,
+            }
+        }
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "wrote {kept} pairs to {}; removed {removed} holding a benchmark task, {unreadable} unreadable",
+            path.display()
+        );
     }
     Ok(())
 }

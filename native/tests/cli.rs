@@ -474,3 +474,71 @@ fn ablations_and_curate_with_the_default_model() {
         assert!(line["curate"]["knn_distance"].as_f64().unwrap() > 0.0, "{line}");
     }
 }
+
+/// `pairs` mines a package's documented functions and mlsys-lab's tasks, each pair with its
+/// source and licence; `hygiene --clean` drops the pairs that hold a benchmark task.
+#[test]
+fn pairs_are_mined_with_their_licence_and_cleaned_of_benchmark_tasks() {
+    let dir = scratch("mine");
+    let package = dir.join("wheel");
+    std::fs::create_dir_all(package.join("demo-1.2.dist-info")).unwrap();
+    std::fs::create_dir_all(package.join("mlsys/projects/p-add/reference")).unwrap();
+    std::fs::write(
+        package.join("demo-1.2.dist-info/METADATA"),
+        "Metadata-Version: 2.4\nName: demo\nVersion: 1.2\nLicense-Expression: MIT\n\nLicense: not this one\n",
+    )
+    .unwrap();
+    let module = "import math\n\n\ndef hypot(a, b):\n    \"\"\"The hypotenuse.\"\"\"\n    return math.sqrt(a * a + b * b)\n\n\ndef _hidden(x):\n    \"\"\"Private.\"\"\"\n    return x\n";
+    std::fs::create_dir_all(package.join("demo")).unwrap();
+    std::fs::write(package.join("demo/geometry.py"), module).unwrap();
+    let project = package.join("mlsys/projects/p-add");
+    std::fs::write(
+        project.join("project.json"),
+        r#"{"id": "p-add", "title": "Add", "edits": ["add.py"]}"#,
+    )
+    .unwrap();
+    std::fs::write(project.join("brief.md"), "Add two numbers.\n").unwrap();
+    std::fs::write(project.join("reference/add.py"), "def add(a, b):\n    return a + b\n").unwrap();
+
+    let mine = |source: &str, out: &std::path::Path| {
+        let output = codeblock()
+            .args(["pairs", "--source", source, "--input"])
+            .arg(&package)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        read_jsonl(out)
+    };
+    let functions = mine("functions", &dir.join("functions.jsonl"));
+    assert_eq!(functions.len(), 1, "{functions:?}");
+    assert_eq!(functions[0]["id"], "demo/geometry.py::hypot");
+    assert_eq!(functions[0]["license"], "MIT");
+    assert_eq!(functions[0]["source"], "demo 1.2 (PyPI)");
+    let output = functions[0]["output"].as_str().unwrap();
+    assert!(
+        output.contains("```python\nimport math\n\ndef hypot(a, b):\n    return math.sqrt"),
+        "{output}"
+    );
+    let tasks = mine("mlsys-lab", &dir.join("tasks.jsonl"));
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["instruction"], "Add\n\nAdd two numbers.\n\nWrite `add.py`.");
+
+    // A pool holding MBPP+'s Mbpp/602 by id loses it and keeps the rest.
+    let pool = dir.join("pool.jsonl");
+    let copy = serde_json::json!({"id": "MBPP/602", "instruction": "x", "output": "y"});
+    let text = format!("{}\n{}\n{copy}\n", functions[0], tasks[0]);
+    std::fs::write(&pool, text).unwrap();
+    let clean = dir.join("clean.jsonl");
+    let status = codeblock()
+        .args(["hygiene", "--bench", "mbpp-plus", "--input"])
+        .arg(&pool)
+        .arg("--clean")
+        .arg(&clean)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ids: Vec<Value> = read_jsonl(&clean).iter().map(|p| p["id"].clone()).collect();
+    assert_eq!(ids, [functions[0]["id"].clone(), tasks[0]["id"].clone()]);
+}

@@ -31,7 +31,7 @@ test("the package ships types for Node and bundlers", () => {
     const types = readFileSync(join(project, "node_modules/@codeblock/wasm", dir, "codeblock.d.ts"), "utf8");
     assert.match(types, /export function partition\(code: string, options\?: Options \| null\): CodeItems;/);
     assert.match(types, /select\(record: object, options\?: Options \| null\): RecordOutput;/);
-    assert.match(types, /export function curate\(bytes: Uint8Array, options\?: Options \| null\): CurateResult;/);
+    assert.match(types, /export function curate\(bytes: Uint8Array \| number\[\], options\?: Options \| null\): CurateResult;/);
   }
   assert.ok(existsSync(join(project, "node_modules/@codeblock/wasm/LICENSE")));
 });
