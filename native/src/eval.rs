@@ -58,6 +58,11 @@ pub struct Args {
     top_p: f32,
     #[arg(long, default_value_t = 512)]
     max_tokens: usize,
+    /// Generate every reply to its end token or `--max-tokens`, instead of stopping once its
+    /// first fenced block that defines the entry point is closed (which cannot change the code
+    /// evaluated; replies of an instruct model stop there by default).
+    #[arg(long)]
+    full_replies: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Replies generated together (one batch reads the weights once per token for all of its
@@ -272,19 +277,21 @@ fn generate_samples(
     let mut requests = Vec::new();
     for task in &tasks {
         // An instruct model answers the task as a user turn; a base model continues it.
-        let (ids, stop) = match &bundle.template {
+        let (ids, stop, answered) = match &bundle.template {
             Some(_) => {
                 let turn = [Message {
                     role: "user".into(),
                     content: instruction(task),
                 }];
-                (bundle.prompt_ids(&turn)?, vec![])
+                let answered = (!args.full_replies).then(|| task.entry_point.clone());
+                (bundle.prompt_ids(&turn)?, vec![], answered)
             }
             None => (
                 bundle.tokenizer.encode_with_specials(&task.prompt)?,
                 ["\ndef ", "\nclass ", "\nif __name__", "\nprint("]
                     .map(String::from)
                     .to_vec(),
+                None,
             ),
         };
         requests.extend((0..args.n).map(|sample| Request {
@@ -295,6 +302,7 @@ fn generate_samples(
                 top_p: args.top_p,
                 seed: args.seed.wrapping_add(sample as u64),
                 stop: stop.clone(),
+                stop_when_answered: answered.clone(),
             },
         }));
     }
@@ -344,7 +352,9 @@ fn generate_samples(
     for (i, reply) in generations.into_iter().enumerate() {
         let task = tasks[i / args.n];
         let reply = reply.expect("every request was generated");
-        replies += &(serde_json::json!({"task_id": task.task_id, "reply": reply.text}).to_string() + "\n");
+        replies += &(serde_json::json!({"task_id": task.task_id, "reply": reply.text, "stop": reply.stop.name()})
+            .to_string()
+            + "\n");
         let code = match &bundle.template {
             Some(_) => extract_code(&reply.text, &task.prompt, &task.entry_point),
             None => format!("{}{}", task.prompt, reply.text),
@@ -480,6 +490,7 @@ fn write_outputs(
             prompt: "the model's chat template with codeblock_core::eval::tasks::instruction as the user turn; \
                      without a template, the task prompt continued (stops: def, class, if __name__, print)"
                 .into(),
+            stop_when_answered: !args.full_replies,
             seed: args.seed,
             temperature: args.temperature,
             threads: args.threads,

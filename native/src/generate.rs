@@ -49,6 +49,7 @@ pub fn run(args: Args) -> Result<()> {
         top_p: args.top_p,
         seed: args.seed,
         stop: args.stop,
+        stop_when_answered: None,
     };
     let clock = Instant::now();
     let max_positions = loaded.bundle.config.max_positions();

@@ -10,6 +10,7 @@ mod generate;
 mod hygiene;
 mod input;
 mod model;
+mod nll;
 mod pairs;
 mod sandbox;
 mod score;
@@ -53,6 +54,8 @@ enum Command {
     Eval(eval::Args),
     /// Which benchmark tasks a training set holds, by id and by text.
     Hygiene(hygiene::Args),
+    /// A model's mean per-token NLL of each benchmark task's canonical solution.
+    Nll(nll::Args),
     /// The comparison: select, train each mode alike, evaluate all, one table (resumable).
     Experiment(Box<experiment::Args>),
     /// Serve the block-mask previewer page (web/, built by scripts/build-wasm.sh) on localhost.
@@ -72,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Hygiene(args) => hygiene::run(args),
+        Command::Nll(args) => nll::run(args),
         Command::Experiment(args) => experiment::run(*args),
     }
 }

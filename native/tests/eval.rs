@@ -343,6 +343,42 @@ fn a_model_is_evaluated_end_to_end() {
     let replies = read_jsonl(&out.join("replies.jsonl"));
     let ids: Vec<&str> = replies.iter().map(|r| r["task_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["HumanEval/0", "HumanEval/1"]);
+    // A reply stops once its code is answered (its fence closed), else at its end or the limit.
+    assert_eq!(results["generation"]["stop_when_answered"], true);
+    for reply in &replies {
+        match reply["stop"].as_str().unwrap() {
+            "answered" => assert!(reply["reply"].as_str().unwrap().ends_with("```"), "{reply}"),
+            stop => assert!(["end_token", "max_tokens"].contains(&stop), "{reply}"),
+        }
+    }
+    // The continuous reading: each task's canonical solution's mean NLL under the model.
+    let nll = out.join("nll.jsonl");
+    let status = codeblock()
+        .args([
+            "nll",
+            "--bench",
+            "humaneval",
+            "--limit",
+            "3",
+            "--device",
+            "cpu",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--out")
+        .arg(&nll)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lines = read_jsonl(&nll);
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let value = line["nll"].as_f64().unwrap();
+        assert!(
+            value > 0.0 && value < 5.0 && line["tokens"].as_u64().unwrap() > 10,
+            "{line}"
+        );
+    }
     let samples = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
     assert!(samples.lines().all(|l| l.contains("\"task_id\":\"HumanEval/")));
 }

@@ -179,6 +179,9 @@ pub struct GenerationSettings {
     pub temperature: f32,
     pub threads: Option<usize>,
     pub top_p: f32,
+    /// Replies stopped once their first fenced block defining the entry point closed.
+    #[serde(default)]
+    pub stop_when_answered: bool,
 }
 
 #[cfg(test)]

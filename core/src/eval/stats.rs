@@ -49,6 +49,20 @@ pub fn sign_test(wins: usize, losses: usize) -> f64 {
     (2.0 * tail).min(1.0)
 }
 
+/// The mean of paired differences and its standard error (`sd / √n`), and how many are above
+/// and below zero (for [`sign_test`]): a paired reading of a continuous score over tasks.
+pub fn paired_differences(differences: &[f64]) -> (f64, f64, usize, usize) {
+    let n = differences.len() as f64;
+    if differences.is_empty() {
+        return (0.0, 0.0, 0, 0);
+    }
+    let mean = differences.iter().sum::<f64>() / n;
+    let variance = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let above = differences.iter().filter(|&&d| d > 0.0).count();
+    let below = differences.iter().filter(|&&d| d < 0.0).count();
+    (mean, (variance / n).sqrt(), above, below)
+}
+
 /// Paired outcomes on the same tasks: how many `a` passes and `b` fails, and the reverse, over
 /// the tasks both have.
 pub fn paired<K: Ord>(a: &BTreeMap<K, bool>, b: &BTreeMap<K, bool>) -> (usize, usize) {
@@ -63,6 +77,15 @@ pub fn paired<K: Ord>(a: &BTreeMap<K, bool>, b: &BTreeMap<K, bool>) -> (usize, u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paired_differences_by_hand() {
+        // Mean 1, sample variance ((−1)² + 0² + 1²) / 2 = 1, standard error 1/√3.
+        let (mean, se, above, below) = paired_differences(&[0.0, 1.0, 2.0]);
+        assert_eq!((mean, above, below), (1.0, 2, 0));
+        assert!((se - 1.0 / 3f64.sqrt()).abs() < 1e-12);
+        assert_eq!(paired_differences(&[]), (0.0, 0.0, 0, 0));
+    }
 
     #[test]
     fn pass_at_k_matches_the_closed_form() {

@@ -275,6 +275,12 @@ pub fn instruction(task: &Task) -> String {
     )
 }
 
+/// A task's canonical solution as a reply to [`instruction`]: the code in a Python fence, the
+/// form training responses and instruct models' answers take. `codeblock nll` scores it.
+pub fn canonical_reply(task: &Task) -> String {
+    format!("```python\n{}\n```", task.canonical.trim())
+}
+
 /// The code of a model's reply: the first fenced Python block that defines `entry_point` (else
 /// the first fenced block), or the whole reply when it has no fence. A reply that only
 /// continues the prompt (a body, as base models write) gets the prompt in front; one that
@@ -286,7 +292,7 @@ pub fn extract_code(reply: &str, prompt: &str, entry_point: &str) -> String {
         .filter(|s| matches!(s.kind, SegmentKind::Code { .. }))
         .map(|s| &reply[s.span.start..s.span.end])
         .collect();
-    let defines = |code: &str| code.contains(&format!("def {entry_point}"));
+    let defines = |code: &str| defines(code, entry_point);
     let code = blocks
         .iter()
         .find(|code| defines(code))
@@ -304,9 +310,42 @@ pub fn extract_code(reply: &str, prompt: &str, entry_point: &str) -> String {
     format!("{imports}{code}")
 }
 
+/// Whether code defines the entry point.
+fn defines(code: &str, entry_point: &str) -> bool {
+    code.contains(&format!("def {entry_point}"))
+}
+
+/// Where a reply is answered: the end of the closing fence of its first fenced block that
+/// defines `entry_point`, once that fence is closed. Nothing after it can change what
+/// [`extract_code`] takes, so generation may stop there.
+pub fn answered_at(reply: &str, entry_point: &str) -> Option<usize> {
+    let mut diagnostics = Vec::new();
+    let segments = segment::segment(reply, &mut diagnostics);
+    let first = segments.iter().position(|s| {
+        matches!(s.kind, SegmentKind::Code { .. }) && defines(&reply[s.span.start..s.span.end], entry_point)
+    })?;
+    let closing = segments.get(first + 1).filter(|s| s.kind == SegmentKind::Fence)?;
+    Some(closing.span.end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_is_answered_once_the_defining_fence_closes() {
+        let open = "Sure:\n```python\nimport math\n```\n```python\ndef area(r):\n    return math.pi * r * r\n";
+        assert_eq!(answered_at(open, "area"), None, "still open");
+        let closed = format!("{open}```");
+        assert_eq!(answered_at(&closed, "area"), Some(closed.len()));
+        let more = format!("{closed}\nIt squares r.\n```python\ndef other(): pass\n```\n");
+        assert_eq!(extract_code(&more, "", "area"), extract_code(&closed, "", "area"));
+        assert_eq!(
+            answered_at("```python\nx = 1\n```\n", "area"),
+            None,
+            "does not define it"
+        );
+    }
 
     #[test]
     fn both_schemas_load_and_bad_lines_are_named() {

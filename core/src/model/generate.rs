@@ -6,6 +6,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::Llama;
 use super::llama::KvCache;
+use crate::eval::tasks::answered_at;
 use crate::pipeline::tokens::HfTokenizer;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,9 @@ pub struct GenerateConfig {
     pub seed: u64,
     /// Generation ends before the first of these strings; it is not part of the output.
     pub stop: Vec<String>,
+    /// Generation also ends once the reply's first fenced block that defines this function is
+    /// closed (`eval::tasks::answered_at`): what follows cannot change the code evaluated.
+    pub stop_when_answered: Option<String>,
 }
 
 impl Default for GenerateConfig {
@@ -27,6 +31,7 @@ impl Default for GenerateConfig {
             top_p: 1.0,
             seed: 0,
             stop: Vec::new(),
+            stop_when_answered: None,
         }
     }
 }
@@ -36,8 +41,23 @@ impl Default for GenerateConfig {
 pub enum Stop {
     EndToken,
     StopString(String),
+    /// The reply's code is complete (`GenerateConfig::stop_when_answered`).
+    Answered,
     MaxTokens,
     ContextFull,
+}
+
+impl Stop {
+    /// The reason in one word, for logs and reply files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stop::EndToken => "end_token",
+            Stop::StopString(_) => "stop_string",
+            Stop::Answered => "answered",
+            Stop::MaxTokens => "max_tokens",
+            Stop::ContextFull => "context_full",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,10 +241,23 @@ impl Row {
             return self.finish(tokenizer, Stop::EndToken);
         }
         self.ids.push(next);
-        if config.stop.is_empty() {
+        if config.stop.is_empty() && config.stop_when_answered.is_none() {
             return;
         }
         let text = tokenizer.decode(&self.ids).unwrap_or_default();
+        if let Some(end) = config
+            .stop_when_answered
+            .as_deref()
+            .and_then(|entry_point| answered_at(&text, entry_point))
+        {
+            let ids = std::mem::take(&mut self.ids);
+            self.done = Some(Generation {
+                ids,
+                text: text[..end].to_string(),
+                stop: Stop::Answered,
+            });
+            return;
+        }
         if let Some((at, stop)) = config
             .stop
             .iter()
