@@ -22,6 +22,17 @@ fn eval(args: &[&str], out: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
 
+/// A samples file of (task id, solution) lines in `dir`.
+fn write_samples(dir: &Path, samples: &[(&str, &str)]) -> PathBuf {
+    let lines: String = samples
+        .iter()
+        .map(|(task, solution)| format!("{}\n", serde_json::json!({"task_id": task, "solution": solution})))
+        .collect();
+    let path = dir.join("samples.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    path
+}
+
 /// MBPP's 374 training pairs, as `codeblock pairs` writes them (with their tests), in `dir`.
 fn mbpp_training_pairs(dir: &Path) -> PathBuf {
     let pairs = dir.join("pairs.jsonl");
@@ -89,12 +100,7 @@ fn plus_inputs_catch_what_base_inputs_miss() {
             "def heap_queue_largest(nums, n):\n    return sorted(nums, reverse=True)[:n] if nums[0] == 25 else nums[:n]\n",
         ),
     ];
-    let lines: String = samples
-        .iter()
-        .map(|(task, solution)| format!("{}\n", serde_json::json!({"task_id": task, "solution": solution})))
-        .collect();
-    let path = dir.join("samples.jsonl");
-    std::fs::write(&path, lines).unwrap();
+    let path = write_samples(&dir, &samples);
     let out = dir.join("eval");
     let results = eval(
         &[
@@ -160,12 +166,7 @@ fn humaneval_plus_runs_its_plus_inputs_and_the_find_zero_oracle() {
         ),
         ("HumanEval/900", "def double(x):\n    return {2: 4, 3: 6}.get(x, 0)\n"),
     ];
-    let lines: String = samples
-        .iter()
-        .map(|(task, solution)| format!("{}\n", serde_json::json!({"task_id": task, "solution": solution})))
-        .collect();
-    let path = dir.join("samples.jsonl");
-    std::fs::write(&path, lines).unwrap();
+    let path = write_samples(&dir, &samples);
     let out = dir.join("eval");
     let results = eval(&["--bench", bench, "--samples", path.to_str().unwrap()], &out);
     let result = results["benchmarks"].as_object().unwrap().values().next().unwrap();
