@@ -124,9 +124,7 @@ impl Pool {
                 None => code_embedding(&record.response),
                 Some(Ok(reading)) => {
                     quality.ifd = Some(reading.ifd);
-                    let mut embedding = reading.embedding.clone();
-                    normalize(&mut embedding);
-                    embedding
+                    reading.embedding.clone()
                 }
                 Some(Err(e)) => {
                     *dropped.entry(format!("the model cannot read it: {e}")).or_default() += 1;
@@ -135,7 +133,10 @@ impl Pool {
             };
             scored.push((i, quality, embedding));
         }
-        let embeddings: Vec<Vec<f32>> = scored.iter().map(|(_, _, e)| e.clone()).collect();
+        let mut embeddings: Vec<Vec<f32>> = scored.iter().map(|(_, _, e)| e.clone()).collect();
+        if measured.readings.is_some() {
+            centre(&mut embeddings);
+        }
         let distances = knn_distances(&embeddings, config.k);
         let scores: Vec<PairScore> = scored
             .iter()
@@ -189,6 +190,26 @@ impl Pool {
                 histograms,
             },
         })
+    }
+}
+
+/// Centres a model's embeddings on their mean, then scales each to unit length. A language
+/// model's hidden states share one large common direction (they are anisotropic): uncentred,
+/// every pair lies within a tiny cosine distance of every other, and the long-tail transform
+/// sees only its linear corner near 0.
+fn centre(embeddings: &mut [Vec<f32>]) {
+    let Some(width) = embeddings.first().map(Vec::len) else {
+        return;
+    };
+    let mut mean = vec![0f32; width];
+    for embedding in embeddings.iter() {
+        mean.iter_mut()
+            .zip(embedding)
+            .for_each(|(m, x)| *m += x / embeddings.len() as f32);
+    }
+    for embedding in embeddings.iter_mut() {
+        embedding.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m);
+        normalize(embedding);
     }
 }
 
@@ -290,10 +311,9 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0]["curate"]["ifd"], 0.5);
         assert_eq!(kept[0]["curate"]["quality_score"], 0.5);
-        assert_eq!(
-            kept[0]["curate"]["knn_distance"], 1.0,
-            "the model's embedding, not the code's"
-        );
+        // The model's embeddings, centred: [1, 0] and [0, 1] point apart.
+        let distance = kept[0]["curate"]["knn_distance"].as_f64().unwrap();
+        assert!((distance - 2.0).abs() < 1e-6, "{distance}");
         assert_eq!(
             curated.report.dropped_by_reason["the model cannot read it: too long"],
             1
