@@ -113,7 +113,8 @@ impl Pool {
             }
         }
         // The pairs that can be scored: with a model, those it read.
-        let mut scored = Vec::new(); // (input index, quality, embedding)
+        let mut scored = Vec::new(); // (input index, quality)
+        let mut embeddings: Vec<Vec<f32>> = Vec::new();
         for (n, (i, record)) in self.readable().enumerate() {
             let mut quality = Quality {
                 parses: parse_share(&record.response),
@@ -131,9 +132,9 @@ impl Pool {
                     continue;
                 }
             };
-            scored.push((i, quality, embedding));
+            scored.push((i, quality));
+            embeddings.push(embedding);
         }
-        let mut embeddings: Vec<Vec<f32>> = scored.iter().map(|(_, _, e)| e.clone()).collect();
         if measured.readings.is_some() {
             centre(&mut embeddings);
         }
@@ -141,7 +142,7 @@ impl Pool {
         let scores: Vec<PairScore> = scored
             .iter()
             .zip(distances)
-            .map(|((_, quality, _), knn_distance)| {
+            .map(|((_, quality), knn_distance)| {
                 let quality_score = super::quality(quality);
                 let long_tail = long_tail(knn_distance);
                 PairScore {
@@ -156,7 +157,7 @@ impl Pool {
         let kept = cut(&scores.iter().map(|s| s.score).collect::<Vec<_>>(), config);
 
         let mut kept_lines = String::new();
-        for (((i, _, _), score), &keep) in scored.iter().zip(&scores).zip(&kept) {
+        for (((i, _), score), &keep) in scored.iter().zip(&scores).zip(&kept) {
             if !keep {
                 *dropped.entry(drop_reason(score).into()).or_default() += 1;
                 continue;

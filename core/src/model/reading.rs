@@ -23,8 +23,10 @@ pub async fn read_pairs(
 ) -> Vec<Result<Reading, String>> {
     let mut results: Vec<Option<Result<Reading, String>>> = vec![None; records.len()];
     let mut ready = Vec::new(); // (record index, given, alone)
+    // The bare assistant turn is the same for every record: rendered once.
+    let alone_prompt = bundle.prompt_ids(&[]).map_err(|e| format!("the empty prompt: {e}"));
     for (i, record) in records.iter().enumerate() {
-        match contexts(bundle, record) {
+        match contexts(bundle, record, &alone_prompt) {
             Ok((given, alone)) => ready.push((i, given, alone)),
             Err(e) => results[i] = Some(Err(e)),
         }
@@ -44,13 +46,17 @@ pub async fn read_pairs(
         .collect()
 }
 
-/// A record's response after its prompt, and after the empty prompt.
-fn contexts(bundle: &ModelBundle, record: &Record) -> Result<(Context, Context), String> {
+/// A record's response after its prompt, and after the empty prompt (`alone_prompt`).
+fn contexts(
+    bundle: &ModelBundle,
+    record: &Record,
+    alone_prompt: &Result<Vec<u32>, String>,
+) -> Result<(Context, Context), String> {
     let id = &record.id;
     let given_prompt = bundle
         .prompt_ids(&record.prompt)
         .map_err(|e| format!("record `{id}`: {e}"))?;
-    let alone_prompt = bundle.prompt_ids(&[]).map_err(|e| format!("the empty prompt: {e}"))?;
+    let alone_prompt = alone_prompt.clone()?;
     let mut response: Vec<u32> = bundle
         .tokenizer
         .tokenize(&record.response)
