@@ -248,7 +248,7 @@ pub fn pack(lengths: &[usize], batch_tokens: usize, epoch_seed: u64) -> Vec<Vec<
 }
 
 /// Fisher-Yates with splitmix64: the same seed gives the same order on every platform.
-fn shuffle<T>(items: &mut [T], seed: u64) {
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
     let mut state = seed;
     for i in (1..items.len()).rev() {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

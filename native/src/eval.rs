@@ -6,7 +6,7 @@
 //! OUT/results.json (with every setting), OUT/samples.jsonl (EvalPlus-compatible),
 //! OUT/outcomes.jsonl and OUT/replies.jsonl (a model's raw replies), and prints a table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use burn::tensor::Device;
 use codeblock_core::eval::hygiene::trained_on;
-use codeblock_core::eval::mbpp::Split;
+use codeblock_core::eval::mbpp::{Split, task_number};
 use codeblock_core::eval::results::{
     BenchResult, Generated, GenerationSettings, Outcome, OutcomeLine, Results, plus_not_run,
 };
@@ -32,7 +32,8 @@ use crate::{datasets, input};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Benchmarks, comma-separated: `humaneval`, `mbpp` (tasks 11–510), `mbpp-plus` (base and
-    /// plus inputs, reported side by side), or a path to a JSONL(.gz) file in HumanEval's or
+    /// plus inputs, reported side by side), `mbpp-validation` (tasks 511–600 that MBPP+ does
+    /// not hold: for choosing settings), or a path to a JSONL(.gz) file in HumanEval's or
     /// EvalPlus's schema.
     #[arg(long, value_delimiter = ',', required = true)]
     bench: Vec<String>,
@@ -224,6 +225,7 @@ pub fn tasks(name: &str, limit: Option<usize>) -> Result<Vec<Task>> {
         "humaneval" => (datasets::humaneval(), None),
         "mbpp" => (datasets::mbpp(), Some(Split::Test)),
         "mbpp-plus" => (datasets::mbpp_plus(), None),
+        "mbpp-validation" => (datasets::mbpp(), Some(Split::Validation)),
         path => (PathBuf::from(path), None),
     };
     let bytes = input::read(&path).with_context(|| format!("benchmark `{name}` (see README: Evaluation)"))?;
@@ -231,6 +233,15 @@ pub fn tasks(name: &str, limit: Option<usize>) -> Result<Vec<Task>> {
     let mut tasks = load_tasks(&text).with_context(|| path.display().to_string())?;
     if let Some(split) = split {
         tasks.retain(|t| Split::of(&t.task_id) == Some(split));
+    }
+    if name == "mbpp-validation" {
+        // MBPP+ holds 39 of MBPP's validation tasks: settings chosen on them would be chosen on
+        // the test set.
+        let tested: HashSet<Option<u32>> = self::tasks("mbpp-plus", None)?
+            .iter()
+            .map(|t| task_number(&t.task_id))
+            .collect();
+        tasks.retain(|t| !tested.contains(&task_number(&t.task_id)));
     }
     tasks.truncate(limit.unwrap_or(usize::MAX));
     ensure!(!tasks.is_empty(), "{}: no task", path.display());

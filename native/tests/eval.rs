@@ -384,8 +384,9 @@ fn a_model_is_evaluated_end_to_end() {
     assert!(samples.lines().all(|l| l.contains("\"task_id\":\"HumanEval/")));
 }
 
-/// The model tier: a whole (tiny) experiment — select, train two modes, evaluate the base and
-/// both — then the same command again, which redoes nothing.
+/// The model tier: a whole (tiny) experiment — the pair stage, a sweep of two settings per
+/// family on the validation tasks, four arms (one with two seeds), their evaluations and NLL
+/// readings — then the same command again, which redoes nothing.
 #[test]
 fn an_experiment_runs_and_resumes() {
     let out = scratch("experiment");
@@ -395,19 +396,12 @@ fn an_experiment_runs_and_resumes() {
             .arg("experiment")
             .arg("--model")
             .arg(&model)
-            .args([
-                "--train-limit",
-                "4",
-                "--steps",
-                "1",
-                "--modes",
-                "full,codeblock",
-                "--device",
-                "cpu",
-            ])
+            .args(["--train-limit", "5", "--curate", "3", "--steps", "1", "--device", "cpu"])
+            .args(["--modes", "full,codeblock,codeblock-no-dataflow,full-pool"])
+            .args(["--seeds", "2", "--seeded", "codeblock", "--sweep", "1e-4,lora4:1e-3"])
             .args(["--eval", "humaneval", "--eval-limit", "1", "--max-tokens", "32"])
             .args(["--batch-tokens", "2048", "--grad-accum", "1", "--checkpoint-every", "0"])
-            .args(["--lr", "1e-4", "--precision", "bf16"])
+            .args(["--precision", "bf16"])
             .arg("--out")
             .arg(&out)
             .output()
@@ -415,43 +409,120 @@ fn an_experiment_runs_and_resumes() {
     };
     let first = run();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let lines = |path: &str| std::fs::read_to_string(out.join(path)).unwrap().lines().count();
+    assert_eq!((lines("curate/kept.jsonl"), lines("curate/pool-draw.jsonl")), (3, 3));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("experiment.json")).unwrap()).unwrap();
-    let modes: Vec<&str> = report["rows"]
+    let arms: Vec<(&str, u64)> = report["arms"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["mode"].as_str().unwrap())
+        .map(|a| (a["arm"].as_str().unwrap(), a["seeds"].as_u64().unwrap()))
         .collect();
-    assert_eq!(modes, ["base", "full", "codeblock"]);
-    let fraction = |i: usize| report["rows"][i]["supervised_fraction"].as_f64().unwrap();
-    assert!(fraction(2) < fraction(1), "codeblock supervises fewer tokens than full");
-    // Every mode trained with the training flags given to the experiment.
-    for row in 1..=2 {
-        let settings = &report["rows"][row]["train_settings"];
-        assert_eq!(settings["lr"], 1e-4);
-        assert_eq!(settings["precision"], "bf16");
-        assert_eq!(settings["max_steps"], 1);
+    assert_eq!(
+        arms,
+        [
+            ("base", 1),
+            ("full", 1),
+            ("codeblock", 2),
+            ("codeblock-no-dataflow", 1),
+            ("full-pool", 1)
+        ]
+    );
+    // The sweep tried both settings for each family on the validation tasks and chose one.
+    let sweep = report["sweep"].as_array().unwrap();
+    assert_eq!(sweep.len(), 4);
+    for family in ["full", "codeblock"] {
+        let tried: Vec<&Value> = sweep.iter().filter(|t| t["run"]["arm"] == family).collect();
+        assert_eq!(tried.len(), 2);
+        assert_eq!(tried.iter().filter(|t| t["chosen"] == true).count(), 1);
+        assert!(out.join(format!("valid-{family}-lr1e-4-seed0/nll.jsonl")).exists());
     }
+    let chosen = |family: &str| {
+        let t = sweep
+            .iter()
+            .find(|t| t["run"]["arm"] == family && t["chosen"] == true)
+            .unwrap();
+        (t["run"]["point"]["lr"].clone(), t["run"]["point"]["lora_rank"].clone())
+    };
+    // Every run trained with the experiment's flags and its family's chosen setting.
+    let runs = report["runs"].as_array().unwrap();
+    let seeds: Vec<u64> = runs.iter().map(|r| r["run"]["seed"].as_u64().unwrap()).collect();
+    assert_eq!(seeds, [0, 0, 0, 0, 1]);
+    for run in runs {
+        let settings = &run["train_settings"];
+        assert_eq!(
+            (settings["precision"].as_str(), settings["max_steps"].as_u64()),
+            (Some("bf16"), Some(1))
+        );
+        let family = if run["run"]["arm"].as_str().unwrap().starts_with("full") {
+            "full"
+        } else {
+            "codeblock"
+        };
+        assert_eq!(
+            (settings["lr"].clone(), settings["lora_rank"].clone()),
+            chosen(family),
+            "{run}"
+        );
+        assert_eq!(settings["seed"], run["run"]["seed"]);
+    }
+    let fraction = |arm: usize| report["arms"][arm]["supervised_fraction"].as_f64().unwrap();
+    assert!(fraction(2) < fraction(1), "codeblock supervises fewer tokens than full");
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert_eq!(
         table.lines().filter(|l| l.starts_with("| base |")).count(),
         1,
         "{table}"
     );
-    // Paired on the same tasks: each mode against the base, and codeblock against full.
+    // Paired on the same tasks: each arm against the base and full, codeblock against the rest.
     let paired: Vec<String> = report["paired"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|p| p.get("nll_difference").is_none())
         .map(|p| format!("{} vs {}", p["a"].as_str().unwrap(), p["b"].as_str().unwrap()))
         .collect();
-    assert_eq!(paired, ["full vs base", "codeblock vs base", "codeblock vs full"]);
-    assert!(table.contains("| codeblock vs full |"), "{table}");
+    assert!(
+        paired.contains(&"codeblock vs codeblock-no-dataflow".to_string()),
+        "{paired:?}"
+    );
+    assert!(paired.contains(&"full-pool vs full".to_string()), "{paired:?}");
+    assert!(table.contains("| codeblock vs full | "), "{table}");
+    assert!(table.contains("NLL, paired over tasks"), "{table}");
 
     let again = run();
     assert!(again.status.success());
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert_eq!(stderr.matches("done already").count(), 7, "{stderr}");
+    assert!(!stderr.contains(" …"), "a stage ran again: {stderr}");
+}
+
+/// The validation tasks are MBPP's 511–600 less the 39 that MBPP+ holds (settings chosen on
+/// them would be chosen on the test set), e.g. 554.
+#[test]
+fn validation_tasks_are_not_test_tasks() {
+    let out = scratch("validation");
+    let results = eval(&["--bench", "mbpp-validation", "--canonical"], &out);
+    let result = &results["benchmarks"]["mbpp-validation"];
+    assert_eq!(
+        (&result["tasks"], &result["passed"]),
+        (&51.into(), &51.into()),
+        "{result}"
+    );
+    let numbers: Vec<u32> = read_jsonl(&out.join("outcomes.jsonl"))
+        .iter()
+        .map(|l| {
+            l["task_id"]
+                .as_str()
+                .unwrap()
+                .rsplit_once('/')
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(numbers.iter().all(|n| (511..=600).contains(n)), "{numbers:?}");
+    assert!(numbers.contains(&511) && !numbers.contains(&554), "{numbers:?}");
 }
 
 /// MBPP+ shares 108 task ids with MBPP's training split: an experiment that trains on the one

@@ -35,7 +35,7 @@ impl Split {
     /// The split of a task id `MBPP/N` (also `Mbpp/N`, as MBPP+ spells it), if it has that form
     /// and N is in 1..=974.
     pub fn of(task_id: &str) -> Option<Split> {
-        match number(task_id)? {
+        match task_number(task_id)? {
             1..=10 => Some(Split::Prompt),
             11..=510 => Some(Split::Test),
             511..=600 => Some(Split::Validation),
@@ -46,14 +46,14 @@ impl Split {
 }
 
 /// The N of a task id `.../N`, if it has that form.
-fn number(task_id: &str) -> Option<u32> {
+pub fn task_number(task_id: &str) -> Option<u32> {
     task_id.rsplit_once('/')?.1.parse().ok()
 }
 
 impl MbppTask {
     /// The N of `MBPP/N`, if the id has that form.
     pub fn number(&self) -> Option<u32> {
-        number(&self.task_id)
+        task_number(&self.task_id)
     }
 
     pub fn split(&self) -> Option<Split> {

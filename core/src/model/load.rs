@@ -61,7 +61,12 @@ impl Loader<'_> {
             weight = interleave_rope_rows(&weight, heads, self.config.head_dim, input);
             bias = bias.map(|b| interleave_rope_rows(&b, heads, self.config.head_dim, 1));
         }
-        let weight = Tensor::<2>::from_data(TensorData::new(weight, [out, input]), self.device).transpose();
+        // Transposed here, once, into burn's contiguous `[in, out]`: a transposed view would be
+        // copied into a contiguous one by every forward pass (most of a decode step's time).
+        let weight = Tensor::<2>::from_data(
+            TensorData::new(transpose(&weight, out, input), [input, out]),
+            self.device,
+        );
         let bias = bias.map(|b| Param::from_tensor(Tensor::from_data(TensorData::new(b, [out]), self.device)));
         Ok(Linear {
             weight: Param::from_tensor(weight),
@@ -149,6 +154,13 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         rope,
         precision: Precision::F32,
     })
+}
+
+/// A row-major `[rows, cols]` matrix as row-major `[cols, rows]`.
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| values[r * cols + c]))
+        .collect()
 }
 
 /// Reorders each head's rows from half-split RoPE order (`x[i]` pairs with `x[i + d/2]`) to

@@ -89,6 +89,11 @@ pub struct Knobs {
     /// Padded tokens per micro-batch.
     #[arg(long, default_value_t = 4096)]
     pub batch_tokens: usize,
+    /// Skip examples longer than this many tokens, prompt and response (default: the model's
+    /// context). A long sequence trains alone, and its attention's memory grows with its square.
+    #[arg(long)]
+    #[serde(default)]
+    pub max_length: Option<usize>,
     /// Micro-batches per optimizer step.
     #[arg(long, default_value_t = 4)]
     pub grad_accum: usize,

@@ -33,6 +33,10 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<(Vec<Example
     let mut examples = Vec::new();
     let (mut rejected, mut empty, mut too_long) = (0, 0, 0);
     let (mut masked, mut tokens) = (0, 0);
+    let longest = bundle
+        .config
+        .max_positions()
+        .min(args.knobs.max_length.unwrap_or(usize::MAX));
     let lines = input::read_jsonl::<TrainingLine>(args.data(), "a `codeblock select` output line")?;
     for (number, TrainingLine { record, weights }) in lines {
         let where_ = format!("{} line {number}", args.data().display());
@@ -56,7 +60,7 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<(Vec<Example
             .context(&selected.prompt, response_ids)
             .with_context(|| where_.clone())?;
         let example = plan::example(context, bundle.end_token(), weights);
-        if example.context.ids.len() > bundle.config.max_positions() {
+        if example.context.ids.len() > longest {
             too_long += 1;
             continue;
         }
@@ -66,9 +70,8 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<(Vec<Example
     }
     eprintln!(
         "{} records to train on; skipped {rejected} rejected by select, {empty} with no supervised token, \
-         {too_long} longer than the model's {} positions",
+         {too_long} longer than {longest} tokens",
         examples.len(),
-        bundle.config.max_positions()
     );
     Ok((examples, masked as f64 / tokens.max(1) as f64))
 }

@@ -1,0 +1,375 @@
+//! The experiment's table (`table.md`) and summary (`experiment.json`). Per arm: pass@1 on
+//! each benchmark (base tests, and base + plus where there are plus inputs) as the mean over
+//! seeds with their standard deviation, the mean NLL of the canonical solutions, the supervised
+//! fraction, reply length and training time. Then the sweep, and paired comparisons on the same
+//! tasks against `base` and `full` (and `codeblock` against each other arm): pass/fail per
+//! task (a task's pass averaged over seeds) with the exact sign test, and the NLL difference
+//! per task with its standard error and sign test.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use codeblock_core::eval::results::first_outcomes;
+use codeblock_core::eval::stats::{paired_differences, sign_test};
+use codeblock_core::eval::tasks::InputSet;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Args, Arm, Readings, Run, Training};
+
+/// One trained model's run and measurements.
+#[derive(Debug)]
+pub struct Row {
+    pub run: Run,
+    pub training: Training,
+    pub readings: Readings,
+}
+
+/// One setting the sweep tried, read on the validation benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tried {
+    pub run: Run,
+    pub pass_at_1: f64,
+    pub nll: f64,
+    pub chosen: bool,
+}
+
+impl Tried {
+    pub fn new(run: Run, readings: &Readings, bench: &str) -> Tried {
+        let pass_at_1 = readings
+            .results
+            .benchmarks
+            .get(bench)
+            .and_then(|b| b.pass_at_1())
+            .unwrap_or(f64::NAN);
+        Tried {
+            run,
+            pass_at_1,
+            nll: mean(readings.nll.iter().map(|l| l.nll)),
+            chosen: false,
+        }
+    }
+}
+
+/// A benchmark's column: its base tests, or base and plus inputs together (`NAME+`).
+type Column = (String, InputSet);
+
+/// A group of models read together: `base`, or one arm's seeds.
+struct Group<'a> {
+    name: String,
+    readings: Vec<&'a Readings>,
+    training: Vec<&'a Training>,
+}
+
+pub fn write(args: &Args, base: &Readings, rows: &[Row], sweep: &[Tried]) -> Result<()> {
+    let mut groups = vec![Group {
+        name: "base".into(),
+        readings: vec![base],
+        training: Vec::new(),
+    }];
+    for &arm in &args.modes {
+        let of_arm: Vec<&Row> = rows.iter().filter(|r| r.run.arm == arm).collect();
+        groups.push(Group {
+            name: arm.name(),
+            readings: of_arm.iter().map(|r| &r.readings).collect(),
+            training: of_arm.iter().map(|r| &r.training).collect(),
+        });
+    }
+    let benches: Vec<&str> = args.eval.split(',').map(str::trim).collect();
+    let columns = columns(&benches, &groups);
+    let mut lines = main_table(&columns, &benches, &groups);
+    let mut summary = json!({
+        "settings": settings(args),
+        "arms": groups.iter().map(|g| group_summary(g, &columns, &benches)).collect::<Vec<_>>(),
+        "runs": rows.iter().map(|r| json!({
+            "run": r.run, "name": r.run.name(),
+            "supervised_fraction": r.training.supervised_fraction, "train_s": r.training.seconds,
+            "train_settings": r.training.settings,
+            "pass@1": columns.iter().map(|c| (name(c), pass_at_1(&r.readings, c))).collect::<BTreeMap<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "sweep": sweep,
+    });
+    if !sweep.is_empty() {
+        lines.extend(sweep_table(args, sweep));
+    }
+    let (paired_lines, paired) = paired(&groups, &columns);
+    lines.extend(paired_lines);
+    summary["paired"] = paired;
+    let table = lines.join("\n") + "\n";
+    print!("{table}");
+    std::fs::write(args.out.join("table.md"), &table)?;
+    std::fs::write(
+        args.out.join("experiment.json"),
+        serde_json::to_string_pretty(&summary)? + "\n",
+    )?;
+    Ok(())
+}
+
+fn columns(benches: &[&str], groups: &[Group]) -> Vec<Column> {
+    let mut columns = Vec::new();
+    for &bench in benches {
+        columns.push((bench.to_string(), InputSet::Base));
+        let has_plus = groups
+            .iter()
+            .flat_map(|g| &g.readings)
+            .any(|r| r.results.benchmarks.get(bench).is_some_and(|b| b.plus.is_some()));
+        if has_plus {
+            columns.push((bench.to_string(), InputSet::Plus));
+        }
+    }
+    columns
+}
+
+fn name((bench, set): &Column) -> String {
+    match set {
+        InputSet::Base => bench.clone(),
+        InputSet::Plus => format!("{bench}+"),
+    }
+}
+
+fn pass_at_1(readings: &Readings, (bench, set): &Column) -> f64 {
+    let result = readings.results.benchmarks.get(bench);
+    match set {
+        InputSet::Base => result.and_then(|r| r.pass_at_1()),
+        InputSet::Plus => result.and_then(|r| r.plus_pass_at_1()),
+    }
+    .unwrap_or(f64::NAN)
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    sum / n as f64
+}
+
+/// The sample standard deviation; `None` for fewer than two values.
+fn spread(values: &[f64]) -> Option<f64> {
+    (values.len() >= 2).then(|| {
+        let m = mean(values.iter().copied());
+        (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+    })
+}
+
+/// A model's mean NLL over one benchmark's tasks.
+fn bench_nll(readings: &Readings, bench: &str) -> f64 {
+    mean(readings.nll.iter().filter(|l| l.bench == bench).map(|l| l.nll))
+}
+
+fn reply_tokens(readings: &Readings) -> f64 {
+    readings
+        .results
+        .generated
+        .as_ref()
+        .map_or(f64::NAN, |g| g.tokens as f64 / g.replies.max(1) as f64)
+}
+
+fn main_table(columns: &[Column], benches: &[&str], groups: &[Group]) -> Vec<String> {
+    let names: Vec<String> = columns.iter().map(name).collect();
+    let nll_names: Vec<String> = benches.iter().map(|b| format!("NLL {b}")).collect();
+    let mut lines = vec![
+        format!(
+            "| arm | seeds | supervised | train s | reply tokens | {} | {} |",
+            names.join(" | "),
+            nll_names.join(" | ")
+        ),
+        format!("|---|---|---|---|---|{}", "---|".repeat(names.len() + benches.len())),
+    ];
+    for group in groups {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let values: Vec<f64> = group.readings.iter().map(|r| pass_at_1(r, c)).collect();
+                let shown = format!("{:.1}%", 100.0 * mean(values.iter().copied()));
+                match spread(&values) {
+                    Some(sd) => format!("{shown} ±{:.1}", 100.0 * sd),
+                    None => shown,
+                }
+            })
+            .collect();
+        let nll: Vec<String> = benches
+            .iter()
+            .map(|b| format!("{:.4}", mean(group.readings.iter().map(|r| bench_nll(r, b)))))
+            .collect();
+        let trained = |f: fn(&Training) -> f64| match group.training.is_empty() {
+            true => None,
+            false => Some(mean(group.training.iter().map(|t| f(t)))),
+        };
+        let supervised = trained(|t| t.supervised_fraction).map_or("–".into(), |f| format!("{:.2}%", 100.0 * f));
+        let seconds = trained(|t| t.seconds).map_or("–".into(), |s| format!("{s:.0}"));
+        lines.push(format!(
+            "| {} | {} | {supervised} | {seconds} | {:.0} | {} | {} |",
+            group.name,
+            group.readings.len(),
+            mean(group.readings.iter().map(|r| reply_tokens(r))),
+            cells.join(" | "),
+            nll.join(" | ")
+        ));
+    }
+    lines.push(String::new());
+    lines.push(
+        "Pass@1 is the mean over seeds, ± their standard deviation (two or more seeds); NLL is the \
+         mean negative log-likelihood per token (nats) of the canonical solutions, lower is better."
+            .into(),
+    );
+    lines
+}
+
+fn group_summary(group: &Group, columns: &[Column], benches: &[&str]) -> Value {
+    let per_column = |c: &Column| {
+        let values: Vec<f64> = group.readings.iter().map(|r| pass_at_1(r, c)).collect();
+        json!({ "mean": mean(values.iter().copied()), "sd": spread(&values), "seeds": values })
+    };
+    json!({
+        "arm": group.name,
+        "seeds": group.readings.len(),
+        "pass@1": columns.iter().map(|c| (name(c), per_column(c))).collect::<BTreeMap<_, _>>(),
+        "nll": benches.iter().map(|b| (b.to_string(), mean(group.readings.iter().map(|r| bench_nll(r, b))))).collect::<BTreeMap<_, _>>(),
+        "reply_tokens": mean(group.readings.iter().map(|r| reply_tokens(r))),
+        "supervised_fraction": (!group.training.is_empty()).then(|| mean(group.training.iter().map(|t| t.supervised_fraction))),
+        "train_s": (!group.training.is_empty()).then(|| mean(group.training.iter().map(|t| t.seconds))),
+    })
+}
+
+fn sweep_table(args: &Args, sweep: &[Tried]) -> Vec<String> {
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "| sweep (seed {}, on {}) | pass@1 | NLL | chosen |",
+            args.training.seed, args.validate
+        ),
+        "|---|---|---|---|".into(),
+    ];
+    for tried in sweep {
+        lines.push(format!(
+            "| {} | {:.1}% | {:.4} | {} |",
+            tried.run.name(),
+            100.0 * tried.pass_at_1,
+            tried.nll,
+            if tried.chosen { "yes" } else { "" }
+        ));
+    }
+    lines
+}
+
+/// Which groups are compared: each arm with `base` and with `full`, and `codeblock` with
+/// every other arm.
+fn comparisons<'a>(groups: &'a [Group]) -> Vec<(&'a Group<'a>, &'a Group<'a>)> {
+    let find = |name: &str| groups.iter().find(|g| g.name == name);
+    let mut pairs = Vec::new();
+    for other in [find("base"), find(&Arm::Full.name())].into_iter().flatten() {
+        pairs.extend(
+            groups
+                .iter()
+                .filter(|g| g.name != other.name && g.name != "base")
+                .map(|g| (g, other)),
+        );
+    }
+    if let Some(codeblock) = find(&Arm::Codeblock.name()) {
+        let full = Arm::Full.name();
+        pairs.extend(
+            groups
+                .iter()
+                .filter(|g| ![codeblock.name.as_str(), "base", full.as_str()].contains(&g.name.as_str()))
+                .map(|g| (codeblock, g)),
+        );
+    }
+    pairs
+}
+
+/// Each task's pass rate over a group's seeds (first sample of each).
+fn task_passes(group: &Group, set: InputSet) -> BTreeMap<(String, String), f64> {
+    let mut sums: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
+    for readings in &group.readings {
+        for (task, pass) in first_outcomes(&readings.outcomes, set) {
+            let entry = sums.entry(task).or_default();
+            entry.0 += f64::from(u8::from(pass));
+            entry.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(task, (sum, n))| (task, sum / n as f64))
+        .collect()
+}
+
+/// Each task's NLL averaged over a group's seeds.
+fn task_nll(group: &Group) -> BTreeMap<(String, String), f64> {
+    let mut sums: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
+    for readings in &group.readings {
+        for line in &readings.nll {
+            let entry = sums.entry((line.bench.clone(), line.task_id.clone())).or_default();
+            entry.0 += line.nll;
+            entry.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(task, (sum, n))| (task, sum / n as f64))
+        .collect()
+}
+
+fn paired(groups: &[Group], columns: &[Column]) -> (Vec<String>, Value) {
+    let pairs = comparisons(groups);
+    let mut lines = vec![
+        String::new(),
+        "| paired, same tasks | tasks it solves more often | the other solves more often | sign test p |".into(),
+        "|---|---|---|---|".into(),
+    ];
+    let mut report = Vec::new();
+    let has_plus = columns.iter().any(|(_, set)| *set == InputSet::Plus);
+    let sets: &[(InputSet, &str)] = if has_plus {
+        &[(InputSet::Base, ""), (InputSet::Plus, " (+)")]
+    } else {
+        &[(InputSet::Base, "")]
+    };
+    for &(set, suffix) in sets {
+        for &(a, b) in &pairs {
+            let (pa, pb) = (task_passes(a, set), task_passes(b, set));
+            let (mut wins, mut losses) = (0, 0);
+            for (task, x) in &pa {
+                match pb.get(task) {
+                    Some(y) if x > y => wins += 1,
+                    Some(y) if x < y => losses += 1,
+                    _ => {}
+                }
+            }
+            let p = sign_test(wins, losses);
+            lines.push(format!(
+                "| {} vs {}{suffix} | {wins} | {losses} | {p:.2} |",
+                a.name, b.name
+            ));
+            report.push(json!({
+                "a": a.name, "b": b.name, "plus": set == InputSet::Plus,
+                "a_more": wins, "b_more": losses, "sign_test_p": p,
+            }));
+        }
+    }
+    lines.extend([
+        String::new(),
+        "| NLL, paired over tasks | mean difference (a − b) ± s.e. | tasks a lower | tasks b lower | sign test p |"
+            .into(),
+        "|---|---|---|---|---|".into(),
+    ]);
+    for &(a, b) in &pairs {
+        let (na, nb) = (task_nll(a), task_nll(b));
+        let differences: Vec<f64> = na.iter().filter_map(|(task, x)| nb.get(task).map(|y| x - y)).collect();
+        let (mean, se, above, below) = paired_differences(&differences);
+        let p = sign_test(below, above);
+        lines.push(format!(
+            "| {} vs {} | {mean:+.4} ± {se:.4} | {below} | {above} | {p:.2} |",
+            a.name, b.name
+        ));
+        report.push(json!({
+            "a": a.name, "b": b.name, "nll_difference": mean, "standard_error": se,
+            "a_lower": below, "b_lower": above, "sign_test_p": p, "tasks": differences.len(),
+        }));
+    }
+    (lines, Value::Array(report))
+}
+
+fn settings(args: &Args) -> Value {
+    json!({
+        "model": args.model, "train": args.train, "train_limit": args.train_limit, "curate": args.curate,
+        "eval": args.eval, "eval_limit": args.eval_limit, "modes": args.modes, "seeds": args.seeds,
+        "seeded": args.seeded, "sweep": args.sweep, "validate": args.validate, "reference": args.reference,
+        "steps": args.steps, "training": args.training, "max_tokens": args.max_tokens,
+        "eval_batch": args.eval_batch, "device": args.device, "allow_trained_tasks": args.allow_trained_tasks,
+    })
+}
