@@ -58,6 +58,8 @@ enum Command {
     Nll(nll::Args),
     /// The comparison: select, train each mode alike, evaluate all, one table (resumable).
     Experiment(Box<experiment::Args>),
+    /// Redraw an experiment's charts (DIR/report.html) from the files it wrote.
+    Report(experiment::report::Args),
     /// Serve the block-mask previewer page (web/, built by scripts/build-wasm.sh) on localhost.
     Serve(serve::Args),
 }
@@ -77,5 +79,6 @@ fn main() -> anyhow::Result<()> {
         Command::Hygiene(args) => hygiene::run(args),
         Command::Nll(args) => nll::run(args),
         Command::Experiment(args) => experiment::run(*args),
+        Command::Report(args) => experiment::report::run(args),
     }
 }

@@ -489,6 +489,12 @@ fn an_experiment_runs_and_resumes() {
     assert!(paired.contains(&"full-pool vs full".to_string()), "{paired:?}");
     assert!(table.contains("| codeblock vs full | "), "{table}");
     assert!(table.contains("NLL, paired over tasks"), "{table}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        report.matches("<figure data-chart=").count(),
+        5,
+        "loss, gradient norm, pass@1, lengths, NLL"
+    );
 
     let again = run();
     assert!(again.status.success());

@@ -4,12 +4,13 @@
 //! (and the variants some arms need); the base model's readings; a sweep of training settings
 //! on a validation benchmark (`--sweep`), one per family of arms; then every arm and seed:
 //! train, evaluate (`codeblock eval`), read the canonical solutions (`codeblock nll`). The
-//! table comes last. A finished stage (its output on disk) is not redone and a killed training
+//! table and the charts (`report.html`) come last. A finished stage (its output on disk) is not redone and a killed training
 //! goes on from its checkpoint, so re-running the same command resumes the experiment; a
 //! model is trained only when a stage that needs it is not done yet, so an experiment whose
 //! small outputs are kept (metrics, settings, eval results) resumes on another machine.
 
 mod arms;
+pub mod report;
 mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -134,7 +135,8 @@ pub fn run(args: Args) -> Result<()> {
             });
         }
     }
-    table::write(&experiment.args, &base, &rows, &sweep)
+    table::write(&experiment.args, &base, &rows, &sweep)?;
+    report::write(&experiment.args.out)
 }
 
 /// The training pairs' path, building MBPP's training split when asked.
