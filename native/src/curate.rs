@@ -5,12 +5,15 @@
 //! in. Writes the kept pairs, each line as it came with a `curate` object of its scores added,
 //! and a report: every input line is kept or dropped with a reason.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, ensure};
-use codeblock_core::curate::{self, CurateConfig, Measured, Pair, Pool};
+use anyhow::{Context, Result, bail, ensure};
+use codeblock_core::curate::{self, CurateConfig, Measured, Pair, Pool, Reading};
 use codeblock_core::eval::results::Outcome;
 use codeblock_core::model::read_pairs;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 
 use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
@@ -51,6 +54,10 @@ pub struct Args {
     /// Token budget of one model batch (sequences × padded length).
     #[arg(long, default_value_t = 2048)]
     batch_tokens: usize,
+    /// Keep the model's readings in this file as they are made (a line a pair) and reuse those
+    /// it holds: a killed run goes on where it stopped, losing at most one chunk of pairs.
+    #[arg(long, requires = "model")]
+    readings: Option<PathBuf>,
     #[command(flatten)]
     records: RecordArgs,
 }
@@ -80,14 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let readings = match &args.model {
         None => None,
-        Some(path) => {
-            let (device, device_name) = model::choose_device(args.device);
-            eprintln!("model {} on {device_name}", path.display());
-            let loaded = model::load(path, device)?;
-            let records: Vec<_> = pairs.iter().map(|p| p.record).collect();
-            let read = read_pairs(&loaded.bundle, &loaded.device, &records, args.batch_tokens);
-            Some(pollster::block_on(read))
-        }
+        Some(path) => Some(read_with_model(&args, path, &pairs)?),
     };
     let curated = pool
         .curate(Measured { passes_tests, readings }, &config)
@@ -124,4 +124,114 @@ fn run_tests(pairs: &[Pair], workers: usize) -> Result<Vec<Option<bool>>> {
         );
         Ok(Some(sandbox::run(&program, &limits)? == Outcome::Passed))
     })
+}
+
+/// Pairs read by the model between two appends to `--readings`.
+const CHUNK: usize = 32;
+
+/// One pair's reading as `--readings` keeps it: the pool line it belongs to, and its IFD and
+/// embedding, or why it could not be read. Floats are written in full (shortest round trip), so
+/// a resumed run uses the very numbers an uninterrupted one would.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedReading {
+    line: usize,
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ifd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    embedding: Option<Vec<f32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The model's reading of every pair, in chunks of similar length with a progress bar; with
+/// `--readings`, the pairs read before are taken from the file and new ones appended to it.
+fn read_with_model(args: &Args, path: &Path, pairs: &[Pair]) -> Result<Vec<Result<Reading, String>>> {
+    let mut readings: Vec<Option<Result<Reading, String>>> = vec![None; pairs.len()];
+    let mut saved = match &args.readings {
+        Some(file) => Some(open_readings(file, pairs, &mut readings)?),
+        None => None,
+    };
+    let (device, device_name) = model::choose_device(args.device);
+    eprintln!("model {} on {device_name}", path.display());
+    let loaded = model::load(path, device)?;
+    let mut todo: Vec<usize> = (0..pairs.len()).filter(|&i| readings[i].is_none()).collect();
+    todo.sort_by_key(|&i| pairs[i].record.response.len());
+    let bar = ProgressBar::new(pairs.len() as u64).with_position((pairs.len() - todo.len()) as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "read {bar:40} {pos}/{len} pairs, eta {eta}",
+    )?);
+    for chunk in todo.chunks(CHUNK) {
+        let records: Vec<_> = chunk.iter().map(|&i| pairs[i].record).collect();
+        let read = pollster::block_on(read_pairs(&loaded.bundle, &loaded.device, &records, args.batch_tokens));
+        let mut lines = String::new();
+        for (&i, reading) in chunk.iter().zip(read) {
+            let (ifd, embedding, error) = match &reading {
+                Ok(r) => (Some(r.ifd), Some(r.embedding.clone()), None),
+                Err(e) => (None, None, Some(e.clone())),
+            };
+            let line = SavedReading {
+                line: i,
+                id: pairs[i].record.id.clone(),
+                ifd,
+                embedding,
+                error,
+            };
+            lines += &(serde_json::to_string(&line)? + "\n");
+            readings[i] = Some(reading);
+        }
+        if let (Some(file), Some(path)) = (&mut saved, &args.readings) {
+            // One write a chunk: a kill leaves at most a partial last line, dropped on resume.
+            file.write_all(lines.as_bytes())
+                .and_then(|()| file.flush())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(readings.into_iter().map(|r| r.expect("every pair is read")).collect())
+}
+
+/// Fills `readings` from the file's complete lines (checking that they belong to this pool)
+/// and opens it to append; a partial last line, left by a kill, is cut off.
+fn open_readings(
+    path: &Path,
+    pairs: &[Pair],
+    readings: &mut [Option<Result<Reading, String>>],
+) -> Result<std::fs::File> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let complete = text.rfind('\n').map_or(0, |end| end + 1);
+    for (n, line) in text[..complete].lines().enumerate() {
+        let saved: SavedReading = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}: not a saved reading", path.display(), n + 1))?;
+        if pairs.get(saved.line).is_none_or(|p| p.record.id != saved.id) {
+            bail!(
+                "{} line {}: pair `{}` at pool line {} is not in this pool; it was made from another \
+                 pool (remove it or name another file)",
+                path.display(),
+                n + 1,
+                saved.id,
+                saved.line + 1
+            );
+        }
+        readings[saved.line] = Some(match (saved.ifd, saved.embedding, saved.error) {
+            (Some(ifd), Some(embedding), None) => Ok(Reading { ifd, embedding }),
+            (_, _, Some(error)) => Err(error),
+            _ => bail!("{} line {}: neither a reading nor an error", path.display(), n + 1),
+        });
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.set_len(complete as u64)
+        .with_context(|| format!("cannot cut the partial last line of {}", path.display()))?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))?;
+    Ok(file)
 }

@@ -455,10 +455,29 @@ fn ablations_and_curate_with_the_default_model() {
 
     let kept = dir.join("kept.jsonl");
     let report = dir.join("curate.json");
-    run(
-        &["curate", "--keep", "1.0", "--report", report.to_str().unwrap()],
-        &kept,
-    );
+    let saved = dir.join("readings.jsonl");
+    let curate = &[
+        "curate",
+        "--keep",
+        "1.0",
+        "--report",
+        report.to_str().unwrap(),
+        "--readings",
+        saved.to_str().unwrap(),
+    ];
+    run(curate, &kept);
+    // The readings are kept a line a pair; a run killed mid-write resumes from the complete
+    // lines and ends as an uninterrupted one: the same numbers, the same file.
+    let readings = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(readings.lines().count(), 4);
+    let first_kept = std::fs::read_to_string(&kept).unwrap();
+    let first_line = readings.lines().next().unwrap();
+    std::fs::write(&saved, format!("{first_line}\n{}", &first_line[..40])).unwrap();
+    run(curate, &kept);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), first_kept);
+    let resumed = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(resumed.lines().count(), 4);
+    assert_eq!(resumed.lines().next(), Some(first_line));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(
         report["embedding"].as_str().unwrap().contains("hidden states"),

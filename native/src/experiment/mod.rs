@@ -209,6 +209,7 @@ impl Experiment {
                 .arg(&kept)
                 .arg("--report")
                 .arg(args.out.join("curate/report.json"));
+            curate.arg("--readings").arg(args.out.join("curate/readings.jsonl"));
             succeed(curate)
         })?;
         if args.modes.contains(&Arm::FullPool) {
