@@ -1,5 +1,5 @@
 // An experiment's report.html in real headless Chromium: `codeblock report` on a small
-// experiment's files (tests/fixtures/experiment: 8 runs of 7 arms, one with two seeds, read on
+// experiment's files (tests/data/experiment: 8 runs of 7 arms, one with two seeds, read on
 // two tasks of HumanEval and MBPP+), then every chart is drawn with its data and the page asks
 // for nothing from the network. Saves a screenshot (CODEBLOCK_ARTIFACTS).
 import { test } from "node:test";
@@ -12,7 +12,7 @@ import { launch, root } from "./browser.mjs";
 
 test("report.html draws every chart of an experiment", async () => {
   const dir = mkdtempSync(join(tmpdir(), "codeblock-report-"));
-  cpSync(join(root, "tests/fixtures/experiment"), dir, { recursive: true });
+  cpSync(join(root, "tests/data/experiment"), dir, { recursive: true });
   execFileSync(process.env.CODEBLOCK_BIN, ["report", dir], { stdio: "pipe" });
   const summary = JSON.parse(readFileSync(join(dir, "experiment.json"), "utf8"));
   const arms = summary.arms.map((a) => a.arm);

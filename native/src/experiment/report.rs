@@ -63,36 +63,36 @@ pub fn write(dir: &Path) -> Result<()> {
             Ok((r.name.clone(), colour_index(&arms, &r.arm), metrics))
         })
         .collect::<Result<_>>()?;
-    figures.push(figure(
-        "loss",
-        "Training loss per step, every run (one colour an arm)",
-        |area| {
+    let per_step: [(&str, &str, &str, StepValue); 2] = [
+        (
+            "loss",
+            "Training loss per step, every run (one colour an arm)",
+            "loss",
+            |m| m.loss,
+        ),
+        (
+            "grad-norm",
+            "Gradient norm per step (before clipping), every run",
+            "gradient norm",
+            |m| m.grad_norm,
+        ),
+    ];
+    for (kind, caption, label, value) in per_step {
+        figures.push(figure(kind, caption, |area| {
             let lines: Vec<_> = curves
                 .iter()
-                .map(|(name, colour, m)| Line::of_steps(name, *colour, m, |m| m.loss))
+                .map(|(name, colour, m)| Line::of_steps(name, *colour, m, value))
                 .collect();
-            lines_chart(area, ("step", "loss"), &lines)
-        },
-    )?);
-    figures.push(figure(
-        "grad-norm",
-        "Gradient norm per step (before clipping), every run",
-        |area| {
-            let lines: Vec<_> = curves
-                .iter()
-                .map(|(name, colour, m)| Line::of_steps(name, *colour, m, |m| m.grad_norm))
-                .collect();
-            lines_chart(area, ("step", "gradient norm"), &lines)
-        },
-    )?);
-    for arm_summary in summary["arms"][0]["pass@1"].as_object().into_iter().flatten() {
-        let column = arm_summary.0.clone();
+            lines_chart(area, ("step", label), &lines)
+        })?);
+    }
+    for (column, _) in summary["arms"][0]["pass@1"].as_object().into_iter().flatten() {
         let per_arm: Vec<(String, Vec<f64>)> = summary["arms"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|a| {
-                let seeds = a["pass@1"][&column]["seeds"].as_array().cloned().unwrap_or_default();
+                let seeds = a["pass@1"][column]["seeds"].as_array().cloned().unwrap_or_default();
                 let values = seeds.iter().filter_map(Value::as_f64).map(|v| 100.0 * v).collect();
                 (a["arm"].as_str().unwrap_or("?").to_string(), values)
             })
@@ -100,7 +100,7 @@ pub fn write(dir: &Path) -> Result<()> {
         figures.push(figure(
             "pass",
             &format!("pass@1 on {column} (%): each seed a dot, the mean ± one standard deviation over seeds"),
-            |area| pass_chart(area, &column, &per_arm),
+            |area| pass_chart(area, column, &per_arm),
         )?);
     }
     let lengths: Vec<(String, Vec<f64>)> = std::iter::once("base".to_string())
@@ -188,6 +188,9 @@ fn task_nll(dir: &Path, names: &[String]) -> Result<BTreeMap<(String, String), f
 fn colour_index(arms: &[String], arm: &str) -> usize {
     arms.iter().position(|a| a == arm).unwrap_or(0)
 }
+
+/// What a per-step chart draws of a training step.
+type StepValue = fn(&Metrics) -> f64;
 
 /// One named line of a chart, coloured by its arm.
 struct Line {
