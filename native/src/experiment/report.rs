@@ -16,6 +16,7 @@ use plotters::prelude::*;
 use serde_json::Value;
 
 use super::read_all;
+use super::table::{mean, mean_per_task, spread};
 use crate::nll::NllLine;
 
 #[derive(Debug, clap::Args)]
@@ -174,15 +175,14 @@ fn folders(arm: &str, runs: &[Run]) -> Vec<String> {
 
 /// Each task's NLL, averaged over these eval folders.
 fn task_nll(dir: &Path, names: &[String]) -> Result<BTreeMap<(String, String), f64>> {
-    let mut sums: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    let mut lines: Vec<NllLine> = Vec::new();
     for name in names {
-        let lines: Vec<NllLine> = read_all(&dir.join(format!("eval-{name}/nll.jsonl")), "an NLL line")?;
-        for line in lines {
-            let entry = sums.entry((line.bench, line.task_id)).or_default();
-            *entry = (entry.0 + line.nll, entry.1 + 1.0);
-        }
+        lines.extend(read_all::<NllLine>(
+            &dir.join(format!("eval-{name}/nll.jsonl")),
+            "an NLL line",
+        )?);
     }
-    Ok(sums.into_iter().map(|(t, (s, n))| (t, s / n)).collect())
+    Ok(mean_per_task(lines.into_iter().map(|l| ((l.bench, l.task_id), l.nll))))
 }
 
 fn colour_index(arms: &[String], arm: &str) -> usize {
@@ -290,11 +290,13 @@ fn pass_chart(
         let colour = Palette99::pick(i);
         let at = SegmentValue::CenterOf(&names[i]);
         chart.draw_series(values.iter().map(|&v| Circle::new((at.clone(), v), 4, colour.filled())))?;
-        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-        let sd = match values.len() {
-            0 | 1 => 0.0,
-            n => (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt(),
+        // An arm with no reading of this column keeps its bar at zero, as before.
+        let mean = if values.is_empty() {
+            0.0
+        } else {
+            mean(values.iter().copied())
         };
+        let sd = spread(values).unwrap_or(0.0);
         chart.draw_series(std::iter::once(ErrorBar::new_vertical(
             at,
             mean - sd,

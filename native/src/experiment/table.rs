@@ -136,13 +136,13 @@ fn pass_at_1(readings: &Readings, (bench, set): &Column) -> f64 {
     .unwrap_or(f64::NAN)
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
+pub fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     sum / n as f64
 }
 
 /// The sample standard deviation; `None` for fewer than two values.
-fn spread(values: &[f64]) -> Option<f64> {
+pub fn spread(values: &[f64]) -> Option<f64> {
     (values.len() >= 2).then(|| {
         let m = mean(values.iter().copied());
         (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
@@ -277,28 +277,30 @@ fn comparisons<'a>(groups: &'a [Group]) -> Vec<(&'a Group<'a>, &'a Group<'a>)> {
 
 /// Each task's pass rate over a group's seeds (first sample of each).
 fn task_passes(group: &Group, set: InputSet) -> BTreeMap<(String, String), f64> {
-    let mut sums: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
-    for readings in &group.readings {
-        for (task, pass) in first_outcomes(&readings.outcomes, set) {
-            let entry = sums.entry(task).or_default();
-            entry.0 += f64::from(u8::from(pass));
-            entry.1 += 1;
-        }
-    }
-    sums.into_iter()
-        .map(|(task, (sum, n))| (task, sum / n as f64))
-        .collect()
+    mean_per_task(group.readings.iter().flat_map(|r| {
+        first_outcomes(&r.outcomes, set)
+            .into_iter()
+            .map(|(task, pass)| (task, f64::from(u8::from(pass))))
+    }))
 }
 
 /// Each task's NLL averaged over a group's seeds.
 fn task_nll(group: &Group) -> BTreeMap<(String, String), f64> {
+    mean_per_task(
+        group
+            .readings
+            .iter()
+            .flat_map(|r| &r.nll)
+            .map(|l| ((l.bench.clone(), l.task_id.clone()), l.nll)),
+    )
+}
+
+/// The mean of each task's values (one a model: a task's value averaged over seeds).
+pub fn mean_per_task(values: impl Iterator<Item = ((String, String), f64)>) -> BTreeMap<(String, String), f64> {
     let mut sums: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
-    for readings in &group.readings {
-        for line in &readings.nll {
-            let entry = sums.entry((line.bench.clone(), line.task_id.clone())).or_default();
-            entry.0 += line.nll;
-            entry.1 += 1;
-        }
+    for (task, value) in values {
+        let entry = sums.entry(task).or_default();
+        *entry = (entry.0 + value, entry.1 + 1);
     }
     sums.into_iter()
         .map(|(task, (sum, n))| (task, sum / n as f64))
