@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32, with and
 # without the model), the wasm32 build of core, and all tests: unit, fixture snapshots, CLI, the
-# model tier on the real SmolLM2 (CPU and wgpu on software Vulkan); then the wasm module and npm
-# package (scripts/build-wasm.sh), their Node tests (parity with native, the packed tarball) and
-# the previewer page in headless Chromium.
+# model tier on the real SmolLM2 (CPU and wgpu on software Vulkan); the exports read back in
+# Python (Hugging Face datasets, tokenizers); then the wasm module and npm package
+# (scripts/build-wasm.sh), their Node tests (parity with native, the packed tarball) and the
+# previewer page in headless Chromium.
 set -euo pipefail  # pipefail: a failing cargo test fails the script through tee
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 source scripts/setup-web.sh
+source scripts/python-env.sh
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -19,10 +21,13 @@ cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
 log=$(mktemp)
 CI=true cargo test --workspace --locked 2>&1 | tee "$log"
+CODEBLOCK_BIN="$CARGO_TARGET_DIR/debug/codeblock" "$CODEBLOCK_PYTHON_ENV/bin/python" -m pytest -q -p no:cacheprovider \
+  tests/python 2>&1 | tee -a "$log"
 bash scripts/build-wasm.sh
 # The screenshot of the browser test lands in out/ (CODEBLOCK_ARTIFACTS to change).
 CODEBLOCK_BIN="$CARGO_TARGET_DIR/debug/codeblock" node --test --test-reporter=tap tests/node/ tests/web/ 2>&1 | tee -a "$log"
-# Close with the totals of every cargo test binary and of the Node tests.
+# Close with the totals of every cargo test binary, pytest ("2 failed, 4 passed in 9s") and Node.
 awk '/^test result:/ { passed += $4; failed += $6 } /^# pass / { passed += $3 } /^# fail / { failed += $3 }
+  /^[0-9]+ (passed|failed)/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) passed += $i; if ($(i+1) ~ /^failed/) failed += $i } }
   END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
 rm -f "$log"

@@ -11,14 +11,20 @@ use codeblock_core::pipeline::tokens::HfTokenizer;
 use codeblock_core::span::{LineIndex, Span};
 use tree_sitter::Node;
 
-/// The real tokenizer fetched by `scripts/setup.sh` (Qwen3's `tokenizer.json`).
-pub fn tokenizer() -> HfTokenizer {
-    let path = std::env::var_os("CODEBLOCK_TOKENIZER")
+/// Where `scripts/setup.sh` put the real tokenizer (Qwen3's `tokenizer.json`), or
+/// `CODEBLOCK_TOKENIZER`.
+pub fn tokenizer_path() -> PathBuf {
+    std::env::var_os("CODEBLOCK_TOKENIZER")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
             home.join(".cache/codeblock/qwen3-tokenizer.json")
-        });
+        })
+}
+
+/// The real tokenizer fetched by `scripts/setup.sh`.
+pub fn tokenizer() -> HfTokenizer {
+    let path = tokenizer_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run scripts/setup.sh (or set CODEBLOCK_TOKENIZER)",

@@ -39,7 +39,7 @@ fn the_embedded_tokenizer_splits_like_smollm2() {
 
 mod model {
     use burn::tensor::Device;
-    use codeblock_core::formats::chat::ChatTemplate;
+    use codeblock_core::formats::chat::{ChatTemplate, ChatTokenizer};
     use codeblock_core::formats::gguf::Gguf;
     use codeblock_core::model::{
         GenerateConfig, ModelBundle, ModelScorer, Request, Stop, generate, generate_batch, load_gguf, score_contexts,
@@ -94,10 +94,12 @@ mod model {
         let bundle = ModelBundle {
             config: model_config.clone(),
             model: model.clone(),
-            tokenizer: HfTokenizer::from_gguf(&gguf).unwrap(),
-            template,
-            template_source: None,
-            end_tokens: vec![],
+            chat: ChatTokenizer {
+                tokenizer: HfTokenizer::from_gguf(&gguf).unwrap(),
+                template,
+                template_source: None,
+                end_tokens: vec![],
+            },
         };
         for prompt in &golden.prompts {
             assert_eq!(

@@ -6,6 +6,7 @@
 
 pub mod curate;
 pub mod eval;
+pub mod export;
 pub mod formats;
 pub mod hash;
 pub mod mine;

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::formats::chat::ChatTokenizer;
 use crate::hash::fnv1a;
 use crate::pipeline::output::{ItemOutput, Selected};
 use crate::span::Span;
@@ -92,6 +93,31 @@ pub fn example(context: Context, end: Option<u32>, response_weights: Vec<f32>) -
         weights,
         closed: end.is_some(),
     }
+}
+
+/// The example of a record of `select`'s output in a mode: its prompt through the chat
+/// template, the response's ids as the mask has them, the end token, and the mode's weights
+/// ([`token_weights`]); `None` when the mode gives the response no weight (such a record is not
+/// trained on, its end token included). The trainer and every export build examples here, so
+/// a mask lands on the same tokens in all of them.
+pub fn record_example(
+    chat: &ChatTokenizer,
+    selected: &Selected,
+    mode: Mode,
+    user_weights: Option<&[f32]>,
+    seed: u64,
+) -> Result<Option<Example>, String> {
+    let Some(response_ids) = &selected.mask.token_ids else {
+        return Err("no token ids; run `codeblock select --model` with this model first".into());
+    };
+    let weights = token_weights(mode, selected, user_weights, seed)?;
+    if weights.iter().all(|&w| w == 0.0) {
+        return Ok(None);
+    }
+    let context = chat
+        .context(&selected.prompt, response_ids)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(example(context, chat.end_token(), weights)))
 }
 
 /// Which response tokens carry the loss.

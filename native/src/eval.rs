@@ -288,17 +288,17 @@ fn generate_samples(
     let mut requests = Vec::new();
     for task in &tasks {
         // An instruct model answers the task as a user turn; a base model continues it.
-        let (ids, stop, answered) = match &bundle.template {
+        let (ids, stop, answered) = match &bundle.chat.template {
             Some(_) => {
                 let turn = [Message {
                     role: "user".into(),
                     content: instruction(task),
                 }];
                 let answered = (!args.full_replies).then(|| task.entry_point.clone());
-                (bundle.prompt_ids(&turn)?, vec![], answered)
+                (bundle.chat.prompt_ids(&turn)?, vec![], answered)
             }
             None => (
-                bundle.tokenizer.encode_with_specials(&task.prompt)?,
+                bundle.chat.tokenizer.encode_with_specials(&task.prompt)?,
                 ["\ndef ", "\nclass ", "\nif __name__", "\nprint("]
                     .map(String::from)
                     .to_vec(),
@@ -339,9 +339,9 @@ fn generate_samples(
                     let replies = generate_batch(
                         &bundle.model,
                         &loaded.device,
-                        &bundle.tokenizer,
+                        &bundle.chat.tokenizer,
                         &batch,
-                        &bundle.end_tokens,
+                        &bundle.chat.end_tokens,
                         bundle.config.max_positions(),
                     );
                     let count: usize = replies.iter().map(|r| r.ids.len()).sum();
@@ -366,7 +366,7 @@ fn generate_samples(
         replies += &(serde_json::json!({"task_id": task.task_id, "reply": reply.text, "stop": reply.stop.name()})
             .to_string()
             + "\n");
-        let code = match &bundle.template {
+        let code = match &bundle.chat.template {
             Some(_) => extract_code(&reply.text, &task.prompt, &task.entry_point),
             None => format!("{}{}", task.prompt, reply.text),
         };

@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<()> {
         role: "user".into(),
         content: args.prompt.clone(),
     }];
-    let ids = loaded.bundle.prompt_ids(&messages).context("the prompt")?;
+    let ids = loaded.bundle.chat.prompt_ids(&messages).context("the prompt")?;
     let config = GenerateConfig {
         max_tokens: args.max_tokens,
         temperature: args.temperature,
@@ -56,9 +56,9 @@ pub fn run(args: Args) -> Result<()> {
     let generation = generate(
         &loaded.bundle.model,
         &loaded.device,
-        &loaded.bundle.tokenizer,
+        &loaded.bundle.chat.tokenizer,
         &ids,
-        &loaded.bundle.end_tokens,
+        &loaded.bundle.chat.end_tokens,
         max_positions,
         &config,
     );

@@ -6,6 +6,7 @@ mod curate;
 mod datasets;
 mod eval;
 mod experiment;
+mod export;
 mod generate;
 mod hygiene;
 mod input;
@@ -50,6 +51,8 @@ enum Command {
     Generate(generate::Args),
     /// Fine-tune a model with the sparse loss on the output of `select`.
     Train(Box<train::Args>),
+    /// Write `select`'s output as rows for other trainers (TRL, axolotl): token ids and labels.
+    Export(export::Args),
     /// pass@k of solutions on HumanEval, MBPP and MBPP+, each run in a sandbox.
     Eval(eval::Args),
     /// Which benchmark tasks a training set holds, by id and by text.
@@ -74,6 +77,7 @@ fn main() -> anyhow::Result<()> {
         Command::Curate(args) => curate::run(*args),
         Command::Generate(args) => generate::run(args),
         Command::Train(args) => train::run(*args),
+        Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Hygiene(args) => hygiene::run(args),

@@ -5,6 +5,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::{Device, DeviceKind};
 use clap::ValueEnum;
+use codeblock_core::formats::chat::ChatTokenizer;
+use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::model::{HfFiles, ModelBundle, hf_shard_files};
 
 /// Where the model runs.
@@ -75,6 +77,23 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     } else {
         load_gguf_file(path, device)
     }
+}
+
+/// A model's tokenizer, chat template and end tokens, without its weights: from a GGUF file's
+/// metadata, or a Hugging Face folder's tokenizer.json and tokenizer_config.json.
+pub fn load_chat(path: &Path) -> Result<ChatTokenizer> {
+    let chat = if path.is_dir() {
+        let read = |name: &str| std::fs::read(path.join(name));
+        let json = read("tokenizer.json").with_context(|| format!("cannot read {}/tokenizer.json", path.display()))?;
+        let settings = read("tokenizer_config.json").ok().map(String::from_utf8).transpose();
+        let settings = settings.with_context(|| format!("{}/tokenizer_config.json is not UTF-8", path.display()))?;
+        ChatTokenizer::from_hf(&json, settings.as_deref())
+    } else {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+        let gguf = Gguf::parse(&bytes).with_context(|| format!("model {}", path.display()))?;
+        ChatTokenizer::from_gguf(&gguf)
+    };
+    chat.with_context(|| format!("model {}", path.display()))
 }
 
 fn load_gguf_file(path: &Path, device: Device) -> Result<Loaded> {

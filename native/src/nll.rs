@@ -68,8 +68,14 @@ pub fn run(args: Args) -> Result<()> {
                 content: instruction(task),
             }];
             let reply = canonical_reply(task);
-            let ids: Vec<u32> = bundle.tokenizer.tokenize(&reply)?.iter().filter_map(|t| t.id).collect();
-            contexts.push(bundle.context(&turn, &ids)?);
+            let ids: Vec<u32> = bundle
+                .chat
+                .tokenizer
+                .tokenize(&reply)?
+                .iter()
+                .filter_map(|t| t.id)
+                .collect();
+            contexts.push(bundle.chat.context(&turn, &ids)?);
         }
         // Batches of similar lengths pad little; the log-probs do not depend on the batch.
         let mut order: Vec<usize> = (0..tasks.len()).collect();

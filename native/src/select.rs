@@ -354,7 +354,7 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             let (device, device_name) = model::choose_device(args.device);
             eprintln!("model {} on {device_name}", path.display());
             let loaded = model::load(path, device)?;
-            let tokenizer = loaded.bundle.tokenizer.clone();
+            let tokenizer = loaded.bundle.chat.tokenizer.clone();
             let reference = reference(args, Some(&tokenizer))?;
             let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
             scorer.batch_tokens = args.batch_tokens;
@@ -408,7 +408,7 @@ fn reference(args: &Args, tokenizer: Option<&HfTokenizer>) -> Result<Option<Box<
     let loaded = model::load(path, device)?;
     if let Some(tokenizer) = tokenizer {
         ensure!(
-            tokenizer.to_json()? == loaded.bundle.tokenizer.to_json()?,
+            tokenizer.to_json()? == loaded.bundle.chat.tokenizer.to_json()?,
             "reference model {}: its tokenizer differs from the scoring model's, so its scores would not line up",
             path.display()
         );

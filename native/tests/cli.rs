@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{codeblock, read_jsonl, scratch};
 use serde_json::Value;
 
@@ -126,6 +128,59 @@ fn precomputed_scores_must_match_the_tokens() {
             .unwrap()
             .contains("scores have 1 tokens, the tokenizer gives 4")
     );
+}
+
+#[test]
+fn export_refuses_masks_made_with_another_tokenizer() {
+    let dir = scratch("export");
+    let input = dir.join("pairs.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": \"a\", \"prompt\": \"p\", \"completion\": \"x = 1\"}\n",
+    )
+    .unwrap();
+    let model = codeblock_tests::model_path();
+    let export = |selected: &Path, format: &str, out: &str| {
+        codeblock()
+            .args(["export", "--model"])
+            .arg(&model)
+            .arg("--input")
+            .arg(selected)
+            .args(["--format", format, "--out"])
+            .arg(dir.join(out))
+            .output()
+            .unwrap()
+    };
+    let select = |name: &str, tokenizer: Option<&Path>| {
+        let out = dir.join(name);
+        let mut command = codeblock();
+        command
+            .args(["select", "--budget", "1", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out);
+        if let Some(tokenizer) = tokenizer {
+            command.arg("--tokenizer").arg(tokenizer);
+        }
+        assert!(command.status().unwrap().success());
+        out
+    };
+    let failure = |output: std::process::Output| {
+        assert!(!output.status.success());
+        String::from_utf8(output.stderr).unwrap()
+    };
+    // Lexical tokens have no ids; Qwen3's ids are not SmolLM2's.
+    let lexical = select("lexical.jsonl", None);
+    assert!(failure(export(&lexical, "trl", "a.jsonl")).contains("record `a`): no token ids"));
+    let qwen = select("qwen.jsonl", Some(&codeblock_tests::tokenizer_path()));
+    let message = failure(export(&qwen, "trl", "b.parquet"));
+    assert!(message.contains("record `a`): its token ids are not this model's tokenization"));
+    // A failed export leaves nothing under the final name.
+    assert!(!dir.join("b.parquet").exists());
+    let smol = select("smol.jsonl", Some(&model));
+    assert!(failure(export(&smol, "weights", "c.parquet")).contains("is written as JSONL"));
+    assert!(export(&smol, "weights", "c.jsonl").status.success());
+    assert_eq!(read_jsonl(&dir.join("c.jsonl")).len(), 1);
 }
 
 #[test]

@@ -42,6 +42,7 @@ impl Model {
         let bundle = ModelBundle::from_gguf(&bytes, &device).map_err(|e| JsError::new(&format!("model: {e}")))?;
         drop(bytes);
         let tokenizer_json = bundle
+            .chat
             .tokenizer
             .to_json()
             .map_err(|e| JsError::new(&format!("model: {e}")))?;

@@ -44,9 +44,7 @@ pub enum ModelError {
     },
     #[error("config: {0}")]
     Config(String),
-    #[error("tokenizer: {0}")]
-    Tokenizer(String),
-    /// A prompt the chat template cannot render, or that renders to nothing.
-    #[error("{0}")]
-    Prompt(String),
+    /// The tokenizer or chat template cannot be loaded, or a prompt cannot be encoded.
+    #[error(transparent)]
+    Chat(#[from] crate::formats::chat::ChatError),
 }

@@ -24,7 +24,10 @@ pub async fn read_pairs(
     let mut results: Vec<Option<Result<Reading, String>>> = vec![None; records.len()];
     let mut ready = Vec::new(); // (record index, given, alone)
     // The bare assistant turn is the same for every record: rendered once.
-    let alone_prompt = bundle.prompt_ids(&[]).map_err(|e| format!("the empty prompt: {e}"));
+    let alone_prompt = bundle
+        .chat
+        .prompt_ids(&[])
+        .map_err(|e| format!("the empty prompt: {e}"));
     for (i, record) in records.iter().enumerate() {
         match contexts(bundle, record, &alone_prompt) {
             Ok((given, alone)) => ready.push((i, given, alone)),
@@ -54,10 +57,12 @@ fn contexts(
 ) -> Result<(Context, Context), String> {
     let id = &record.id;
     let given_prompt = bundle
+        .chat
         .prompt_ids(&record.prompt)
         .map_err(|e| format!("record `{id}`: {e}"))?;
     let alone_prompt = alone_prompt.clone()?;
     let mut response: Vec<u32> = bundle
+        .chat
         .tokenizer
         .tokenize(&record.response)
         .map_err(|e| format!("record `{id}`: {e}"))?

@@ -58,7 +58,7 @@ impl ModelScorer {
 
     /// The model's tokenizer: responses must be cut with it for their scores to line up.
     pub fn tokenizer(&self) -> &HfTokenizer {
-        &self.bundle.tokenizer
+        &self.bundle.chat.tokenizer
     }
 
     /// The context of a record: templated prompt ids, then the response ids.
@@ -74,6 +74,7 @@ impl ModelScorer {
             })?;
         let context = self
             .bundle
+            .chat
             .context(&request.record.prompt, &response)
             .map_err(|e| ScoreError::Failed(format!("record `{id}`: {e}")))?;
         let max_positions = self.bundle.config.max_positions();

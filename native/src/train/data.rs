@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
 use burn::tensor::Device;
 use codeblock_core::model::score_contexts;
 use codeblock_core::pipeline::output::{RecordOutput, Status};
-use codeblock_core::train::{self as plan, Example, Mode, token_cleaning_weights, token_weights};
+use codeblock_core::train::{self as plan, Example, Mode, token_cleaning_weights};
 use indicatif::ProgressBar;
 use serde::Deserialize;
 
@@ -17,10 +17,10 @@ use crate::model;
 
 /// A line of `select`'s output, with the per-token `weights` the `mask` mode may bring.
 #[derive(Deserialize)]
-struct TrainingLine {
+pub struct TrainingLine {
     #[serde(flatten)]
-    record: RecordOutput,
-    weights: Option<Vec<f32>>,
+    pub record: RecordOutput,
+    pub weights: Option<Vec<f32>>,
 }
 
 /// The records of `select`'s output as examples: prompt through the chat template, response
@@ -44,22 +44,16 @@ pub fn read_examples(args: &Args, loaded: &model::Loaded) -> Result<(Vec<Example
             rejected += 1;
             continue;
         };
-        let Some(response_ids) = &selected.mask.token_ids else {
-            bail!("{where_}: no token ids; run `codeblock select --model` with this model first");
-        };
-        if let Some(bad) = response_ids.iter().find(|&&id| id as usize >= bundle.config.vocab_size) {
-            bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
-        }
-        let weights = token_weights(mode, selected, weights.as_deref(), args.knobs.seed)
+        let example = plan::record_example(&bundle.chat, selected, mode, weights.as_deref(), args.knobs.seed)
             .map_err(|e| anyhow::anyhow!("{where_}: {e}"))?;
-        if weights.iter().all(|&w| w == 0.0) {
+        let Some(example) = example else {
             empty += 1;
             continue;
+        };
+        let vocab = bundle.config.vocab_size as u32;
+        if let Some(bad) = example.context.response().iter().find(|&&id| id >= vocab) {
+            bail!("{where_}: token id {bad} is outside the model's vocabulary; select with the same model");
         }
-        let context = bundle
-            .context(&selected.prompt, response_ids)
-            .with_context(|| where_.clone())?;
-        let example = plan::example(context, bundle.end_token(), weights);
         if example.context.ids.len() > longest {
             too_long += 1;
             continue;

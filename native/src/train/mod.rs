@@ -29,6 +29,7 @@ mod data;
 mod step;
 
 pub use args::{Args, Knobs, ModeArg, saved};
+pub use data::TrainingLine;
 
 /// AdamW's epsilon (burn's default), before loss scaling.
 const ADAMW_EPSILON: f32 = 1e-5;
@@ -235,9 +236,9 @@ fn train(args: Args, resuming: bool) -> Result<()> {
             &args,
             &model,
             &loaded.bundle.config,
-            &loaded.bundle.tokenizer,
-            loaded.bundle.template_source.as_deref(),
-            &loaded.bundle.end_tokens,
+            &loaded.bundle.chat.tokenizer,
+            loaded.bundle.chat.template_source.as_deref(),
+            &loaded.bundle.chat.end_tokens,
         )?;
     }
     println!(

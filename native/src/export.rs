@@ -1,0 +1,360 @@
+//! `codeblock export`: `select`'s output as the rows other trainers load (TRL, axolotl), made
+//! with the model's tokenizer and chat template alone (no weights are read). Core builds every
+//! row ([`codeblock_core::export`]); this file reads, writes and counts.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail, ensure};
+use arrow_array::builder::{Int8Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use codeblock_core::export::{ChatRow, TokenRow};
+use codeblock_core::formats::chat::ChatTokenizer;
+use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
+use codeblock_core::pipeline::tokens::Tokenize;
+use codeblock_core::train::{Mode, record_example};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+
+use crate::input;
+use crate::model;
+use crate::train::{ModeArg, TrainingLine};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The output of `codeblock select`, made with the same model's tokenizer.
+    #[arg(long)]
+    input: PathBuf,
+    /// The model the rows are for: a GGUF file or a Hugging Face folder. Only its tokenizer,
+    /// chat template and end token are read.
+    #[arg(long)]
+    model: PathBuf,
+    /// `trl`: input_ids, attention_mask, labels (-100 where no loss) and assistant_masks, with
+    /// the record's id. `axolotl`: input_ids, attention_mask and labels alone (axolotl's
+    /// pre-tokenized datasets). `axolotl-chat`: the messages, the assistant's with
+    /// `train_detail` character spans (JSONL). `weights`: `select`'s lines with the mode's
+    /// per-token `weights`, for `codeblock train --mode mask` (JSONL).
+    #[arg(long, value_enum)]
+    format: Format,
+    /// Which tokens carry loss: the trainer's modes (all but token-cleaning, which needs
+    /// models). The end token always does.
+    #[arg(long, value_enum, default_value = "codeblock")]
+    mode: ModeArg,
+    /// The seed of the random modes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The rows: `.parquet` or `.jsonl` (`trl`, `axolotl`), `.jsonl` (the others).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the records that give no row go, with their reasons (default: OUT's name with
+    /// `.rejects.jsonl`).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Trl,
+    Axolotl,
+    AxolotlChat,
+    Weights,
+}
+
+/// A record that gives no row, and why.
+#[derive(Serialize)]
+struct RejectLine {
+    line: usize,
+    id: String,
+    reason: &'static str,
+    message: String,
+}
+
+/// A `trl` row: the record's id and its token columns.
+#[derive(Serialize)]
+struct TrlLine<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    row: &'a TokenRow,
+}
+
+/// An `axolotl-chat` row: the record's id and its messages.
+#[derive(Serialize)]
+struct ChatLine<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    row: ChatRow,
+}
+
+/// An `axolotl` row: the three columns its pre-tokenized datasets take.
+#[derive(Serialize)]
+struct AxolotlLine<'a> {
+    input_ids: &'a [u32],
+    attention_mask: &'a [u8],
+    labels: &'a [i64],
+}
+
+/// A `weights` line: `select`'s line with the mode's weights of the response's tokens.
+#[derive(Serialize)]
+struct WeightsLine<'a> {
+    #[serde(flatten)]
+    record: &'a RecordOutput,
+    weights: &'a [f32],
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mode = Mode::from(args.mode);
+    ensure!(
+        mode != Mode::TokenCleaning,
+        "--mode token-cleaning needs two models; train it with `codeblock train`"
+    );
+    let parquet = args.out.extension().is_some_and(|e| e == "parquet");
+    ensure!(
+        !parquet || matches!(args.format, Format::Trl | Format::Axolotl),
+        "--format {:?} is written as JSONL; name the output .jsonl",
+        args.format
+    );
+    let chat = model::load_chat(&args.model)?;
+    let lines = input::read_jsonl::<TrainingLine>(&args.input, "a `codeblock select` output line")?;
+    let mut rows = Rows::create(&args.out, args.format, parquet)?;
+    let mut rejects: Vec<RejectLine> = Vec::new();
+    for (number, TrainingLine { record, weights }) in lines {
+        let selected = match &record.status {
+            Status::Ok(selected) => selected,
+            Status::Rejected(reject) => {
+                rejects.push(RejectLine {
+                    line: number,
+                    id: record.id.clone(),
+                    reason: "rejected_by_select",
+                    message: format!("{}: {}", reject.reason, reject.message),
+                });
+                continue;
+            }
+        };
+        let place = || format!("{} line {number} (record `{}`)", args.input.display(), record.id);
+        check_tokens(&chat, selected).map_err(|e| anyhow::anyhow!("{}: {e}", place()))?;
+        let example = record_example(&chat, selected, mode, weights.as_deref(), args.seed)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", place()))?;
+        let Some(example) = example else {
+            rejects.push(RejectLine {
+                line: number,
+                id: record.id.clone(),
+                reason: "no_supervised_token",
+                message: format!("the {:?} mode gives no token of this response any loss", args.mode),
+            });
+            continue;
+        };
+        let response_weights = &example.weights[..example.context.response().len() - usize::from(example.closed)];
+        match args.format {
+            Format::Trl | Format::Axolotl => rows.tokens(&record.id, TokenRow::new(&example))?,
+            Format::AxolotlChat => rows.json(&ChatLine {
+                id: &record.id,
+                row: ChatRow::new(selected, response_weights),
+            })?,
+            Format::Weights => rows.json(&WeightsLine {
+                record: &record,
+                weights: response_weights,
+            })?,
+        }
+    }
+    let written = rows.finish()?;
+    let rejects_path = args.rejects.unwrap_or_else(|| rejects_next_to(&args.out));
+    write_atomically(&rejects_path, |out| {
+        rejects
+            .iter()
+            .try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?).map_err(anyhow::Error::from))
+    })?;
+    eprintln!(
+        "export: {} rows to {}; {} records without a row (reasons in {})",
+        written,
+        args.out.display(),
+        rejects.len(),
+        rejects_path.display()
+    );
+    Ok(())
+}
+
+/// The response's token ids must be this model's tokenization of it, or every label would be
+/// another model's token.
+fn check_tokens(chat: &ChatTokenizer, selected: &Selected) -> Result<()> {
+    let ids: Vec<Option<u32>> = chat
+        .tokenizer
+        .tokenize(&selected.response)?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let given: Option<Vec<Option<u32>>> = selected
+        .mask
+        .token_ids
+        .as_ref()
+        .map(|ids| ids.iter().copied().map(Some).collect());
+    match given {
+        Some(given) if given == ids => Ok(()),
+        Some(_) => bail!("its token ids are not this model's tokenization of its response; select with this model"),
+        None => bail!("no token ids; run `codeblock select --model` with this model first"),
+    }
+}
+
+/// `train.parquet` → `train.rejects.jsonl`.
+fn rejects_next_to(out: &Path) -> PathBuf {
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    out.with_file_name(format!("{stem}.rejects.jsonl"))
+}
+
+/// Writes a file under a temporary name and renames it when complete, so a killed run never
+/// leaves a truncated file under the final name.
+fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+    let partial = partial_path(path);
+    let mut out =
+        BufWriter::new(File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?);
+    write(&mut out)?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// The rows being written, under a temporary name until [`Rows::finish`].
+struct Rows {
+    path: PathBuf,
+    format: Format,
+    sink: Sink,
+    written: usize,
+}
+
+enum Sink {
+    Jsonl(BufWriter<File>),
+    /// Rows are buffered and written a row group of [`ROW_GROUP`] at a time.
+    Parquet {
+        writer: Box<ArrowWriter<File>>,
+        pending: Vec<(String, TokenRow)>,
+    },
+}
+
+/// Rows per Parquet row group: memory stays bounded however many records there are.
+const ROW_GROUP: usize = 1024;
+
+impl Rows {
+    fn create(path: &Path, format: Format, parquet: bool) -> Result<Rows> {
+        let partial = partial_path(path);
+        let file = File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
+        let snappy = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let sink = match parquet {
+            true => Sink::Parquet {
+                writer: Box::new(ArrowWriter::try_new(
+                    file,
+                    token_batch(&[], format)?.schema(),
+                    Some(snappy),
+                )?),
+                pending: Vec::new(),
+            },
+            false => Sink::Jsonl(BufWriter::new(file)),
+        };
+        Ok(Rows {
+            path: path.to_path_buf(),
+            format,
+            sink,
+            written: 0,
+        })
+    }
+
+    fn tokens(&mut self, id: &str, row: TokenRow) -> Result<()> {
+        match &mut self.sink {
+            Sink::Parquet { pending, .. } => {
+                pending.push((id.to_string(), row));
+                self.written += 1;
+                match pending.len() >= ROW_GROUP {
+                    true => self.write_group(),
+                    false => Ok(()),
+                }
+            }
+            Sink::Jsonl(_) if self.format == Format::Trl => self.json(&TrlLine { id, row: &row }),
+            Sink::Jsonl(_) => self.json(&AxolotlLine {
+                input_ids: &row.input_ids,
+                attention_mask: &row.attention_mask,
+                labels: &row.labels,
+            }),
+        }
+    }
+
+    fn json(&mut self, line: &impl Serialize) -> Result<()> {
+        let Sink::Jsonl(out) = &mut self.sink else {
+            bail!("this format is written as JSONL");
+        };
+        serde_json::to_writer(&mut *out, line)?;
+        writeln!(out).with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// The pending rows as one row group.
+    fn write_group(&mut self) -> Result<()> {
+        if let Sink::Parquet { writer, pending } = &mut self.sink
+            && !pending.is_empty()
+        {
+            let batch = token_batch(pending, self.format)?;
+            pending.clear();
+            writer
+                .write(&batch)
+                .with_context(|| format!("cannot write {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Closes the file and gives it its final name; the number of rows.
+    fn finish(mut self) -> Result<usize> {
+        self.write_group()?;
+        let failed = || format!("cannot write {}", self.path.display());
+        match self.sink {
+            Sink::Jsonl(mut out) => out.flush().with_context(failed)?,
+            Sink::Parquet { writer, .. } => {
+                writer.close().with_context(failed)?;
+            }
+        }
+        std::fs::rename(partial_path(&self.path), &self.path).with_context(failed)?;
+        Ok(self.written)
+    }
+}
+
+/// Rows as Arrow columns with Hugging Face's types: ids int32, labels int64, masks int8.
+fn token_batch(rows: &[(String, TokenRow)], format: Format) -> Result<RecordBatch> {
+    let mut ids = StringBuilder::new();
+    let mut input_ids = ListBuilder::new(Int32Builder::new());
+    let mut attention_mask = ListBuilder::new(Int8Builder::new());
+    let mut labels = ListBuilder::new(Int64Builder::new());
+    let mut assistant_masks = ListBuilder::new(Int8Builder::new());
+    for (id, row) in rows {
+        ids.append_value(id);
+        input_ids.values().extend(row.input_ids.iter().map(|&i| Some(i as i32)));
+        input_ids.append(true);
+        attention_mask
+            .values()
+            .extend(row.attention_mask.iter().map(|&m| Some(m as i8)));
+        attention_mask.append(true);
+        labels.values().append_slice(&row.labels);
+        labels.append(true);
+        assistant_masks
+            .values()
+            .extend(row.assistant_masks.iter().map(|&m| Some(m as i8)));
+        assistant_masks.append(true);
+    }
+    let mut columns: Vec<(&str, ArrayRef)> = Vec::new();
+    if format == Format::Trl {
+        columns.push(("id", Arc::new(ids.finish())));
+    }
+    columns.push(("input_ids", Arc::new(input_ids.finish())));
+    columns.push(("attention_mask", Arc::new(attention_mask.finish())));
+    columns.push(("labels", Arc::new(labels.finish())));
+    if format == Format::Trl {
+        columns.push(("assistant_masks", Arc::new(assistant_masks.finish())));
+    }
+    Ok(RecordBatch::try_from_iter(columns)?)
+}
