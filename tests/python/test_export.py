@@ -8,25 +8,19 @@ rendering of the chat template, so nothing here trusts our own Rust to be right.
 import json
 import os
 import shutil
-import subprocess
-from pathlib import Path
 
 import datasets
 import jinja2
 import pytest
+from conftest import ROOT, codeblock, mbpp_pairs
 from tokenizers import Tokenizer
 
-ROOT = Path(__file__).resolve().parents[2]
 CHATML = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
     " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
     "{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 END = "<|im_end|>"
-
-
-def codeblock(*args):
-    subprocess.run([os.environ["CODEBLOCK_BIN"], *map(str, args)], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +32,7 @@ def run(tmp_path_factory):
     model.mkdir()
     shutil.copy(os.environ["CODEBLOCK_TOKENIZER"], model / "tokenizer.json")
     (model / "tokenizer_config.json").write_text(json.dumps({"chat_template": CHATML, "eos_token": END}))
-    mbpp = work / "mbpp.jsonl"
-    data = Path(os.environ.get("CODEBLOCK_DATA", ROOT.parent / "shared/data"))
-    codeblock("pairs", "--split", "train", "--input", data / "mbpp_humaneval_format.jsonl.gz", "--out", mbpp)
+    mbpp = mbpp_pairs(work / "mbpp.jsonl")
     fixtures = [
         json.dumps({"id": p.name, "prompt": "Fixture.", "completion": p.read_text()})
         for p in sorted((ROOT / "tests/fixtures").glob("*.md"))

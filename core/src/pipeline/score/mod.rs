@@ -31,6 +31,8 @@ pub enum ScoreError {
         expected: u32,
         found: u32,
     },
+    #[error("record `{id}`: its response's {tokens} token ids are not in the scored sequence")]
+    NotFound { id: String, tokens: usize },
     #[error("record `{id}`: log-prob {value} at token {index} is not a finite number <= 0")]
     BadValue { id: String, index: usize, value: f64 },
     #[error("the scorer failed: {0}")]
@@ -41,7 +43,7 @@ impl ScoreError {
     pub fn reason(&self) -> &'static str {
         match self {
             ScoreError::Missing(_) => "scores_missing",
-            ScoreError::Length { .. } | ScoreError::Mismatch { .. } => "scores_mismatch",
+            ScoreError::Length { .. } | ScoreError::Mismatch { .. } | ScoreError::NotFound { .. } => "scores_mismatch",
             ScoreError::BadValue { .. } => "scores_invalid",
             ScoreError::Failed(_) => "scorer_failed",
         }
