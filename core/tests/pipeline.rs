@@ -3,8 +3,8 @@
 
 use codeblock_core::pipeline::output::{Input, Reject, Status, record_output};
 use codeblock_core::pipeline::record::{Message, Record};
-use codeblock_core::pipeline::score::NgramScorer;
-use codeblock_core::pipeline::select::{Chosen, Granularity, Guard, SelectConfig};
+use codeblock_core::pipeline::score::{NgramScorer, TokenScorer};
+use codeblock_core::pipeline::select::{Chosen, Granularity, Guard, SelectConfig, Shortlist, cut, shortlist};
 use codeblock_core::pipeline::tokens::{LexicalTokenizer, Token, Tokenize, TokenizeError};
 use codeblock_core::pipeline::{Config, prepare, rank, run};
 use codeblock_core::span::Span;
@@ -212,5 +212,60 @@ fn token_granularity_supervises_single_core_tokens_by_gce() {
                 "`{text}` supervised"
             );
         }
+    }
+}
+
+/// The global budget as a map/reduce: shortlists made in three shards, each sent through JSON as
+/// between processes, and cut once, give every record the output `run` gives it over all.
+#[test]
+fn shortlists_of_shards_cut_once_equal_one_run() {
+    let responses = [
+        "```python\ndef f(x):\n    y = x * 2\n    return y + 1\n```\nIt doubles and adds one.",
+        "Use a loop:\n```python\ntotal = 0\nfor i in range(10):\n    total += i\nprint(total)\n```",
+        "x = [i for i in range(5) if i % 2]",
+        "```python\nclass A:\n    def g(self):\n        return 3\n```\nA class with one method.",
+        "Sorted: `sorted(xs)` returns a new list.",
+    ];
+    let records: Vec<Record> = responses
+        .iter()
+        .enumerate()
+        .map(|(i, r)| record(&format!("r{i}"), r))
+        .collect();
+    for scope in ["global", "per_record"] {
+        let config: Config =
+            serde_json::from_value(serde_json::json!({"select": {"budget": 0.3, "scope": scope}})).unwrap();
+        let inputs = records.iter().cloned().map(Input::record).collect();
+        let whole = run(
+            inputs,
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            None,
+            &config,
+            &mut (),
+        );
+        // The n-gram scorer is fitted on all records once; each shard scores with those fits.
+        let mut scorer = NgramScorer::default();
+        let analyses: Vec<_> = records
+            .iter()
+            .map(|r| prepare(r.clone(), &LexicalTokenizer, &config).unwrap())
+            .collect();
+        let requests = codeblock_core::pipeline::requests(&analyses.iter().collect::<Vec<_>>());
+        scorer.observe(&requests);
+        let logprobs = scorer.logprobs(&requests);
+        let analyses: Vec<_> = analyses
+            .into_iter()
+            .zip(logprobs)
+            .map(|(p, l)| rank(p, &l.unwrap(), None, &config).unwrap())
+            .collect();
+        let mut shortlists: Vec<Shortlist> = Vec::new();
+        for shard in analyses.chunks(2) {
+            let lists: Vec<Shortlist> = shard.iter().map(|a| shortlist(a, config.select.granularity)).collect();
+            let sent = serde_json::to_string(&lists).unwrap();
+            shortlists.extend(serde_json::from_str::<Vec<Shortlist>>(&sent).unwrap());
+        }
+        let chosen = cut(&shortlists, &config.select);
+        let sharded: Vec<_> = analyses.iter().zip(&chosen).map(|(a, c)| record_output(a, c)).collect();
+        assert_eq!(sharded, whole, "scope {scope}");
+        assert!(chosen.iter().any(|c| !c.items.is_empty()), "something is selected");
     }
 }

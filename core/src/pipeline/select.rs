@@ -85,7 +85,8 @@ pub enum Granularity {
 }
 
 /// What a candidate is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unit {
     Item,
     /// A core-logic token of code, under [`Granularity::Tokens`].
@@ -94,7 +95,7 @@ pub enum Unit {
 }
 
 /// Something that can be selected: an item, a code token or a prose token of one record.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub record: usize,
     /// Item index, or token index for a token.
@@ -106,7 +107,7 @@ pub struct Candidate {
 }
 
 /// What was chosen, per record: sorted item and token indices.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chosen {
     pub items: Vec<usize>,
     pub code_tokens: Vec<usize>,
@@ -177,31 +178,49 @@ impl Candidate {
     }
 }
 
-/// Chooses items and prose tokens for a set of analysed records, under one budget over all of
-/// them or one per record.
-pub fn choose(analyses: &[Analysis], config: &SelectConfig) -> Vec<Chosen> {
+/// What the budget needs to know of one record, and nothing more: its response's token count
+/// and its candidates (their `record` is set by [`cut`]). This is the global budget as a
+/// map/reduce: shortlists made shard by shard (phase 1), concatenated in record order and cut
+/// once (phase 2), give each record the same [`Chosen`] as one process over all records; each
+/// shard then writes its records with theirs (phase 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shortlist {
+    pub tokens: usize,
+    pub candidates: Vec<Candidate>,
+}
+
+/// A record's shortlist.
+pub fn shortlist(analysis: &Analysis, granularity: Granularity) -> Shortlist {
+    Shortlist {
+        tokens: analysis.prepared.tokens.len(),
+        candidates: candidates(0, analysis, granularity),
+    }
+}
+
+/// Chooses for every record of `shortlists` (in record order) under one budget over all of
+/// them, or one per record.
+pub fn cut(shortlists: &[Shortlist], config: &SelectConfig) -> Vec<Chosen> {
     match config.scope {
         BudgetScope::Global => {
-            let all: Vec<Candidate> = analyses
+            let all: Vec<Candidate> = shortlists
                 .iter()
                 .enumerate()
-                .flat_map(|(r, a)| candidates(r, a, config.granularity))
+                .flat_map(|(record, s)| s.candidates.iter().map(move |&c| Candidate { record, ..c }))
                 .collect();
-            let tokens: Vec<usize> = analyses.iter().map(|a| a.prepared.tokens.len()).collect();
+            let tokens: Vec<usize> = shortlists.iter().map(|s| s.tokens).collect();
             select(&tokens, &all, config)
         }
-        BudgetScope::PerRecord => analyses
+        BudgetScope::PerRecord => shortlists
             .iter()
-            .map(|a| {
-                select(
-                    &[a.prepared.tokens.len()],
-                    &candidates(0, a, config.granularity),
-                    config,
-                )
-                .remove(0)
-            })
+            .map(|s| select(&[s.tokens], &s.candidates, config).remove(0))
             .collect(),
     }
+}
+
+/// Chooses items and prose tokens for a set of analysed records: [`cut`] of their shortlists.
+pub fn choose(analyses: &[Analysis], config: &SelectConfig) -> Vec<Chosen> {
+    let shortlists: Vec<Shortlist> = analyses.iter().map(|a| shortlist(a, config.granularity)).collect();
+    cut(&shortlists, config)
 }
 
 /// Selects among `candidates` of records holding `record_tokens` response tokens each.
