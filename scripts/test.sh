@@ -21,6 +21,11 @@ cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
 log=$(mktemp)
 CI=true cargo test --workspace --locked 2>&1 | tee "$log"
+# The Python package as users get it: a release wheel, installed into the test venv.
+wheels=$(mktemp -d)
+"$CODEBLOCK_PYTHON_ENV/bin/maturin" build --quiet --release -m python/Cargo.toml --out "$wheels"
+"$CODEBLOCK_PYTHON_ENV/bin/pip" install --quiet --force-reinstall --no-deps "$wheels"/codeblock-*.whl
+rm -rf "$wheels"
 CODEBLOCK_BIN="$CARGO_TARGET_DIR/debug/codeblock" "$CODEBLOCK_PYTHON_ENV/bin/python" -m pytest -q -p no:cacheprovider \
   tests/python 2>&1 | tee -a "$log"
 bash scripts/build-wasm.sh

@@ -1,0 +1,103 @@
+"""The Python package (`import codeblock`, built by maturin from python/) gives the same answers
+as the `codeblock` binary, byte for byte, and travels to worker processes by pickle.
+
+Needs the package installed (scripts/test.sh builds and installs the wheel), CODEBLOCK_BIN,
+CODEBLOCK_TOKENIZER, CODEBLOCK_MODEL and CODEBLOCK_DATA.
+"""
+
+import json
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import codeblock
+import pytest
+from conftest import MODEL, ROOT, codeblock as cli, mbpp_pairs
+
+CONFIGS = {
+    "defaults": None,
+    "per-record 30%": {"select": {"budget": 0.3, "scope": "per_record"}, "score": {"q": 0.5}},
+    "data flow off": {"dataflow": {"lambda_reach": 0, "lambda_bridge": 0}, "partition": {"max_depth": 1}},
+}
+
+
+@pytest.fixture(scope="session")
+def pairs(tmp_path_factory):
+    """MBPP's training pairs, every fixture, and bad lines of each kind."""
+    work = tmp_path_factory.mktemp("package")
+    fixtures = [
+        json.dumps({"id": p.name, "prompt": "Fixture.", "completion": p.read_text()})
+        for p in sorted((ROOT / "tests/fixtures").glob("*.md"))
+    ]
+    bad = ["{oops", '{"instruction":"x"}', "", '{"prompt":"p","completion":""}']
+    text = mbpp_pairs(work / "mbpp.jsonl").read_text() + "\n".join(fixtures + bad) + "\n"
+    path = work / "pairs.jsonl"
+    path.write_bytes(text.encode() + b"\xff\xfe\n")
+    return work, path
+
+
+def native(work, pairs, name, config, tokenizer=None, scores=None):
+    out = work / f"{name}.jsonl"
+    args = ["select", "--input", pairs, "--out", out]
+    if config is not None:
+        (work / f"{name}.config.json").write_text(json.dumps(config))
+        args += ["--config", work / f"{name}.config.json"]
+    if tokenizer is not None:
+        args += ["--tokenizer", tokenizer]
+    if scores is not None:
+        args += ["--scores", scores]
+    cli(*args)
+    return out.read_text()
+
+
+@pytest.mark.parametrize("tokenized", [False, True], ids=["lexical", "qwen3"])
+@pytest.mark.parametrize("name", CONFIGS)
+def test_select_jsonl_equals_the_binary(pairs, name, tokenized):
+    work, path = pairs
+    config = CONFIGS[name]
+    tokenizer = os.environ["CODEBLOCK_TOKENIZER"] if tokenized else None
+    selector = codeblock.Selector(
+        tokenizer=open(tokenizer, "rb").read() if tokenizer else None,
+        config=json.dumps(config) if config is not None else None,
+    )
+    expected = native(work, path, f"{name}-{tokenized}", config, tokenizer)
+    assert selector.select_jsonl(path.read_bytes()) == expected
+    reasons = {json.loads(line).get("reason") for line in expected.splitlines()}
+    assert {"malformed_json", "missing_field", "empty_response", "invalid_utf8"} <= reasons
+
+
+def test_precomputed_scores_from_a_gguf_tokenizer(pairs):
+    work, path = pairs
+    small = work / "small.jsonl"
+    small.write_text("".join(path.read_text(errors="replace").splitlines(keepends=True)[:8]))
+    scores = work / "scores.jsonl"
+    cli("score", "--input", small, "--model", MODEL, "--device", "cpu", "--out", scores)
+    expected = native(work, small, "scored", None, MODEL, scores)
+    selector = codeblock.Selector(tokenizer=open(MODEL, "rb").read())
+    assert selector.select_jsonl(small.read_bytes(), scores=scores.read_bytes()) == expected
+
+
+def select_in_worker(selector, data):
+    return selector.select_jsonl(data)
+
+
+def test_a_pickled_selector_selects_the_same_in_another_process(pairs):
+    _, path = pairs
+    selector = codeblock.Selector(
+        tokenizer=open(os.environ["CODEBLOCK_TOKENIZER"], "rb").read(), config='{"select": {"budget": 0.05}}'
+    )
+    data = path.read_bytes()
+    assert pickle.loads(pickle.dumps(selector)).select_jsonl(data) == selector.select_jsonl(data)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        assert pool.submit(select_in_worker, selector, data).result() == selector.select_jsonl(data)
+
+
+def test_bad_settings_are_value_errors():
+    with pytest.raises(ValueError, match="select.budget must be between 0 and 1"):
+        codeblock.Selector(config='{"select": {"budget": 2}}')
+    with pytest.raises(ValueError, match="config"):
+        codeblock.Selector(config='{"selekt": {}}')
+    with pytest.raises(ValueError, match="tokenizer"):
+        codeblock.Selector(tokenizer=b"not a tokenizer")
+    with pytest.raises(ValueError, match="scores line 1"):
+        codeblock.Selector().select_jsonl(b"{}\n", scores=b"{oops\n")
