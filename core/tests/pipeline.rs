@@ -3,10 +3,10 @@
 
 use codeblock_core::pipeline::output::{Input, Reject, Status, record_output};
 use codeblock_core::pipeline::record::{Message, Record};
-use codeblock_core::pipeline::score::{NgramScorer, TokenScorer};
+use codeblock_core::pipeline::score::NgramScorer;
 use codeblock_core::pipeline::select::{Chosen, Granularity, Guard, SelectConfig, Shortlist, cut, shortlist};
 use codeblock_core::pipeline::tokens::{LexicalTokenizer, Token, Tokenize, TokenizeError};
-use codeblock_core::pipeline::{Config, prepare, rank, run};
+use codeblock_core::pipeline::{Config, analyse, prepare, rank, run};
 use codeblock_core::span::Span;
 
 /// Cuts `a = 1;b = 2` so that one token, `1;b`, straddles the two items.
@@ -243,20 +243,16 @@ fn shortlists_of_shards_cut_once_equal_one_run() {
             &config,
             &mut (),
         );
-        // The n-gram scorer is fitted on all records once; each shard scores with those fits.
-        let mut scorer = NgramScorer::default();
-        let analyses: Vec<_> = records
-            .iter()
-            .map(|r| prepare(r.clone(), &LexicalTokenizer, &config).unwrap())
-            .collect();
-        let requests = codeblock_core::pipeline::requests(&analyses.iter().collect::<Vec<_>>());
-        scorer.observe(&requests);
-        let logprobs = scorer.logprobs(&requests);
-        let analyses: Vec<_> = analyses
-            .into_iter()
-            .zip(logprobs)
-            .map(|(p, l)| rank(p, &l.unwrap(), None, &config).unwrap())
-            .collect();
+        let inputs = records.iter().cloned().map(Input::record).collect();
+        let analysed = analyse(
+            inputs,
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            None,
+            &config,
+            &mut (),
+        );
+        let analyses: Vec<_> = analysed.into_iter().map(|a| a.unwrap()).collect();
         let mut shortlists: Vec<Shortlist> = Vec::new();
         for shard in analyses.chunks(2) {
             let lists: Vec<Shortlist> = shard.iter().map(|a| shortlist(a, config.select.granularity)).collect();

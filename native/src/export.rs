@@ -143,7 +143,7 @@ pub fn run(args: Args) -> Result<()> {
                 line: number,
                 id: record.id.clone(),
                 reason: "no_supervised_token",
-                message: format!("the {:?} mode gives no token of this response any loss", args.mode),
+                message: "the mode (--mode) gives no token of this response any loss".into(),
             });
             continue;
         };

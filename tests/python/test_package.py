@@ -11,6 +11,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 
 import codeblock
+import datasets
 import pytest
 from conftest import MODEL, ROOT, codeblock as cli, mbpp_pairs
 
@@ -101,3 +102,19 @@ def test_bad_settings_are_value_errors():
         codeblock.Selector(tokenizer=b"not a tokenizer")
     with pytest.raises(ValueError, match="scores line 1"):
         codeblock.Selector().select_jsonl(b"{}\n", scores=b"{oops\n")
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_select_dataset_equals_the_binary_over_shards(pairs, num_proc):
+    """The global budget cut once over shards of a `datasets.Dataset` (small batches, so many
+    shards) gives every row the binary's line, with the n-gram baseline fitted on all rows."""
+    work, path = pairs
+    good = work / "good.jsonl"
+    good.write_text("".join(line for line in path.read_text(errors="replace").splitlines(keepends=True)[:-5]))
+    tokenizer = os.environ["CODEBLOCK_TOKENIZER"]
+    expected = native(work, good, f"dataset-{num_proc}", None, tokenizer).splitlines()
+    dataset = datasets.load_dataset("json", data_files=str(good), split="train")
+    selector = codeblock.Selector(tokenizer=open(tokenizer, "rb").read())
+    selected = codeblock.select_dataset(dataset, selector, num_proc=num_proc, batch_size=50)
+    assert selected["selected"] == expected
+    assert selected.column_names == dataset.column_names + ["selected"]

@@ -34,18 +34,23 @@ pub fn lines(bytes: &[u8]) -> Vec<Line<'_>> {
 pub fn records(bytes: &[u8], fields: &Fields, schema: Option<Schema>) -> Vec<Input> {
     lines(bytes)
         .into_iter()
-        .map(|line| {
-            let record = match line.text {
-                Err(e) => Err(Reject::new("invalid_utf8", e)),
-                Ok(text) => parse_record(text, &line.number.to_string(), fields, schema)
-                    .map_err(|e| Reject::new(e.reason(), e.to_string())),
-            };
-            Input {
-                line: Some(line.number),
-                record,
-            }
-        })
+        .map(|line| record_at(line.number, line.text, fields, schema))
         .collect()
+}
+
+/// The record of line `number` (1-based) of a JSONL file, read as [`records`] reads it: for a
+/// shell that holds the lines already (a shard of a dataset, each row one line).
+pub fn record_at(number: usize, text: Result<&str, String>, fields: &Fields, schema: Option<Schema>) -> Input {
+    let record = match text {
+        Err(e) => Err(Reject::new("invalid_utf8", e)),
+        Ok(text) => {
+            parse_record(text, &number.to_string(), fields, schema).map_err(|e| Reject::new(e.reason(), e.to_string()))
+        }
+    };
+    Input {
+        line: Some(number),
+        record,
+    }
 }
 
 #[cfg(test)]

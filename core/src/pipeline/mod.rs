@@ -26,7 +26,6 @@ pub use config::{Config, ConfigError};
 use output::{Input, RecordOutput, Reject};
 use record::Record;
 use score::{CoreTokens, ScoreError, ScoreRequest, TokenScorer, Utility};
-use select::Chosen;
 use structure::Structure;
 use tokens::Tokenize;
 
@@ -179,11 +178,43 @@ pub fn run(
     inputs: Vec<Input>,
     tokenizer: &dyn Tokenize,
     scorer: &mut dyn TokenScorer,
-    mut reference: Option<&mut dyn TokenScorer>,
+    reference: Option<&mut dyn TokenScorer>,
     config: &Config,
     progress: &mut dyn Progress,
 ) -> Vec<RecordOutput> {
-    let mut outputs: Vec<Option<RecordOutput>> = vec![None; inputs.len()];
+    let analysed = analyse(inputs, tokenizer, scorer, reference, config, progress);
+    let shortlists: Vec<select::Shortlist> = analysed
+        .iter()
+        .filter_map(|a| a.as_ref().ok())
+        .map(|a| select::shortlist(a, config.select.granularity))
+        .collect();
+    progress.stage(Stage::Select, shortlists.len());
+    let mut chosen = select::cut(&shortlists, &config.select).into_iter();
+    let outputs = analysed
+        .into_iter()
+        .map(|analysis| match analysis {
+            Ok(analysis) => output::record_output(&analysis, &chosen.next().expect("one choice per analysis")),
+            Err(rejected) => rejected,
+        })
+        .collect();
+    progress.advance(shortlists.len());
+    outputs
+}
+
+/// The stages before the budget, over a set of records in order: each input's analysis, or its
+/// reject as an output line. A shell that cuts the budget elsewhere (shards of a dataset, one
+/// cut for all) runs this, then [`select::shortlist`], [`select::cut`] and
+/// [`output::record_output`], as [`run`] does in one process.
+pub fn analyse(
+    inputs: Vec<Input>,
+    tokenizer: &dyn Tokenize,
+    scorer: &mut dyn TokenScorer,
+    mut reference: Option<&mut dyn TokenScorer>,
+    config: &Config,
+    progress: &mut dyn Progress,
+) -> Vec<Result<Analysis, RecordOutput>> {
+    let mut analysed: Vec<Option<Result<Analysis, RecordOutput>>> = Vec::new();
+    analysed.resize_with(inputs.len(), || None);
     let mut prepared = Vec::new();
     progress.stage(Stage::Prepare, inputs.len());
     for (slot, input) in inputs.into_iter().enumerate() {
@@ -191,7 +222,7 @@ pub fn run(
         let Input { line, record } = input;
         match record.and_then(|record| prepare(record, tokenizer, config)) {
             Ok(p) => prepared.push((slot, line, p)),
-            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(name, reject.at_line(line))),
+            Err(reject) => analysed[slot] = Some(Err(RecordOutput::rejected(name, reject.at_line(line)))),
         }
         progress.advance(1);
     }
@@ -215,28 +246,20 @@ pub fn run(
     reference_logprobs.resize(logprobs.len(), None);
 
     progress.stage(Stage::Rank, prepared.len());
-    let mut analyses = Vec::new();
     for (((slot, line, p), logprobs), reference) in prepared.into_iter().zip(logprobs).zip(reference_logprobs) {
         let id = p.record.id.clone();
         let ranked = logprobs
             .and_then(|l| Ok((l, reference.transpose()?)))
             .map_err(Reject::from);
-        match ranked.and_then(|(l, r)| rank(p, &l, r.as_deref(), config)) {
-            Ok(a) => analyses.push((slot, a)),
-            Err(reject) => outputs[slot] = Some(RecordOutput::rejected(id, reject.at_line(line))),
-        }
+        analysed[slot] = Some(
+            ranked
+                .and_then(|(l, r)| rank(p, &l, r.as_deref(), config))
+                .map_err(|reject| RecordOutput::rejected(id, reject.at_line(line))),
+        );
         progress.advance(1);
     }
-
-    progress.stage(Stage::Select, analyses.len());
-    let (slots, analyses): (Vec<usize>, Vec<Analysis>) = analyses.into_iter().unzip();
-    let chosen: Vec<Chosen> = select::choose(&analyses, &config.select);
-    for ((slot, analysis), chosen) in slots.into_iter().zip(&analyses).zip(&chosen) {
-        outputs[slot] = Some(output::record_output(analysis, chosen));
-    }
-    progress.advance(analyses.len());
-    outputs
+    analysed
         .into_iter()
-        .map(|o| o.expect("every record gets an output or a reject"))
+        .map(|a| a.expect("every record gets an analysis or a reject"))
         .collect()
 }

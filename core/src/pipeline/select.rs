@@ -217,12 +217,6 @@ pub fn cut(shortlists: &[Shortlist], config: &SelectConfig) -> Vec<Chosen> {
     }
 }
 
-/// Chooses items and prose tokens for a set of analysed records: [`cut`] of their shortlists.
-pub fn choose(analyses: &[Analysis], config: &SelectConfig) -> Vec<Chosen> {
-    let shortlists: Vec<Shortlist> = analyses.iter().map(|a| shortlist(a, config.granularity)).collect();
-    cut(&shortlists, config)
-}
-
 /// Selects among `candidates` of records holding `record_tokens` response tokens each.
 pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &SelectConfig) -> Vec<Chosen> {
     let mut chosen = vec![Chosen::default(); record_tokens.len()];

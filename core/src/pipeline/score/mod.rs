@@ -9,7 +9,7 @@
 mod ngram;
 mod precomputed;
 
-pub use ngram::NgramScorer;
+pub use ngram::{Fitted, NgramCounts, NgramScorer};
 pub use precomputed::{PrecomputedError, PrecomputedScorer, score_line};
 
 use serde::{Deserialize, Serialize};

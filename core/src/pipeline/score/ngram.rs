@@ -7,11 +7,14 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::{ScoreError, ScoreRequest, TokenScorer};
 use crate::hash::fnv1a;
 use crate::pipeline::tokens::Token;
 
-type Key = u64;
+/// A token's key: its vocabulary id, or a hash of its text without a tokenizer.
+pub type Key = u64;
 
 /// Start-of-response padding for the first two contexts.
 const BOS: Key = u64::MAX;
@@ -28,7 +31,68 @@ pub struct NgramScorer {
     total: u64,
 }
 
+/// The counts a fit made, as plain sorted lists: what shards of a corpus send to be added up
+/// ([`NgramScorer::from_counts`]), so a model fitted shard by shard is the one fitted on all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NgramCounts {
+    pub unigrams: Vec<(Key, u32)>,
+    pub bigrams: Vec<(Key, Key, u32)>,
+    pub trigrams: Vec<(Key, Key, Key, u32)>,
+}
+
 impl NgramScorer {
+    /// The counts of everything observed so far.
+    pub fn counts(&self) -> NgramCounts {
+        let mut counts = NgramCounts {
+            unigrams: self.unigrams.iter().map(|(&k, &n)| (k, n)).collect(),
+            bigrams: self.bigrams.iter().map(|(&(b, k), &n)| (b, k, n)).collect(),
+            trigrams: self.trigrams.iter().map(|(&(a, b, k), &n)| (a, b, k, n)).collect(),
+        };
+        counts.unigrams.sort_unstable();
+        counts.bigrams.sort_unstable();
+        counts.trigrams.sort_unstable();
+        counts
+    }
+
+    /// The model fitted on all the corpora whose counts these are.
+    pub fn from_counts(parts: impl IntoIterator<Item = NgramCounts>) -> NgramScorer {
+        let mut model = NgramScorer::default();
+        for part in parts {
+            for (key, n) in part.unigrams {
+                *model.unigrams.entry(key).or_default() += n;
+                model.total += u64::from(n);
+            }
+            for (b, key, n) in part.bigrams {
+                *model.bigrams.entry((b, key)).or_default() += n;
+            }
+            for (a, b, key, n) in part.trigrams {
+                *model.trigrams.entry((a, b, key)).or_default() += n;
+            }
+        }
+        // A context's totals follow from its grams: the tokens seen after it, and how many
+        // distinct ones.
+        for (&(b, _), &n) in &model.bigrams {
+            let entry = model.bigram_contexts.entry(b).or_default();
+            *entry = (entry.0 + n, entry.1 + 1);
+        }
+        for (&(a, b, _), &n) in &model.trigrams {
+            let entry = model.trigram_contexts.entry((a, b)).or_default();
+            *entry = (entry.0 + n, entry.1 + 1);
+        }
+        model
+    }
+
+    /// The log-prob of each of a response's tokens.
+    fn score(&self, request: &ScoreRequest) -> Vec<f64> {
+        let keys = keys(&request.record.response, request.tokens);
+        (0..keys.len())
+            .map(|i| {
+                let (a, b) = context(&keys, i);
+                self.logprob(a, b, keys[i])
+            })
+            .collect()
+    }
+
     fn logprob(&self, a: Key, b: Key, key: Key) -> f64 {
         let vocabulary = self.unigrams.len() as f64 + 1.0;
         let unigram =
@@ -99,18 +163,18 @@ impl TokenScorer for NgramScorer {
     }
 
     fn logprobs(&mut self, batch: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>> {
-        batch
-            .iter()
-            .map(|request| {
-                let keys = keys(&request.record.response, request.tokens);
-                Ok((0..keys.len())
-                    .map(|i| {
-                        let (a, b) = context(&keys, i);
-                        self.logprob(a, b, keys[i])
-                    })
-                    .collect())
-            })
-            .collect()
+        batch.iter().map(|request| Ok(self.score(request))).collect()
+    }
+}
+
+/// A fitted model that scores without fitting further: each shard of a corpus scores with the
+/// model of the whole ([`NgramScorer::from_counts`]) and adds nothing to it.
+#[derive(Debug)]
+pub struct Fitted<'a>(pub &'a NgramScorer);
+
+impl TokenScorer for Fitted<'_> {
+    fn logprobs(&mut self, batch: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>> {
+        batch.iter().map(|request| Ok(self.0.score(request))).collect()
     }
 }
 
@@ -119,6 +183,38 @@ mod tests {
     use super::*;
     use crate::pipeline::record::Record;
     use crate::pipeline::tokens::{LexicalTokenizer, Tokenize};
+
+    #[test]
+    fn a_model_added_up_from_shards_is_the_model_of_all() {
+        let responses = ["x = x + 1\n", "y = x * 2\nprint(y)\n", "x = 1\nx = x + 1\n"];
+        let records: Vec<Record> = responses
+            .iter()
+            .map(|r| Record {
+                id: "r".into(),
+                prompt: vec![],
+                response: r.to_string(),
+            })
+            .collect();
+        let tokens: Vec<_> = records
+            .iter()
+            .map(|r| LexicalTokenizer.tokenize(&r.response).unwrap())
+            .collect();
+        let requests: Vec<ScoreRequest> = records
+            .iter()
+            .zip(&tokens)
+            .map(|(record, tokens)| ScoreRequest { record, tokens })
+            .collect();
+        let mut whole = NgramScorer::default();
+        whole.observe(&requests);
+        let shards = requests.chunks(2).map(|shard| {
+            let mut part = NgramScorer::default();
+            part.observe(shard);
+            part.counts()
+        });
+        let added = NgramScorer::from_counts(shards);
+        assert_eq!(added.counts(), whole.counts());
+        assert_eq!(Fitted(&added).logprobs(&requests), whole.logprobs(&requests));
+    }
 
     #[test]
     fn witten_bell_by_hand() {
