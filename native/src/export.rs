@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail, ensure};
 use arrow_array::builder::{Int8Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
+use arrow_ipc::writer::StreamWriter;
 use codeblock_core::export::{ChatRow, TokenRow};
 use codeblock_core::formats::chat::ChatTokenizer;
 use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
@@ -35,7 +36,8 @@ pub struct Args {
     model: PathBuf,
     /// `trl`: input_ids, attention_mask, labels (-100 where no loss) and assistant_masks, with
     /// the record's id. `axolotl`: input_ids, attention_mask and labels alone (axolotl's
-    /// pre-tokenized datasets). `axolotl-chat`: the messages, the assistant's with
+    /// pre-tokenized datasets). `llamafactory`: the same three columns as a folder that
+    /// `datasets.load_from_disk` reads (LLaMA-Factory's `tokenized_path`). `axolotl-chat`: the messages, the assistant's with
     /// `train_detail` character spans (JSONL). `weights`: `select`'s lines with the mode's
     /// per-token `weights`, for `codeblock train --mode mask` (JSONL).
     #[arg(long, value_enum)]
@@ -47,7 +49,8 @@ pub struct Args {
     /// The seed of the random modes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The rows: `.parquet` or `.jsonl` (`trl`, `axolotl`), `.jsonl` (the others).
+    /// The rows: `.parquet` or `.jsonl` (`trl`, `axolotl`), a folder (`llamafactory`), `.jsonl`
+    /// (the others).
     #[arg(long)]
     out: PathBuf,
     /// Where the records that give no row go, with their reasons (default: OUT's name with
@@ -60,6 +63,7 @@ pub struct Args {
 enum Format {
     Trl,
     Axolotl,
+    Llamafactory,
     AxolotlChat,
     Weights,
 }
@@ -111,15 +115,19 @@ pub fn run(args: Args) -> Result<()> {
         mode != Mode::TokenCleaning,
         "--mode token-cleaning needs two models; train it with `codeblock train`"
     );
-    let parquet = args.out.extension().is_some_and(|e| e == "parquet");
+    let container = match args.format {
+        Format::Llamafactory => Container::SavedDataset,
+        _ if args.out.extension().is_some_and(|e| e == "parquet") => Container::Parquet,
+        _ => Container::Jsonl,
+    };
     ensure!(
-        !parquet || matches!(args.format, Format::Trl | Format::Axolotl),
+        container != Container::Parquet || matches!(args.format, Format::Trl | Format::Axolotl),
         "--format {:?} is written as JSONL; name the output .jsonl",
         args.format
     );
     let chat = model::load_chat(&args.model)?;
     let lines = input::read_jsonl::<TrainingLine>(&args.input, "a `codeblock select` output line")?;
-    let mut rows = Rows::create(&args.out, args.format, parquet)?;
+    let mut rows = Rows::create(&args.out, args.format, container)?;
     let mut rejects: Vec<RejectLine> = Vec::new();
     for (number, TrainingLine { record, weights }) in lines {
         let selected = match &record.status {
@@ -149,7 +157,7 @@ pub fn run(args: Args) -> Result<()> {
         };
         let response_weights = &example.weights[..example.context.response().len() - usize::from(example.closed)];
         match args.format {
-            Format::Trl | Format::Axolotl => rows.tokens(&record.id, TokenRow::new(&example))?,
+            Format::Trl | Format::Axolotl | Format::Llamafactory => rows.tokens(&record.id, TokenRow::new(&example))?,
             Format::AxolotlChat => rows.json(&ChatLine {
                 id: &record.id,
                 row: ChatRow::new(selected, response_weights),
@@ -198,7 +206,7 @@ fn check_tokens(chat: &ChatTokenizer, selected: &Selected) -> Result<()> {
     }
 }
 
-/// `train.parquet` → `train.rejects.jsonl`.
+/// `train.parquet` → `train.rejects.jsonl` (a folder `train/` → `train.rejects.jsonl` beside it).
 fn rejects_next_to(out: &Path) -> PathBuf {
     let stem = out.file_stem().unwrap_or_default().to_string_lossy();
     out.with_file_name(format!("{stem}.rejects.jsonl"))
@@ -222,6 +230,19 @@ fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// How the rows are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Jsonl,
+    Parquet,
+    /// A folder as `datasets.Dataset.save_to_disk` writes it: the rows as an Arrow IPC stream,
+    /// `state.json` naming it, `dataset_info.json`.
+    SavedDataset,
+}
+
+/// The data file of a saved dataset, as `save_to_disk` names a single shard.
+const SAVED_DATA: &str = "data-00000-of-00001.arrow";
+
 /// The rows being written, under a temporary name until [`Rows::finish`].
 struct Rows {
     path: PathBuf,
@@ -232,31 +253,53 @@ struct Rows {
 
 enum Sink {
     Jsonl(BufWriter<File>),
-    /// Rows are buffered and written a row group of [`ROW_GROUP`] at a time.
-    Parquet {
-        writer: Box<ArrowWriter<File>>,
+    /// Rows are buffered and written a batch of [`ROW_GROUP`] at a time.
+    Arrow {
+        writer: Box<ArrowSink>,
         pending: Vec<(String, TokenRow)>,
     },
 }
 
-/// Rows per Parquet row group: memory stays bounded however many records there are.
+enum ArrowSink {
+    Parquet(ArrowWriter<File>),
+    Stream(StreamWriter<BufWriter<File>>),
+}
+
+/// Rows per Parquet row group or Arrow batch: memory stays bounded however many records there are.
 const ROW_GROUP: usize = 1024;
 
 impl Rows {
-    fn create(path: &Path, format: Format, parquet: bool) -> Result<Rows> {
+    fn create(path: &Path, format: Format, container: Container) -> Result<Rows> {
         let partial = partial_path(path);
-        let file = File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
-        let snappy = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-        let sink = match parquet {
-            true => Sink::Parquet {
-                writer: Box::new(ArrowWriter::try_new(
-                    file,
-                    token_batch(&[], format)?.schema(),
-                    Some(snappy),
-                )?),
-                pending: Vec::new(),
-            },
-            false => Sink::Jsonl(BufWriter::new(file)),
+        let cannot = || format!("cannot write {}", partial.display());
+        let schema = token_batch(&[], format)?.schema();
+        let sink = match container {
+            Container::Jsonl => Sink::Jsonl(BufWriter::new(File::create(&partial).with_context(cannot)?)),
+            Container::Parquet => {
+                let snappy = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+                let file = File::create(&partial).with_context(cannot)?;
+                let writer = ArrowSink::Parquet(ArrowWriter::try_new(file, schema, Some(snappy))?);
+                Sink::Arrow {
+                    writer: Box::new(writer),
+                    pending: Vec::new(),
+                }
+            }
+            Container::SavedDataset => {
+                if path.exists() && !path.join("state.json").exists() {
+                    bail!(
+                        "{} exists and is not a saved dataset; choose another --out",
+                        path.display()
+                    );
+                }
+                let _ = std::fs::remove_dir_all(&partial);
+                std::fs::create_dir_all(&partial).with_context(cannot)?;
+                let file = File::create(partial.join(SAVED_DATA)).with_context(cannot)?;
+                let writer = ArrowSink::Stream(StreamWriter::try_new(BufWriter::new(file), &schema)?);
+                Sink::Arrow {
+                    writer: Box::new(writer),
+                    pending: Vec::new(),
+                }
+            }
         };
         Ok(Rows {
             path: path.to_path_buf(),
@@ -268,7 +311,7 @@ impl Rows {
 
     fn tokens(&mut self, id: &str, row: TokenRow) -> Result<()> {
         match &mut self.sink {
-            Sink::Parquet { pending, .. } => {
+            Sink::Arrow { pending, .. } => {
                 pending.push((id.to_string(), row));
                 self.written += 1;
                 match pending.len() >= ROW_GROUP {
@@ -295,31 +338,55 @@ impl Rows {
         Ok(())
     }
 
-    /// The pending rows as one row group.
+    /// The pending rows as one row group (Parquet) or batch (Arrow stream).
     fn write_group(&mut self) -> Result<()> {
-        if let Sink::Parquet { writer, pending } = &mut self.sink
+        if let Sink::Arrow { writer, pending } = &mut self.sink
             && !pending.is_empty()
         {
             let batch = token_batch(pending, self.format)?;
             pending.clear();
-            writer
-                .write(&batch)
-                .with_context(|| format!("cannot write {}", self.path.display()))?;
+            let written = match writer.as_mut() {
+                ArrowSink::Parquet(writer) => writer.write(&batch).map_err(anyhow::Error::from),
+                ArrowSink::Stream(writer) => writer.write(&batch).map_err(anyhow::Error::from),
+            };
+            written.with_context(|| format!("cannot write {}", self.path.display()))?;
         }
         Ok(())
     }
 
-    /// Closes the file and gives it its final name; the number of rows.
+    /// Closes the output and gives it its final name; the number of rows.
     fn finish(mut self) -> Result<usize> {
         self.write_group()?;
         let failed = || format!("cannot write {}", self.path.display());
+        let partial = partial_path(&self.path);
         match self.sink {
             Sink::Jsonl(mut out) => out.flush().with_context(failed)?,
-            Sink::Parquet { writer, .. } => {
-                writer.close().with_context(failed)?;
-            }
+            Sink::Arrow { writer, .. } => match *writer {
+                ArrowSink::Parquet(writer) => {
+                    writer.close().with_context(failed)?;
+                }
+                ArrowSink::Stream(mut writer) => {
+                    writer.finish().with_context(failed)?;
+                    writer.into_inner()?.flush().with_context(failed)?;
+                    let state = serde_json::json!({
+                        "_data_files": [{"filename": SAVED_DATA}],
+                        "_fingerprint": "codeblock-export",
+                        "_format_columns": null,
+                        "_format_kwargs": {},
+                        "_format_type": null,
+                        "_output_all_columns": false,
+                        "_split": null,
+                    });
+                    std::fs::write(partial.join("state.json"), state.to_string()).with_context(failed)?;
+                    // The features come from the Arrow schema.
+                    std::fs::write(partial.join("dataset_info.json"), "{}").with_context(failed)?;
+                    if self.path.exists() {
+                        std::fs::remove_dir_all(&self.path).with_context(failed)?;
+                    }
+                }
+            },
         }
-        std::fs::rename(partial_path(&self.path), &self.path).with_context(failed)?;
+        std::fs::rename(&partial, &self.path).with_context(failed)?;
         Ok(self.written)
     }
 }

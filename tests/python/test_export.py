@@ -45,6 +45,7 @@ def run(tmp_path_factory):
         ("trl", "trl.parquet"),
         ("trl", "trl.jsonl"),
         ("axolotl", "axolotl.parquet"),
+        ("llamafactory", "llamafactory"),
         ("axolotl-chat", "chat.jsonl"),
         ("weights", "weights.jsonl"),
     ]:
@@ -105,6 +106,10 @@ def test_jsonl_and_axolotl_hold_the_same_rows(run):
     axolotl = load(work / "axolotl.parquet")
     assert axolotl.column_names == ["input_ids", "attention_mask", "labels"]
     assert axolotl.to_list() == trl.remove_columns(["id", "assistant_masks"]).to_list()
+    # LLaMA-Factory's `tokenized_path`: a folder `datasets.load_from_disk` reads.
+    saved = datasets.load_from_disk(str(work / "llamafactory"))
+    assert saved.to_list() == axolotl.to_list()
+    assert saved.features == axolotl.features
 
 
 def axolotl_trained_tokens(tokenizer, content, details):
