@@ -241,33 +241,39 @@ impl PrecomputedScorer {
     fn one(&self, request: &ScoreRequest) -> Result<Vec<f64>, ScoreError> {
         let id = &request.record.id;
         let entry = self.by_id.get(id).ok_or_else(|| ScoreError::Missing(id.clone()))?;
-        let ids = request
-            .tokens
-            .iter()
-            .map(|t| t.id)
-            .collect::<Option<Vec<u32>>>()
-            .ok_or_else(|| {
-                ScoreError::Failed("precomputed scores need token ids: give a tokenizer (--tokenizer)".into())
-            })?;
+        let ids = || {
+            request
+                .tokens
+                .iter()
+                .map(|t| t.id)
+                .collect::<Option<Vec<u32>>>()
+                .ok_or_else(|| {
+                    ScoreError::Failed("precomputed scores need token ids: give a tokenizer (--tokenizer)".into())
+                })
+        };
         let positions = &entry.positions;
         let length_error = || ScoreError::Length {
             id: id.clone(),
-            expected: ids.len(),
+            expected: request.tokens.len(),
             found: positions.len(),
         };
         let start = match entry.start {
-            Start::Response if positions.len() != ids.len() => return Err(length_error()),
+            Start::Response if positions.len() != request.tokens.len() => return Err(length_error()),
             Start::Response => 0,
-            Start::At(start) if start + ids.len() > positions.len() => return Err(length_error()),
+            Start::At(start) if start + request.tokens.len() > positions.len() => return Err(length_error()),
             Start::At(start) => start,
-            Start::Search => (1..=positions.len().saturating_sub(ids.len()))
-                .rev()
-                .find(|&start| (0..ids.len()).all(|j| logprob_of(&positions[start + j], ids[j]).is_some()))
-                .ok_or_else(|| ScoreError::NotFound {
-                    id: id.clone(),
-                    tokens: ids.len(),
-                })?,
+            Start::Search => {
+                let ids = ids()?;
+                (1..=positions.len().saturating_sub(ids.len()))
+                    .rev()
+                    .find(|&start| (0..ids.len()).all(|j| logprob_of(&positions[start + j], ids[j]).is_some()))
+                    .ok_or_else(|| ScoreError::NotFound {
+                        id: id.clone(),
+                        tokens: ids.len(),
+                    })?
+            }
         };
+        let ids = ids()?;
         let logprobs = ids
             .iter()
             .enumerate()
