@@ -186,24 +186,17 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The response's token ids must be this model's tokenization of it, or every label would be
-/// another model's token.
+/// another model's token. (A line without ids is refused by `record_example`.)
 fn check_tokens(chat: &ChatTokenizer, selected: &Selected) -> Result<()> {
-    let ids: Vec<Option<u32>> = chat
-        .tokenizer
-        .tokenize(&selected.response)?
-        .iter()
-        .map(|t| t.id)
-        .collect();
-    let given: Option<Vec<Option<u32>>> = selected
-        .mask
-        .token_ids
-        .as_ref()
-        .map(|ids| ids.iter().copied().map(Some).collect());
-    match given {
-        Some(given) if given == ids => Ok(()),
-        Some(_) => bail!("its token ids are not this model's tokenization of its response; select with this model"),
-        None => bail!("no token ids; run `codeblock select --model` with this model first"),
-    }
+    let Some(given) = &selected.mask.token_ids else {
+        return Ok(());
+    };
+    let tokens = chat.tokenizer.tokenize(&selected.response)?;
+    ensure!(
+        tokens.len() == given.len() && tokens.iter().zip(given).all(|(t, &id)| t.id == Some(id)),
+        "its token ids are not this model's tokenization of its response; select with this model"
+    );
+    Ok(())
 }
 
 /// `train.parquet` → `train.rejects.jsonl` (a folder `train/` → `train.rejects.jsonl` beside it).

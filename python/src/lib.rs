@@ -10,12 +10,13 @@
 use std::sync::Arc;
 
 use codeblock_core::formats::jsonl;
+use codeblock_core::pipeline::analysis::Prepared;
 use codeblock_core::pipeline::output::{Input, RecordOutput};
 use codeblock_core::pipeline::record::Fields;
 use codeblock_core::pipeline::score::{Fitted, NgramCounts, NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::pipeline::select::{self, Chosen, Shortlist};
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
-use codeblock_core::pipeline::{analyse, output};
+use codeblock_core::pipeline::{analyse, output, prepare, requests};
 use codeblock_core::{Config, run};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -96,9 +97,15 @@ impl Selector {
     fn fit(&self, py: Python<'_>, lines: Vec<String>, numbers: Vec<usize>) -> PyResult<Vec<u8>> {
         let inputs = inputs(&lines, &numbers)?;
         py.detach(|| {
+            // The model sees what `analyse` shows a scorer: every record that prepares. Scores
+            // and ranks are not needed to count.
+            let prepared: Vec<Prepared> = inputs
+                .into_iter()
+                .filter_map(|input| input.record.ok())
+                .filter_map(|record| prepare(record, self.tokenizer(), &self.config).ok())
+                .collect();
             let mut ngram = NgramScorer::default();
-            // Fitting happens as the records are seen; the analyses themselves are not needed.
-            analyse(inputs, self.tokenizer(), &mut ngram, None, &self.config, &mut ());
+            ngram.observe(&requests(&prepared.iter().collect::<Vec<_>>()));
             to_bytes(&ngram.counts())
         })
     }
