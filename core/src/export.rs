@@ -3,17 +3,84 @@
 //! written as token columns (TRL, axolotl's pre-tokenized form, LLaMA-Factory) or as a chat with
 //! character spans (axolotl's `train_detail`), so a mask lands on the same tokens in any of them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::pipeline::output::Selected;
+use crate::formats::chat::ChatTokenizer;
+use crate::pipeline::output::{RecordOutput, Reject, Selected, Status};
 use crate::pipeline::record::Message;
-use crate::train::Example;
+use crate::pipeline::tokens::Tokenize;
+use crate::train::{Example, Mode, record_example};
 
 /// The label of a token that carries no loss (PyTorch's `ignore_index`).
 pub const IGNORE_INDEX: i64 = -100;
 
+/// A line of `select`'s output, with the per-token `weights` the `mask` mode may bring.
+#[derive(Debug, Deserialize)]
+pub struct TrainingLine {
+    #[serde(flatten)]
+    pub record: RecordOutput,
+    pub weights: Option<Vec<f32>>,
+}
+
+/// A record that gives a training row: its analysis and the example it trains as.
+#[derive(Debug)]
+pub struct Trainable<'a> {
+    pub selected: &'a Selected,
+    pub example: Example,
+}
+
+/// What a line of `select`'s output trains on in a mode, or why it gives no row: a record
+/// `select` rejected (`rejected_by_select`) or one the mode gives no loss
+/// (`no_supervised_token`). `Err` when no row can be made of the line: it has no token ids, or
+/// they are not this tokenizer's, so every label would be another model's token.
+pub fn trainable<'a>(
+    chat: &ChatTokenizer,
+    line: &'a TrainingLine,
+    mode: Mode,
+    seed: u64,
+) -> Result<Result<Trainable<'a>, Reject>, String> {
+    let selected = match &line.record.status {
+        Status::Ok(selected) => selected,
+        Status::Rejected(reject) => {
+            let message = format!("{}: {}", reject.reason, reject.message);
+            return Ok(Err(Reject::new("rejected_by_select", message)));
+        }
+    };
+    check_tokens(chat, selected)?;
+    Ok(
+        match record_example(chat, selected, mode, line.weights.as_deref(), seed)? {
+            Some(example) => Ok(Trainable { selected, example }),
+            None => Err(Reject::new(
+                "no_supervised_token",
+                "the mode gives no token of this response any loss",
+            )),
+        },
+    )
+}
+
+/// The response's token ids must be this tokenizer's tokenization of it. (A line without ids
+/// is refused by `record_example`.)
+fn check_tokens(chat: &ChatTokenizer, selected: &Selected) -> Result<(), String> {
+    let Some(given) = &selected.mask.token_ids else {
+        return Ok(());
+    };
+    let tokens = chat.tokenizer.tokenize(&selected.response).map_err(|e| e.to_string())?;
+    match tokens.len() == given.len() && tokens.iter().zip(given).all(|(t, &id)| t.id == Some(id)) {
+        true => Ok(()),
+        false => Err("its token ids are not this model's tokenization of its response; select with this model".into()),
+    }
+}
+
+impl Trainable<'_> {
+    /// The example's weights of the response's own tokens (the end token's left out).
+    pub fn response_weights(&self) -> &[f32] {
+        let example = &self.example;
+        &example.weights[..example.context.response().len() - usize::from(example.closed)]
+    }
+}
+
 /// An example as the token columns of Hugging Face trainers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TokenRow {
     pub input_ids: Vec<u32>,
     /// 1 for every token: a row holds no padding.

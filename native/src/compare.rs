@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::summary::overlap;
 
 use crate::input;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,8 +40,7 @@ pub fn run(args: Args) -> Result<()> {
         100.0 * result.identical as f64 / result.records.max(1) as f64
     );
     if let Some(path) = &args.report {
-        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        output::write(path, serde_json::to_string_pretty(&result)? + "\n")?;
     }
     Ok(())
 }

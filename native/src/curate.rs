@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
+use crate::output;
 use crate::sandbox::{self, Limits};
 
 /// Exact neighbours are O(n²): past this many pairs, shard the pool.
@@ -92,7 +93,7 @@ pub fn run(args: Args) -> Result<()> {
     let curated = pool
         .curate(Measured { passes_tests, readings }, &config)
         .map_err(anyhow::Error::msg)?;
-    std::fs::write(&args.out, &curated.kept_lines).with_context(|| format!("cannot write {}", args.out.display()))?;
+    output::write(&args.out, &curated.kept_lines)?;
     let report = &curated.report;
     println!(
         "curate: {} pairs in, {} kept; dropped: {}",
@@ -107,8 +108,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     println!("wrote {}", args.out.display());
     if let Some(path) = &args.report {
-        std::fs::write(path, serde_json::to_string_pretty(report)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        output::write(path, serde_json::to_string_pretty(report)? + "\n")?;
     }
     Ok(())
 }

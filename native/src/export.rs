@@ -11,11 +11,9 @@ use anyhow::{Context, Result, bail, ensure};
 use arrow_array::builder::{Int8Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_ipc::writer::StreamWriter;
-use codeblock_core::export::{ChatRow, TokenRow};
-use codeblock_core::formats::chat::ChatTokenizer;
-use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
-use codeblock_core::pipeline::tokens::Tokenize;
-use codeblock_core::train::{Mode, record_example};
+use codeblock_core::export::{ChatRow, TokenRow, TrainingLine, trainable};
+use codeblock_core::pipeline::output::{RecordOutput, Reject};
+use codeblock_core::train::Mode;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -23,7 +21,8 @@ use serde::Serialize;
 
 use crate::input;
 use crate::model;
-use crate::train::{ModeArg, TrainingLine};
+use crate::output;
+use crate::train::ModeArg;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -73,7 +72,7 @@ enum Format {
 struct RejectLine {
     line: usize,
     id: String,
-    reason: &'static str,
+    reason: String,
     message: String,
 }
 
@@ -129,48 +128,39 @@ pub fn run(args: Args) -> Result<()> {
     let lines = input::read_jsonl::<TrainingLine>(&args.input, "a `codeblock select` output line")?;
     let mut rows = Rows::create(&args.out, args.format, container)?;
     let mut rejects: Vec<RejectLine> = Vec::new();
-    for (number, TrainingLine { record, weights }) in lines {
-        let selected = match &record.status {
-            Status::Ok(selected) => selected,
-            Status::Rejected(reject) => {
+    for (number, line) in lines {
+        let id = &line.record.id;
+        let trainable = trainable(&chat, &line, mode, args.seed)
+            .map_err(|e| anyhow::anyhow!("{} line {number} (record `{id}`): {e}", args.input.display()))?;
+        let trainable = match trainable {
+            Ok(trainable) => trainable,
+            Err(Reject { reason, message }) => {
                 rejects.push(RejectLine {
                     line: number,
-                    id: record.id.clone(),
-                    reason: "rejected_by_select",
-                    message: format!("{}: {}", reject.reason, reject.message),
+                    id: id.clone(),
+                    reason,
+                    message,
                 });
                 continue;
             }
         };
-        let place = || format!("{} line {number} (record `{}`)", args.input.display(), record.id);
-        check_tokens(&chat, selected).map_err(|e| anyhow::anyhow!("{}: {e}", place()))?;
-        let example = record_example(&chat, selected, mode, weights.as_deref(), args.seed)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", place()))?;
-        let Some(example) = example else {
-            rejects.push(RejectLine {
-                line: number,
-                id: record.id.clone(),
-                reason: "no_supervised_token",
-                message: "the mode (--mode) gives no token of this response any loss".into(),
-            });
-            continue;
-        };
-        let response_weights = &example.weights[..example.context.response().len() - usize::from(example.closed)];
         match args.format {
-            Format::Trl | Format::Axolotl | Format::Llamafactory => rows.tokens(&record.id, TokenRow::new(&example))?,
+            Format::Trl | Format::Axolotl | Format::Llamafactory => {
+                rows.tokens(id, TokenRow::new(&trainable.example))?
+            }
             Format::AxolotlChat => rows.json(&ChatLine {
-                id: &record.id,
-                row: ChatRow::new(selected, response_weights),
+                id,
+                row: ChatRow::new(trainable.selected, trainable.response_weights()),
             })?,
             Format::Weights => rows.json(&WeightsLine {
-                record: &record,
-                weights: response_weights,
+                record: &line.record,
+                weights: trainable.response_weights(),
             })?,
         }
     }
     let written = rows.finish()?;
     let rejects_path = args.rejects.unwrap_or_else(|| rejects_next_to(&args.out));
-    write_atomically(&rejects_path, |out| {
+    output::write_with(&rejects_path, |out| {
         rejects
             .iter()
             .try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?).map_err(anyhow::Error::from))
@@ -185,42 +175,10 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The response's token ids must be this model's tokenization of it, or every label would be
-/// another model's token. (A line without ids is refused by `record_example`.)
-fn check_tokens(chat: &ChatTokenizer, selected: &Selected) -> Result<()> {
-    let Some(given) = &selected.mask.token_ids else {
-        return Ok(());
-    };
-    let tokens = chat.tokenizer.tokenize(&selected.response)?;
-    ensure!(
-        tokens.len() == given.len() && tokens.iter().zip(given).all(|(t, &id)| t.id == Some(id)),
-        "its token ids are not this model's tokenization of its response; select with this model"
-    );
-    Ok(())
-}
-
 /// `train.parquet` → `train.rejects.jsonl` (a folder `train/` → `train.rejects.jsonl` beside it).
 fn rejects_next_to(out: &Path) -> PathBuf {
     let stem = out.file_stem().unwrap_or_default().to_string_lossy();
     out.with_file_name(format!("{stem}.rejects.jsonl"))
-}
-
-/// Writes a file under a temporary name and renames it when complete, so a killed run never
-/// leaves a truncated file under the final name.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let partial = partial_path(path);
-    let mut out =
-        BufWriter::new(File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?);
-    write(&mut out)?;
-    out.flush()
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    path.with_file_name(name)
 }
 
 /// How the rows are stored.
@@ -263,7 +221,7 @@ const ROW_GROUP: usize = 1024;
 
 impl Rows {
     fn create(path: &Path, format: Format, container: Container) -> Result<Rows> {
-        let partial = partial_path(path);
+        let partial = output::partial_path(path);
         let cannot = || format!("cannot write {}", partial.display());
         let schema = token_batch(&[], format)?.schema();
         let sink = match container {
@@ -351,7 +309,7 @@ impl Rows {
     fn finish(mut self) -> Result<usize> {
         self.write_group()?;
         let failed = || format!("cannot write {}", self.path.display());
-        let partial = partial_path(&self.path);
+        let partial = output::partial_path(&self.path);
         match self.sink {
             Sink::Jsonl(mut out) => out.flush().with_context(failed)?,
             Sink::Arrow { writer, .. } => match *writer {

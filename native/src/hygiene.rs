@@ -6,13 +6,14 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use codeblock_core::eval::hygiene::{PairText, near_duplicates, trained_on};
 use codeblock_core::formats::chat::plain_prompt;
 use codeblock_core::formats::jsonl;
 
 use crate::eval;
 use crate::input::{self, RecordArgs};
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -82,27 +83,24 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if let Some(path) = &args.report {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        output::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
     }
     if let Some(path) = &args.clean {
-        let mut out = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        );
         let (mut kept, mut removed, mut unreadable) = (0, 0, 0);
-        // One input per non-blank line, in order.
-        for (line, input) in jsonl::lines(&bytes).iter().zip(&inputs) {
-            match (&input.record, &line.text) {
-                (Ok(record), Ok(text)) if !found.contains(&record.id.to_lowercase()) => {
-                    writeln!(out, "{text}")?;
-                    kept += 1;
+        output::write_with(path, |out| {
+            // One input per non-blank line, in order.
+            for (line, input) in jsonl::lines(&bytes).iter().zip(&inputs) {
+                match (&input.record, &line.text) {
+                    (Ok(record), Ok(text)) if !found.contains(&record.id.to_lowercase()) => {
+                        writeln!(out, "{text}")?;
+                        kept += 1;
+                    }
+                    (Ok(_), _) => removed += 1,
+                    (Err(_), _) => unreadable += 1,
                 }
-                (Ok(_), _) => removed += 1,
-                (Err(_), _) => unreadable += 1,
             }
-        }
-        out.flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(())
+        })?;
         println!(
             "wrote {kept} pairs to {}; removed {removed} holding a benchmark task, {unreadable} unreadable",
             path.display()

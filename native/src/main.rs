@@ -12,6 +12,7 @@ mod hygiene;
 mod input;
 mod model;
 mod nll;
+mod output;
 mod pairs;
 mod sandbox;
 mod score;

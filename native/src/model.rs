@@ -28,11 +28,13 @@ pub struct Loaded {
 /// The device for `arg`, and a sentence saying which one it is.
 pub fn choose_device(arg: DeviceArg) -> (Device, String) {
     let gpu = || {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-            .into_iter()
-            .map(|a| a.get_info())
-            .find(|info| info.device_type != wgpu::DeviceType::Cpu)
+        quietly(|| {
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+            pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+                .into_iter()
+                .map(|a| a.get_info())
+                .find(|info| info.device_type != wgpu::DeviceType::Cpu)
+        })
     };
     match arg {
         DeviceArg::Cpu => (Device::flex(), "CPU (burn flex)".into()),
@@ -48,6 +50,39 @@ pub fn choose_device(arg: DeviceArg) -> (Device, String) {
             None => (Device::flex(), "CPU (burn flex; no GPU adapter found)".into()),
         },
     }
+}
+
+/// Runs `probe` with the process's stderr sent to /dev/null. Graphics drivers write to it while
+/// adapters are listed (Mesa, without a display: "XDG_RUNTIME_DIR is invalid or not set", once
+/// per backend), which users read as failures; the caller says in one line what was chosen.
+#[cfg(unix)]
+fn quietly<T>(probe: impl FnOnce() -> T) -> T {
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null");
+    let (Ok(null), Ok(saved)) = (null, rustix::io::dup(std::io::stderr())) else {
+        return probe();
+    };
+    if rustix::stdio::dup2_stderr(&null).is_err() {
+        return probe();
+    }
+    let _restore = RestoreStderr(saved);
+    probe()
+}
+
+/// Puts stderr back when dropped, so a panicking probe still reports.
+#[cfg(unix)]
+#[derive(Debug)]
+struct RestoreStderr(std::os::fd::OwnedFd);
+
+#[cfg(unix)]
+impl Drop for RestoreStderr {
+    fn drop(&mut self) {
+        let _ = rustix::stdio::dup2_stderr(&self.0);
+    }
+}
+
+#[cfg(not(unix))]
+fn quietly<T>(probe: impl FnOnce() -> T) -> T {
+    probe()
 }
 
 /// A device named on the command line: `cpu`, `wgpu` (the default adapter) or `gpu:N` (the

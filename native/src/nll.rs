@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use codeblock_core::eval::tasks::{canonical_reply, instruction};
 use codeblock_core::model::score_contexts;
 use codeblock_core::pipeline::record::Message;
@@ -14,6 +14,7 @@ use codeblock_core::pipeline::tokens::Tokenize;
 use serde::{Deserialize, Serialize};
 
 use crate::eval;
+use crate::output;
 
 /// Contexts scored in one forward pass.
 const BATCH: usize = 8;
@@ -56,55 +57,53 @@ pub fn run(args: Args) -> Result<()> {
     );
     let loaded = model::load(&args.model, device)?;
     let bundle = &loaded.bundle;
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?,
-    );
-    for bench in &args.bench {
-        let tasks = eval::tasks(bench, args.limit)?;
-        let mut contexts = Vec::new();
-        for task in &tasks {
-            let turn = [Message {
-                role: "user".into(),
-                content: instruction(task),
-            }];
-            let reply = canonical_reply(task);
-            let ids: Vec<u32> = bundle
-                .chat
-                .tokenizer
-                .tokenize(&reply)?
-                .iter()
-                .filter_map(|t| t.id)
-                .collect();
-            contexts.push(bundle.chat.context(&turn, &ids)?);
-        }
-        // Batches of similar lengths pad little; the log-probs do not depend on the batch.
-        let mut order: Vec<usize> = (0..tasks.len()).collect();
-        order.sort_by_key(|&i| contexts[i].ids.len());
-        let mut nll = vec![0.0; tasks.len()];
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<_> = chunk.iter().map(|&i| contexts[i].clone()).collect();
-            for (&i, logprobs) in chunk.iter().zip(score_contexts(&bundle.model, &loaded.device, &batch)) {
-                nll[i] = -logprobs.iter().sum::<f64>() / logprobs.len() as f64;
+    output::write_with(&args.out, |out| {
+        for bench in &args.bench {
+            let tasks = eval::tasks(bench, args.limit)?;
+            let mut contexts = Vec::new();
+            for task in &tasks {
+                let turn = [Message {
+                    role: "user".into(),
+                    content: instruction(task),
+                }];
+                let reply = canonical_reply(task);
+                let ids: Vec<u32> = bundle
+                    .chat
+                    .tokenizer
+                    .tokenize(&reply)?
+                    .iter()
+                    .filter_map(|t| t.id)
+                    .collect();
+                contexts.push(bundle.chat.context(&turn, &ids)?);
             }
+            // Batches of similar lengths pad little; the log-probs do not depend on the batch.
+            let mut order: Vec<usize> = (0..tasks.len()).collect();
+            order.sort_by_key(|&i| contexts[i].ids.len());
+            let mut nll = vec![0.0; tasks.len()];
+            for chunk in order.chunks(BATCH) {
+                let batch: Vec<_> = chunk.iter().map(|&i| contexts[i].clone()).collect();
+                for (&i, logprobs) in chunk.iter().zip(score_contexts(&bundle.model, &loaded.device, &batch)) {
+                    nll[i] = -logprobs.iter().sum::<f64>() / logprobs.len() as f64;
+                }
+            }
+            for ((task, context), &nll) in tasks.iter().zip(&contexts).zip(&nll) {
+                let line = NllLine {
+                    bench: bench.clone(),
+                    task_id: task.task_id.clone(),
+                    tokens: context.ids.len() - context.prompt_len,
+                    nll,
+                };
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            }
+            let total: f64 = nll.iter().sum();
+            println!(
+                "{bench}: mean NLL {:.4} nats/token over {} tasks",
+                total / tasks.len() as f64,
+                tasks.len()
+            );
         }
-        for ((task, context), &nll) in tasks.iter().zip(&contexts).zip(&nll) {
-            let line = NllLine {
-                bench: bench.clone(),
-                task_id: task.task_id.clone(),
-                tokens: context.ids.len() - context.prompt_len,
-                nll,
-            };
-            writeln!(out, "{}", serde_json::to_string(&line)?)?;
-        }
-        let total: f64 = nll.iter().sum();
-        println!(
-            "{bench}: mean NLL {:.4} nats/token over {} tasks",
-            total / tasks.len() as f64,
-            tasks.len()
-        );
-    }
-    out.flush()
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+        Ok(())
+    })?;
     println!("wrote {}", args.out.display());
     Ok(())
 }

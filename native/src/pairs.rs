@@ -14,6 +14,7 @@ use codeblock_core::mine::{self, MAX_CODE_BYTES, Mined};
 use serde_json::{Value, json};
 
 use crate::input;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -68,13 +69,12 @@ pub fn run(args: Args) -> Result<()> {
         Source::Functions => functions(&args.input)?,
         Source::MlsysLab => mlsys_lab(&args.input)?,
     };
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?,
-    );
-    for pair in &pairs {
-        writeln!(out, "{pair}")?;
-    }
-    out.flush()?;
+    output::write_with(&args.out, |out| {
+        for pair in &pairs {
+            writeln!(out, "{pair}")?;
+        }
+        Ok(())
+    })?;
     let skipped: Vec<String> = skipped.iter().map(|(why, n)| format!("{n} {why}")).collect();
     let skipped = match skipped.is_empty() {
         true => String::new(),

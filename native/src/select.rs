@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -286,7 +287,7 @@ pub fn run(args: Args) -> Result<()> {
             config: &config,
         };
         let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+        output::write(path, text + "\n")?;
     }
     Ok(())
 }
@@ -423,13 +424,13 @@ fn read_scores(path: &Path) -> Result<PrecomputedScorer> {
 }
 
 fn write_jsonl(path: &Path, outputs: &[RecordOutput]) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    for output in outputs {
-        serde_json::to_writer(&mut out, output)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush().with_context(|| format!("cannot write {}", path.display()))
+    output::write_with(path, |out| {
+        for output in outputs {
+            serde_json::to_writer(&mut *out, output)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 fn bar(len: usize, stage: &str, unit: &str) -> ProgressBar {

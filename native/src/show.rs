@@ -6,13 +6,14 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::ValueEnum;
 use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
 use codeblock_core::pipeline::segment::SegmentKind;
 use codeblock_core::span::LineIndex;
 
 use crate::input;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,7 +51,7 @@ pub fn run(args: Args) -> Result<()> {
         Format::Html => html(&record.id, selected),
     };
     match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => output::write(path, text),
         None => {
             print!("{text}");
             Ok(())

@@ -616,3 +616,49 @@ fn pairs_are_mined_with_their_licence_and_cleaned_of_benchmark_tasks() {
     let ids: Vec<Value> = read_jsonl(&clean).iter().map(|p| p["id"].clone()).collect();
     assert_eq!(ids, [functions[0]["id"].clone(), tasks[0]["id"].clone()]);
 }
+
+/// `--device auto` probes the graphics drivers quietly: on a machine without a GPU or a display
+/// (Mesa then writes "XDG_RUNTIME_DIR is invalid or not set" once per backend), the user reads
+/// one line, ours, saying what was chosen and why.
+#[test]
+fn device_auto_says_in_one_line_what_it_chose() {
+    let dir = scratch("device-auto");
+    let input = dir.join("pairs.jsonl");
+    std::fs::write(&input, "{\"prompt\": \"p\", \"completion\": \"x = 1\"}\n").unwrap();
+    let run = codeblock()
+        .env_remove("XDG_RUNTIME_DIR")
+        .args(["select", "--device", "auto", "--model"])
+        .arg(codeblock_tests::model_path())
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.join("out.jsonl"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("model ") && first.contains(" on "), "{stderr}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+}
+
+/// An output that cannot be written is a clear error, and nothing is left under its name or a
+/// temporary one.
+#[test]
+fn an_unwritable_output_is_a_clear_error_and_leaves_nothing() {
+    let dir = scratch("unwritable");
+    let input = dir.join("pairs.jsonl");
+    std::fs::write(&input, "{\"prompt\": \"p\", \"completion\": \"x = 1\"}\n").unwrap();
+    let out = dir.join("missing-folder/selected.jsonl");
+    let run = codeblock()
+        .args(["select", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(&format!("cannot write {}", out.display())), "{stderr}");
+    assert!(!dir.join("missing-folder").exists());
+}

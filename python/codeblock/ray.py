@@ -1,33 +1,23 @@
-"""`codeblock select` on Ray Data: the same three passes as `codeblock.select_dataset` (fit the
-n-gram baseline on every block's counts, shortlist each row, cut the budget once in the driver,
-write each row with its share), as `map_batches` over pyarrow blocks, so a cluster's workers
-do the work and the driver holds only the counts, the shortlists and the shares.
+"""`codeblock select` on Ray Data: the passes of `codeblock.batches` (fit the n-gram baseline on
+every block's counts, shortlist each row, cut the budget once in the driver, write each row with
+its share) as `map_batches` over pyarrow blocks, so a cluster's workers do the work and the
+driver holds only the counts, the shortlists and the shares.
 
     import ray, codeblock, codeblock.ray
     ds = ray.data.read_parquet("s3://bucket/pairs/")
     codeblock.ray.select(ds, selector).write_parquet("s3://bucket/selected/")
 
-Row i of the dataset (in its order) is line i + 1 of the equivalent JSONL file, so the
-`selected` column equals the binary's output on that file, byte for byte.
+Row i of the dataset (in its order when read; `DataContext.execution_options.preserve_order`
+makes it deterministic) is line i + 1 of the equivalent JSONL file, so the `selected` column
+equals the binary's output on that file, byte for byte. The numbered rows are materialized once
+(in the object store, which spills to disk) so the passes see the same rows.
 """
-
-import json
 
 import pyarrow as pa
 
+from . import batches
+
 ROW = "_codeblock_row"
-
-
-def _lines(table):
-    """A block's rows (without the row number) as the JSON lines `codeblock select` reads; null
-    fields are left out, as a row that lacks a field."""
-    rows = table.drop_columns([ROW]).to_pylist()
-    return [json.dumps({k: v for k, v in row.items() if v is not None}) for row in rows]
-
-
-def _numbers(table):
-    return [i + 1 for i in table.column(ROW).to_pylist()]
-
 
 _FETCHED = {}
 
@@ -43,29 +33,45 @@ def _fetched(ref):
     return _FETCHED[key]
 
 
-def select(dataset, selector, batch_size=1000, column="selected"):
-    """The dataset with a `column` holding each row's `codeblock select` output line (JSON)."""
+def _split(table):
+    """A numbered block: its rows without the number, and their indices."""
+    return table.drop_columns([ROW]), table.column(ROW).to_pylist()
+
+
+def select(dataset, selector, batch_size=1000, column="selected", token_columns=None, mode="codeblock", seed=0):
+    """The dataset with a `column` holding each row's `codeblock select` output line (JSON) and,
+    with `token_columns`, the training columns of `codeblock export --format trl` and `reject`
+    (see `codeblock.select_dataset`, which takes the same arguments)."""
     import ray
 
-    numbered = dataset.zip(ray.data.range(dataset.count()).rename_columns({"id": ROW}))
+    if token_columns is None:
+        token_columns = selector.has_tokenizer
+    # Numbered once and materialized: the passes must see the same rows under the same numbers,
+    # and Ray Data does not promise one order across executions of a dataset.
+    numbered = dataset.zip(ray.data.range(dataset.count()).rename_columns({"id": ROW})).materialize()
+    blocks = dict(batch_format="pyarrow", batch_size=batch_size)
 
-    def fit(table):
-        return pa.table({"counts": [selector.fit(_lines(table), _numbers(table))]})
+    fitted = selector
+    if not batches.scored(dataset.columns()):
 
-    counts = [row["counts"] for row in numbered.map_batches(fit, batch_format="pyarrow", batch_size=batch_size).take_all()]
-    fitted = selector.fitted(counts)
+        def fit(table):
+            return pa.table({"counts": [batches.fit_batch(selector, *_split(table))]})
+
+        fitted = selector.fitted([row["counts"] for row in numbered.map_batches(fit, **blocks).take_all()])
 
     def shortlist(table):
-        return pa.table({ROW: table.column(ROW), "shortlist": fitted.shortlist(_lines(table), _numbers(table))})
+        return pa.table({ROW: table.column(ROW), "shortlist": batches.shortlist_batch(fitted, *_split(table))})
 
-    listed = numbered.map_batches(shortlist, batch_format="pyarrow", batch_size=batch_size).take_all()
+    listed = numbered.map_batches(shortlist, **blocks).take_all()
     listed.sort(key=lambda row: row[ROW])
     shares = ray.put(fitted.cut([row["shortlist"] for row in listed]))
 
     def apply(table, shares):
-        shares = _fetched(shares)
-        chosen = [shares[i] for i in table.column(ROW).to_pylist()]
-        selected = fitted.apply(_lines(table), _numbers(table), chosen)
-        return table.drop_columns([ROW]).append_column(column, pa.array(selected, pa.string()))
+        rows, indices = _split(table)
+        columns = batches.apply_batch(fitted, rows, indices, _fetched(shares), column, token_columns, mode, seed)
+        for name, values in columns.items():
+            kind = batches.TOKEN_SCHEMA.field(name).type if name in batches.TOKEN_SCHEMA.names else pa.string()
+            rows = rows.append_column(name, pa.array(values, kind))
+        return rows
 
-    return numbered.map_batches(apply, batch_format="pyarrow", batch_size=batch_size, fn_kwargs={"shares": shares})
+    return numbered.map_batches(apply, fn_kwargs={"shares": shares}, **blocks)

@@ -7,30 +7,35 @@
 //! and `fitted` once (the n-gram baseline of the whole input), `shortlist` per shard, `cut` once,
 //! `apply` per shard. Shards name their rows by line number (a row is line `index + 1`).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use codeblock_core::export::{TokenRow, TrainingLine, trainable};
+use codeblock_core::formats::chat::ChatTokenizer;
 use codeblock_core::formats::jsonl;
 use codeblock_core::pipeline::analysis::Prepared;
 use codeblock_core::pipeline::output::{Input, RecordOutput};
 use codeblock_core::pipeline::record::Fields;
 use codeblock_core::pipeline::score::{Fitted, NgramCounts, NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::pipeline::select::{self, Chosen, Shortlist};
-use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
+use codeblock_core::pipeline::tokens::{LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{analyse, output, prepare, requests};
+use codeblock_core::train::Mode;
 use codeblock_core::{Config, run};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The pipeline's settings and tokenizer, ready to select. Picklable (its config, the
-/// tokenizer's JSON and a fitted n-gram model's counts), so `datasets.map(num_proc=N)` and Ray
-/// can ship it to workers.
+/// The pipeline's settings and a model's tokenizer (with its chat template and end tokens),
+/// ready to select and to make training rows. Picklable (its config, the tokenizer's JSON, the
+/// template, the end tokens and a fitted n-gram model's counts), so `datasets.map(num_proc=N)`
+/// and Ray can ship it to workers.
 #[pyclass(module = "codeblock._codeblock", frozen)]
 #[derive(Debug, Clone)]
 struct Selector {
-    tokenizer: Option<HfTokenizer>,
+    chat: Option<ChatTokenizer>,
     config: Config,
     /// The n-gram baseline fitted on a whole dataset (`fitted`), shared by its shards.
     ngram: Option<Arc<NgramScorer>>,
@@ -40,27 +45,44 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// The bytes shards and the driver pass each other (counts, shortlists, shares): postcard,
+/// compact and exact (an f64 travels as its 8 bytes).
 fn to_bytes(value: &impl Serialize) -> PyResult<Vec<u8>> {
-    serde_json::to_vec(value).map_err(value_error)
+    postcard::to_stdvec(value).map_err(value_error)
 }
 
 fn from_bytes<T: DeserializeOwned>(bytes: &[u8], what: &str) -> PyResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+    postcard::from_bytes(bytes).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
 }
 
 #[pymethods]
 impl Selector {
     /// `tokenizer`: the bytes of a Hugging Face `tokenizer.json` or of a GGUF model (its
-    /// tokenizer); without one, the lexical fallback. `config`: the pipeline's knobs as JSON
-    /// text, as `codeblock select --config` reads them (METHOD.md). `ngram`: a fitted n-gram
-    /// model's counts (what pickling carries; `fitted` makes them).
+    /// tokenizer, chat template and end tokens); without one, the lexical fallback (which can
+    /// select but makes no training rows). `config`: the pipeline's knobs as JSON text, as
+    /// `codeblock select --config` reads them (METHOD.md). `ngram`: a fitted n-gram model's
+    /// counts (what pickling carries; `fitted` makes them). `tokenizer_config`: the text of a
+    /// checkpoint's `tokenizer_config.json` (its chat template and end token). `chat_template`
+    /// and `end_tokens` replace what the tokenizer came with.
     #[new]
-    #[pyo3(signature = (tokenizer=None, config=None, ngram=None))]
-    fn new(tokenizer: Option<&[u8]>, config: Option<&str>, ngram: Option<&[u8]>) -> PyResult<Self> {
-        let tokenizer = tokenizer
-            .map(HfTokenizer::from_json_or_gguf)
+    #[pyo3(signature = (tokenizer=None, config=None, ngram=None, tokenizer_config=None, chat_template=None, end_tokens=None))]
+    fn new(
+        tokenizer: Option<&[u8]>,
+        config: Option<&str>,
+        ngram: Option<&[u8]>,
+        tokenizer_config: Option<&str>,
+        chat_template: Option<String>,
+        end_tokens: Option<Vec<u32>>,
+    ) -> PyResult<Self> {
+        let chat = tokenizer
+            .map(|bytes| {
+                let chat = ChatTokenizer::from_bytes(bytes, tokenizer_config)?;
+                let template = chat_template.or(chat.template_source);
+                let end_tokens = end_tokens.unwrap_or(chat.end_tokens);
+                ChatTokenizer::from_parts(chat.tokenizer, template, end_tokens)
+            })
             .transpose()
-            .map_err(|e| PyValueError::new_err(format!("tokenizer: {e}")))?;
+            .map_err(value_error)?;
         let config: Config = match config {
             Some(json) => serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("config: {e}")))?,
             None => Config::default(),
@@ -72,11 +94,65 @@ impl Selector {
             .map(|bytes| from_bytes::<NgramCounts>(bytes, "n-gram counts"))
             .transpose()?
             .map(|counts| Arc::new(NgramScorer::from_counts([counts])));
-        Ok(Selector {
-            tokenizer,
-            config,
-            ngram,
-        })
+        Ok(Selector { chat, config, ngram })
+    }
+
+    /// A selector for a model's files: `tokenizer` is a GGUF model, a `tokenizer.json` (with
+    /// `tokenizer_config.json` and `chat_template.jinja` read from beside it when there), or a
+    /// Hugging Face checkpoint folder holding them. `chat_template`: a template's text in place
+    /// of the model's. `budget`: the fraction of response tokens to supervise (METHOD.md's
+    /// `select.budget`), over `config`.
+    #[staticmethod]
+    #[pyo3(signature = (tokenizer, chat_template=None, budget=None, config=None))]
+    fn from_pretrained_files(
+        tokenizer: PathBuf,
+        chat_template: Option<String>,
+        budget: Option<f64>,
+        config: Option<&str>,
+    ) -> PyResult<Self> {
+        let (file, folder) = match tokenizer.is_dir() {
+            true => (tokenizer.join("tokenizer.json"), tokenizer.clone()),
+            false => (
+                tokenizer.clone(),
+                tokenizer.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
+        };
+        let bytes = read(&file)?;
+        let beside = |name: &str| -> PyResult<Option<String>> {
+            let path = folder.join(name);
+            match bytes.starts_with(b"GGUF") || !path.exists() {
+                true => Ok(None),
+                false => String::from_utf8(read(&path)?)
+                    .map(Some)
+                    .map_err(|_| value_error(format!("{} is not UTF-8", path.display()))),
+            }
+        };
+        let tokenizer_config = beside("tokenizer_config.json")?;
+        // transformers saves a template in its own file, which wins over the config's.
+        let chat_template = chat_template.or(beside("chat_template.jinja")?);
+        let mut config: Config = match config {
+            Some(json) => serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("config: {e}")))?,
+            None => Config::default(),
+        };
+        if let Some(budget) = budget {
+            config.select.budget = budget;
+        }
+        let config = serde_json::to_string(&config).map_err(value_error)?;
+        Selector::new(
+            Some(&bytes),
+            Some(&config),
+            None,
+            tokenizer_config.as_deref(),
+            chat_template,
+            None,
+        )
+        .map_err(|e| value_error(format!("{}: {e}", tokenizer.display())))
+    }
+
+    /// Whether this selector has a model's tokenizer, and so can make training rows.
+    #[getter]
+    fn has_tokenizer(&self) -> bool {
+        self.chat.is_some()
     }
 
     /// The JSONL `codeblock select` writes for these input lines: one line per record, rejects
@@ -84,7 +160,7 @@ impl Selector {
     /// without them the n-gram baseline, fitted on these lines.
     #[pyo3(signature = (data, scores=None))]
     fn select_jsonl(&self, py: Python<'_>, data: &[u8], scores: Option<&[u8]>) -> PyResult<String> {
-        let mut scorer = self.scorer(scores)?;
+        let mut scorer = self.scorer(scores, None, &[])?;
         py.detach(|| {
             let inputs = jsonl::records(data, &Fields::default(), None);
             let outputs = run(inputs, self.tokenizer(), scorer.as_mut(), None, &self.config, &mut ());
@@ -124,16 +200,20 @@ impl Selector {
     }
 
     /// Phase 1: each row's shortlist for the budget (bytes), or None when the row is rejected.
-    #[pyo3(signature = (lines, numbers, scores=None))]
+    /// `scores`: precomputed log-probs as a file's bytes (`select --scores`), or `row_scores`,
+    /// one JSON object per row in any of its shapes without the `id` (a dataset's `logprobs`
+    /// column), None for a row without.
+    #[pyo3(signature = (lines, numbers, scores=None, row_scores=None))]
     fn shortlist(
         &self,
         py: Python<'_>,
         lines: Vec<String>,
         numbers: Vec<usize>,
         scores: Option<&[u8]>,
+        row_scores: Option<Vec<Option<String>>>,
     ) -> PyResult<Vec<Option<Vec<u8>>>> {
         let inputs = inputs(&lines, &numbers)?;
-        let mut scorer = self.scorer(scores)?;
+        let mut scorer = self.scorer(scores, row_scores.as_deref(), &inputs)?;
         py.detach(|| {
             analyse(inputs, self.tokenizer(), scorer.as_mut(), None, &self.config, &mut ())
                 .iter()
@@ -165,7 +245,8 @@ impl Selector {
     }
 
     /// Phase 3: each row's output line (`codeblock select`'s JSON), from what `cut` gave it.
-    #[pyo3(signature = (lines, numbers, chosen, scores=None))]
+    /// The scores are phase 1's.
+    #[pyo3(signature = (lines, numbers, chosen, scores=None, row_scores=None))]
     fn apply(
         &self,
         py: Python<'_>,
@@ -173,6 +254,7 @@ impl Selector {
         numbers: Vec<usize>,
         chosen: Vec<Option<Vec<u8>>>,
         scores: Option<&[u8]>,
+        row_scores: Option<Vec<Option<String>>>,
     ) -> PyResult<Vec<String>> {
         let inputs = inputs(&lines, &numbers)?;
         if chosen.len() != lines.len() {
@@ -182,7 +264,7 @@ impl Selector {
                 chosen.len()
             )));
         }
-        let mut scorer = self.scorer(scores)?;
+        let mut scorer = self.scorer(scores, row_scores.as_deref(), &inputs)?;
         py.detach(|| {
             let analysed = analyse(inputs, self.tokenizer(), scorer.as_mut(), None, &self.config, &mut ());
             analysed
@@ -202,14 +284,54 @@ impl Selector {
         })
     }
 
-    /// Pickling: the tokenizer as its JSON, the config as JSON, a fitted model's counts.
+    /// The training rows of `select` output lines (`apply`'s, the binary's, or either with
+    /// the `weights` of `mode="mask"`), as the columns of `codeblock export --format trl`:
+    /// `input_ids` (the prompt through the chat template, the response's ids, the end token),
+    /// `attention_mask`, `labels` (-100 where no loss) and `assistant_masks`, one row per line.
+    /// A line that gives no row (rejected by select, or given no loss by the mode) has empty
+    /// columns and its reason in `reject` ("reason: message"); the others have `reject` None.
+    /// `mode`: one of the trainer's modes (codeblock, full, random, random_items, mask).
+    #[pyo3(signature = (selected, mode="codeblock", seed=0))]
+    fn token_columns(&self, py: Python<'_>, selected: Vec<String>, mode: &str, seed: u64) -> PyResult<TokenColumns> {
+        let chat = self
+            .chat
+            .as_ref()
+            .ok_or_else(|| value_error("training rows need a model's tokenizer; make the Selector with one"))?;
+        let mode: Mode = serde_json::from_value(serde_json::Value::String(mode.replace('-', "_")))
+            .map_err(|_| value_error(format!("unknown mode `{mode}`")))?;
+        if mode == Mode::TokenCleaning {
+            return Err(value_error(
+                "mode token_cleaning needs two models; train it with `codeblock train`",
+            ));
+        }
+        py.detach(|| {
+            let mut columns = TokenColumns::default();
+            for (index, text) in selected.iter().enumerate() {
+                let line: TrainingLine = serde_json::from_str(text)
+                    .map_err(|e| value_error(format!("row {index}: not a `codeblock select` output line: {e}")))?;
+                let trainable = trainable(chat, &line, mode, seed)
+                    .map_err(|e| value_error(format!("row {index} (record `{}`): {e}", line.record.id)))?;
+                match trainable {
+                    Ok(trainable) => columns.push(TokenRow::new(&trainable.example), None),
+                    Err(reject) => columns.push(
+                        TokenRow::default(),
+                        Some(format!("{}: {}", reject.reason, reject.message)),
+                    ),
+                }
+            }
+            Ok(columns)
+        })
+    }
+
+    /// Pickling: the tokenizer as its JSON, the config as JSON, a fitted model's counts, the
+    /// chat template and end tokens.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
         let py = slf.py();
         let this = slf.get();
         let tokenizer = this
-            .tokenizer
+            .chat
             .as_ref()
-            .map(|t| t.to_json().map(|json| PyBytes::new(py, json.as_bytes())))
+            .map(|chat| chat.tokenizer.to_json().map(|json| PyBytes::new(py, json.as_bytes())))
             .transpose()
             .map_err(value_error)?;
         let config = serde_json::to_string(&this.config).map_err(value_error)?;
@@ -218,27 +340,83 @@ impl Selector {
             .as_ref()
             .map(|ngram| to_bytes(&ngram.counts()).map(|b| PyBytes::new(py, &b)))
             .transpose()?;
-        Ok((slf.get_type().into_any(), (tokenizer, config, ngram)))
+        let template = this.chat.as_ref().and_then(|chat| chat.template_source.clone());
+        let end_tokens = this.chat.as_ref().map(|chat| chat.end_tokens.clone());
+        Ok((
+            slf.get_type().into_any(),
+            (tokenizer, config, ngram, None, template, end_tokens),
+        ))
     }
 }
 
 impl Selector {
     fn tokenizer(&self) -> &dyn Tokenize {
-        match &self.tokenizer {
-            Some(tokenizer) => tokenizer,
+        match &self.chat {
+            Some(chat) => &chat.tokenizer,
             None => &LexicalTokenizer,
         }
     }
 
-    /// Precomputed scores when given; else the fitted n-gram model, or one fitted on the call's
-    /// own records.
-    fn scorer(&self, scores: Option<&[u8]>) -> PyResult<Box<dyn TokenScorer + Send + '_>> {
-        Ok(match (scores, &self.ngram) {
-            (Some(scores), _) => Box::new(PrecomputedScorer::from_jsonl(scores).map_err(value_error)?),
-            (None, Some(ngram)) => Box::new(Fitted(ngram)),
-            (None, None) => Box::new(NgramScorer::default()),
+    /// Precomputed scores when given (a file's, or each row's beside its record in `inputs`);
+    /// else the fitted n-gram model, or one fitted on the call's own records.
+    fn scorer(
+        &self,
+        scores: Option<&[u8]>,
+        row_scores: Option<&[Option<String>]>,
+        inputs: &[Input],
+    ) -> PyResult<Box<dyn TokenScorer + Send + '_>> {
+        Ok(match (scores, row_scores, &self.ngram) {
+            (Some(scores), _, _) => Box::new(PrecomputedScorer::from_jsonl(scores).map_err(value_error)?),
+            (None, Some(rows), _) => Box::new(rows_scorer(rows, inputs)?),
+            (None, None, Some(ngram)) => Box::new(Fitted(ngram)),
+            (None, None, None) => Box::new(NgramScorer::default()),
         })
     }
+}
+
+/// The scores given beside each row's record; a row that cannot be read has none to give.
+fn rows_scorer(rows: &[Option<String>], inputs: &[Input]) -> PyResult<PrecomputedScorer> {
+    if rows.len() != inputs.len() {
+        return Err(value_error(format!("{} rows but {} scores", inputs.len(), rows.len())));
+    }
+    let mut scorer = PrecomputedScorer::default();
+    for (input, scores) in inputs.iter().zip(rows) {
+        let (Ok(record), Some(scores)) = (&input.record, scores) else {
+            continue;
+        };
+        let row = input.line.unwrap_or_default();
+        serde_json::from_str(scores)
+            .map_err(|e| e.to_string())
+            .and_then(|scores| scorer.add_record(&record.id, scores))
+            .map_err(|e| value_error(format!("line {row} (record `{}`): scores: {e}", record.id)))?;
+    }
+    Ok(scorer)
+}
+
+/// Training rows as columns (`Selector.token_columns`).
+#[derive(Default, IntoPyObject)]
+struct TokenColumns {
+    input_ids: Vec<Vec<u32>>,
+    // 0/1 flags as ints: PyO3 would turn a `Vec<u8>` into `bytes`.
+    attention_mask: Vec<Vec<i32>>,
+    labels: Vec<Vec<i64>>,
+    assistant_masks: Vec<Vec<i32>>,
+    reject: Vec<Option<String>>,
+}
+
+impl TokenColumns {
+    fn push(&mut self, row: TokenRow, reject: Option<String>) {
+        self.input_ids.push(row.input_ids);
+        let ints = |flags: Vec<u8>| flags.into_iter().map(i32::from).collect();
+        self.attention_mask.push(ints(row.attention_mask));
+        self.labels.push(row.labels);
+        self.assistant_masks.push(ints(row.assistant_masks));
+        self.reject.push(reject);
+    }
+}
+
+fn read(path: &Path) -> PyResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| PyOSError::new_err(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Rows given as JSON lines with their line numbers.
@@ -270,7 +448,14 @@ fn lines_of(outputs: &[RecordOutput]) -> PyResult<String> {
 /// What pickle calls to remake a selector: the class, and its constructor's arguments.
 type Reduced<'py> = (
     Bound<'py, PyAny>,
-    (Option<Bound<'py, PyBytes>>, String, Option<Bound<'py, PyBytes>>),
+    (
+        Option<Bound<'py, PyBytes>>,
+        String,
+        Option<Bound<'py, PyBytes>>,
+        Option<String>,
+        Option<String>,
+        Option<Vec<u32>>,
+    ),
 );
 
 #[pymodule]

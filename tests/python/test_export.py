@@ -1,4 +1,5 @@
-"""`codeblock export` read back by the Python tools people train with.
+"""`codeblock export` read back by the Python tools people train with, and the same rows made by
+the Python package.
 
 Needs CODEBLOCK_BIN (the native binary), CODEBLOCK_TOKENIZER (Qwen3's tokenizer.json) and
 CODEBLOCK_DATA (MBPP). The ids are checked against Hugging Face `tokenizers` and a `jinja2`
@@ -12,7 +13,8 @@ import shutil
 import datasets
 import jinja2
 import pytest
-from conftest import ROOT, codeblock, mbpp_pairs
+import codeblock
+from conftest import ROOT, codeblock as cli, mbpp_pairs
 from tokenizers import Tokenizer
 
 CHATML = (
@@ -40,7 +42,7 @@ def run(tmp_path_factory):
     pairs = work / "pairs.jsonl"
     pairs.write_text(mbpp.read_text() + "\n".join(fixtures) + '\n{"oops"\n')
     selected = work / "selected.jsonl"
-    codeblock("select", "--input", pairs, "--tokenizer", model / "tokenizer.json", "--budget", "0.02", "--guard", "none", "--out", selected)
+    cli("select", "--input", pairs, "--tokenizer", model / "tokenizer.json", "--budget", "0.02", "--guard", "none", "--out", selected)
     for form, name in [
         ("trl", "trl.parquet"),
         ("trl", "trl.jsonl"),
@@ -49,7 +51,7 @@ def run(tmp_path_factory):
         ("axolotl-chat", "chat.jsonl"),
         ("weights", "weights.jsonl"),
     ]:
-        codeblock("export", "--input", selected, "--model", model, "--format", form, "--out", work / name)
+        cli("export", "--input", selected, "--model", model, "--format", form, "--out", work / name)
     lines = [json.loads(line) for line in selected.read_text().splitlines()]
     return work, lines, Tokenizer.from_file(str(model / "tokenizer.json"))
 
@@ -144,3 +146,38 @@ def test_weights_are_the_mask_for_the_mask_mode(run):
         assert line["weights"] == [float(f) for f in original["mask"]["supervised"]]
         del line["weights"]
         assert line == original
+
+
+def test_the_python_package_makes_the_exported_rows(run):
+    """A selector from the same model folder selects what the binary selected, and its token
+    columns are the `trl` export's rows, with the export's rejects as `reject`."""
+    work, lines, _ = run
+    guard_none = json.dumps({"select": {"guard": "none"}})
+    selector = codeblock.Selector.from_pretrained_files(work / "model", budget=0.02, config=guard_none)
+    selected = selector.select_jsonl((work / "pairs.jsonl").read_bytes()).splitlines()
+    assert [json.loads(line) for line in selected] == lines
+    columns = selector.token_columns(selected)
+    rejects = [json.loads(line) for line in (work / "trl.rejects.jsonl").read_text().splitlines()]
+    assert [r.split(":")[0] for r in columns["reject"] if r] == [r["reason"] for r in rejects]
+    made = [
+        {name: columns[name][i] for name in ["input_ids", "attention_mask", "labels", "assistant_masks"]}
+        for i, reject in enumerate(columns["reject"])
+        if reject is None
+    ]
+    assert made == load(work / "trl.parquet").remove_columns(["id"]).to_list()
+
+
+def test_a_chat_template_file_beside_the_tokenizer_wins(run, tmp_path):
+    """transformers saves a template as `chat_template.jinja`, which wins over the config's."""
+    work, lines, tokenizer = run
+    shutil.copytree(work / "model", tmp_path / "model")
+    (tmp_path / "model/chat_template.jinja").write_text(
+        "{% for m in messages %}### {{ m['content'] }}\n{% endfor %}### Answer:\n"
+    )
+    line = json.dumps(trained(lines)[0])
+    for selector in [
+        codeblock.Selector.from_pretrained_files(tmp_path / "model"),
+        codeblock.Selector.from_pretrained_files(tmp_path / "model/tokenizer.json"),
+    ]:
+        ids = selector.token_columns([line])["input_ids"][0]
+        assert tokenizer.decode(ids, skip_special_tokens=False).startswith("### ")

@@ -117,4 +117,58 @@ def test_select_dataset_equals_the_binary_over_shards(pairs, num_proc):
     selector = codeblock.Selector(tokenizer=open(tokenizer, "rb").read())
     selected = codeblock.select_dataset(dataset, selector, num_proc=num_proc, batch_size=50)
     assert selected["selected"] == expected
-    assert selected.column_names == dataset.column_names + ["selected"]
+    token_columns = ["input_ids", "attention_mask", "labels", "assistant_masks", "reject"]
+    assert selected.column_names == dataset.column_names + ["selected"] + token_columns
+    # The training rows of the binary's lines (tests/python/test_export.py: = `codeblock export`).
+    assert selected.select_columns(token_columns).to_dict() == selector.token_columns(expected)
+    plain = codeblock.select_dataset(dataset, selector, num_proc=num_proc, token_columns=False)
+    assert plain.column_names == dataset.column_names + ["selected"]
+
+
+def test_a_logprobs_column_scores_its_rows(pairs):
+    """Rows that carry `codeblock score`'s `token_ids` and `logprobs` select as `--scores` does,
+    and a row whose ids are not its response's is a named reject."""
+    work, path = pairs
+    small = work / "small.jsonl"
+    small.write_text("".join(path.read_text(errors="replace").splitlines(keepends=True)[:8]))
+    scores = work / "small-scores.jsonl"
+    cli("score", "--input", small, "--model", MODEL, "--device", "cpu", "--out", scores)
+    expected = native(work, small, "scored-rows", None, MODEL, scores).splitlines()
+    rows = [json.loads(line) for line in small.read_text().splitlines()]
+    by_id = {json.loads(line)["id"]: json.loads(line) for line in scores.read_text().splitlines()}
+    for row in rows:
+        row.update({k: by_id[row["id"]][k] for k in ["token_ids", "logprobs"]})
+    selector = codeblock.Selector(tokenizer=open(MODEL, "rb").read())
+    dataset = datasets.Dataset.from_list(rows)
+    assert codeblock.select_dataset(dataset, selector, num_proc=2, batch_size=3)["selected"] == expected
+    # The global budget moves when a row is rejected: compare with the binary given the same.
+    rows[0]["token_ids"] = [t + 1 for t in rows[0]["token_ids"]]
+    wrong = work / "wrong-scores.jsonl"
+    wrong.write_text("".join(json.dumps({k: row[k] for k in ["id", "token_ids", "logprobs"]}) + "\n" for row in rows))
+    expected = native(work, small, "wrong-rows", None, MODEL, wrong).splitlines()
+    selected = codeblock.select_dataset(datasets.Dataset.from_list(rows), selector, token_columns=False)
+    assert selected["selected"] == expected
+    assert json.loads(expected[0])["reason"] == "scores_mismatch"
+
+
+def test_the_batch_passes_in_a_plain_loop_equal_the_binary(pairs):
+    """The passes any engine can map (here a loop over pyarrow record batches, as Spark's
+    `mapInArrow` would give them) give the binary's lines and the training columns of them."""
+    import pyarrow.json
+
+    work, path = pairs
+    good = work / "good.jsonl"
+    good.write_text("".join(line for line in path.read_text(errors="replace").splitlines(keepends=True)[:-5]))
+    tokenizer = os.environ["CODEBLOCK_TOKENIZER"]
+    expected = native(work, good, "batches", None, tokenizer).splitlines()
+    table = pyarrow.json.read_json(good)
+    parts, start = [], 0
+    for batch in table.to_batches(max_chunksize=50):
+        parts.append((batch, range(start, start + batch.num_rows)))
+        start += batch.num_rows
+    selector = codeblock.Selector(tokenizer=open(tokenizer, "rb").read())
+    fitted = selector.fitted([codeblock.fit_batch(selector, batch, rows) for batch, rows in parts])
+    shares = fitted.cut([s for batch, rows in parts for s in codeblock.shortlist_batch(fitted, batch, rows)])
+    columns = [codeblock.apply_batch(fitted, batch, rows, shares, token_columns=True) for batch, rows in parts]
+    assert [line for c in columns for line in c["selected"]] == expected
+    assert [ids for c in columns for ids in c["input_ids"]] == selector.token_columns(expected)["input_ids"]

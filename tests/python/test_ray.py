@@ -1,5 +1,6 @@
 """`codeblock.ray.select` on Ray Data in local mode (2 CPUs): every row's `selected` line equals
-the binary's on the same records as a JSONL file, the global budget cut once over all blocks.
+the binary's on the same records as a JSONL file, the global budget cut once over all blocks,
+and its training columns are those of the binary's lines.
 
 Needs the package installed, CODEBLOCK_BIN, CODEBLOCK_TOKENIZER and CODEBLOCK_DATA.
 """
@@ -37,6 +38,11 @@ def test_ray_select_equals_the_binary(local_ray, tmp_path):
     dataset = ray.data.from_items(rows, override_num_blocks=8)
     selector = codeblock.Selector(tokenizer=open(tokenizer, "rb").read())
     selected = codeblock.ray.select(dataset, selector, batch_size=50).take_all()
-    by_id = {json.loads(row["selected"])["id"]: row["selected"] for row in selected}
+    by_id = {json.loads(row["selected"])["id"]: row for row in selected}
     assert len(selected) == len(expected)
-    assert [by_id[json.loads(line)["id"]] for line in expected] == expected
+    in_order = [by_id[json.loads(line)["id"]] for line in expected]
+    assert [row["selected"] for row in in_order] == expected
+    # The training rows of the binary's lines (tests/python/test_export.py: = `codeblock export`).
+    columns = selector.token_columns(expected)
+    for name, values in columns.items():
+        assert [list(row[name]) if name != "reject" else row[name] for row in in_order] == values

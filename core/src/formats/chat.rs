@@ -80,7 +80,18 @@ impl ChatTokenizer {
             .filter_map(|key| gguf.metadata.get(*key).and_then(|v| v.as_u64()))
             .map(|id| id as u32);
         let end_tokens = end_ids.chain(tokenizer.token_id("<|im_end|>")).collect();
-        Self::new(tokenizer, template_source, end_tokens)
+        Self::from_parts(tokenizer, template_source, end_tokens)
+    }
+
+    /// From the bytes of a GGUF model or of a `tokenizer.json` (with `tokenizer_config.json`'s
+    /// text, when there is one).
+    pub fn from_bytes(tokenizer: &[u8], tokenizer_config_json: Option<&str>) -> Result<Self, ChatError> {
+        if tokenizer.starts_with(b"GGUF") {
+            let gguf = Gguf::parse(tokenizer).map_err(|e| ChatError::Tokenizer(e.to_string()))?;
+            Self::from_gguf(&gguf)
+        } else {
+            Self::from_hf(tokenizer, tokenizer_config_json)
+        }
     }
 
     /// From a Hugging Face checkpoint's `tokenizer.json` and, when it has one,
@@ -100,10 +111,16 @@ impl ChatTokenizer {
             .chain(["<|im_end|>", "<|endoftext|>"])
             .filter_map(|t| tokenizer.token_id(t))
             .collect();
-        Self::new(tokenizer, template_source, end_tokens)
+        Self::from_parts(tokenizer, template_source, end_tokens)
     }
 
-    fn new(tokenizer: HfTokenizer, template_source: Option<String>, end_tokens: Vec<u32>) -> Result<Self, ChatError> {
+    /// From its parts: a tokenizer, a chat template's source (none: prompts are joined plainly),
+    /// and the ids that end the assistant's turn.
+    pub fn from_parts(
+        tokenizer: HfTokenizer,
+        template_source: Option<String>,
+        end_tokens: Vec<u32>,
+    ) -> Result<Self, ChatError> {
         let template = template_source.as_deref().map(ChatTemplate::new).transpose()?;
         Ok(ChatTokenizer {
             tokenizer,

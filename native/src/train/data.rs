@@ -5,23 +5,15 @@ use std::path::Path;
 
 use anyhow::{Result, bail, ensure};
 use burn::tensor::Device;
+use codeblock_core::export::TrainingLine;
 use codeblock_core::model::score_contexts;
-use codeblock_core::pipeline::output::{RecordOutput, Status};
+use codeblock_core::pipeline::output::Status;
 use codeblock_core::train::{self as plan, Example, Mode, token_cleaning_weights};
 use indicatif::ProgressBar;
-use serde::Deserialize;
 
 use super::args::Args;
 use crate::input;
 use crate::model;
-
-/// A line of `select`'s output, with the per-token `weights` the `mask` mode may bring.
-#[derive(Deserialize)]
-pub struct TrainingLine {
-    #[serde(flatten)]
-    pub record: RecordOutput,
-    pub weights: Option<Vec<f32>>,
-}
 
 /// The records of `select`'s output as examples: prompt through the chat template, response
 /// token ids, the end token, and the mode's weights. Rejected records and records with no

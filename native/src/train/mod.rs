@@ -29,7 +29,6 @@ mod data;
 mod step;
 
 pub use args::{Args, Knobs, ModeArg, saved};
-pub use data::TrainingLine;
 
 /// AdamW's epsilon (burn's default), before loss scaling.
 const ADAMW_EPSILON: f32 = 1e-5;

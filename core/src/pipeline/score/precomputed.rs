@@ -104,24 +104,35 @@ impl PrecomputedScorer {
         if text.trim().is_empty() {
             return Ok(());
         }
-        let (id, entry) = parse_line(text).map_err(|problem| PrecomputedError { line, problem })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| PrecomputedError {
+            line,
+            problem: e.to_string(),
+        })?;
+        self.add(value).map_err(|problem| PrecomputedError { line, problem })
+    }
+
+    /// Adds a record's scores given beside the record rather than in a file (a dataset's score
+    /// columns): an object in any of the three shapes, without its `id`.
+    pub fn add_record(&mut self, id: &str, mut scores: serde_json::Map<String, Value>) -> Result<(), String> {
+        scores.insert("id".into(), Value::String(id.into()));
+        self.add(Value::Object(scores))
+    }
+
+    fn add(&mut self, value: Value) -> Result<(), String> {
+        let (id, entry) = parse_value(value)?;
         let id = match id {
             Value::String(s) => s,
             other => other.to_string(),
         };
         match self.by_id.insert(id.clone(), entry) {
-            Some(_) => Err(PrecomputedError {
-                line,
-                problem: format!("record `{id}` is scored twice"),
-            }),
+            Some(_) => Err(format!("record `{id}` is scored twice")),
             None => Ok(()),
         }
     }
 }
 
 /// A line in any of the three shapes, by its keys.
-fn parse_line(text: &str) -> Result<(Value, Entry), String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+fn parse_value(value: Value) -> Result<(Value, Entry), String> {
     if value.get("prompt_logprobs").is_some() {
         vllm_entry(typed(value)?)
     } else if value.get("prompt_len").is_some() {
