@@ -31,7 +31,8 @@ test("the package ships types for Node and bundlers", () => {
     const types = readFileSync(join(project, "node_modules/@codeblock/wasm", dir, "codeblock.d.ts"), "utf8");
     assert.match(types, /export function partition\(code: string, options\?: Options \| null\): CodeItems;/);
     assert.match(types, /select\(record: object, options\?: Options \| null\): RecordOutput;/);
-    assert.match(types, /export function curate\(bytes: Uint8Array \| number\[\], options\?: Options \| null\): CurateResult;/);
+    assert.match(types, /export function curate\(bytes: Uint8Array, options\?: Options \| null\): CurateResult;/);
+    assert.match(types, /selectJsonl\(bytes: Uint8Array, options\?: Options \| null\): string;/);
   }
   assert.ok(existsSync(join(project, "node_modules/@codeblock/wasm/LICENSE")));
 });
@@ -90,4 +91,35 @@ test("bad input is an error or a reject naming the problem", () => {
   assert.equal(lines.length, 2);
   assert.match(JSON.parse(lines[1]).message, /^line 2: not valid JSON/);
   assert.equal(api.defaultConfig().select.budget, 0.019);
+});
+
+test("every export checks its arguments: a TypeError naming the argument, and the module goes on", () => {
+  const session = new api.Session();
+  const calls = [
+    [() => api.partition(123), "code must be a string, not number"],
+    [() => api.partition({}), "code must be a string, not object"],
+    [() => api.partition(null), "code must be a string, not null"],
+    [() => api.partition(), "code must be a string, not undefined"],
+    [() => api.partition("x = 1", 5), "options must be an object, not number"],
+    [() => api.partition("x = 1", []), "options must be an object, not an array"],
+    [() => api.curate("{}"), "bytes must be a Uint8Array, not string"],
+    [() => api.curate([123, 125]), "bytes must be a Uint8Array, not an array"],
+    [() => api.curate(new Uint8Array(), "keep"), "options must be an object, not string"],
+    [() => session.loadTokenizer("tokenizer.json"), "bytes must be a Uint8Array, not string"],
+    [() => session.setScores(42), "jsonl must be a string, not number"],
+    [() => session.selectJsonl({}), "bytes must be a Uint8Array, not object"],
+    [() => session.selectJsonl(null), "bytes must be a Uint8Array, not null"],
+    [() => session.select("{}"), "record must be an object, not string"],
+    [() => session.select(null), "record must be an object, not null"],
+    [() => session.select([]), "record must be an object, not an array"],
+  ];
+  for (const [call, message] of calls) {
+    assert.throws(call, (e) => e instanceof TypeError && e.message === message, message);
+  }
+  // Nothing above reached wasm memory: the module still answers, and right.
+  assert.deepEqual(api.partition(code).items.length, 4);
+  const line = '{"prompt":"p","completion":"x = 1"}\n';
+  assert.equal(JSON.parse(session.selectJsonl(new TextEncoder().encode(line).buffer)).status, "ok");
+  assert.equal(session.select({ prompt: "p", completion: "x = 1" }).status, "ok");
+  assert.equal(api.curate(Buffer.from(line)).report.records_in, 1);
 });

@@ -75,6 +75,36 @@ for (const device of ["webgpu", "cpu"]) {
         assert.ok(gap < 1e-3, `${pair.id}: ${key} differs from native by ${gap}`);
       }
     }
+    // Arguments of the wrong type are TypeErrors naming them; the model answers after them.
+    const thrown = await page.evaluate(async () => {
+      const model = window.previewer.model;
+      const attempts = [
+        () => model.score(42),
+        () => model.score("a record"),
+        () => model.score(new Uint8Array(), undefined, 5),
+        () => model.curate("text"),
+        () => model.constructor.load("model.gguf"),
+      ];
+      const seen = [];
+      for (const attempt of attempts) {
+        try {
+          await attempt();
+          seen.push("no error");
+        } catch (e) {
+          seen.push(`${e.constructor.name}: ${e.message}`);
+        }
+      }
+      return seen;
+    });
+    assert.deepEqual(thrown, [
+      "TypeError: input must be a Uint8Array or a record object, not number",
+      "TypeError: input must be a Uint8Array or a record object, not string",
+      "TypeError: onProgress must be a function, not number",
+      "TypeError: bytes must be a Uint8Array, not string",
+      "TypeError: bytes must be a Uint8Array, not string",
+    ]);
+    const again = await page.evaluate(async (text) => (await window.previewer.model.curate(new TextEncoder().encode(text), { curate: { keep: 1 } })).report.records_in, pool);
+    assert.equal(again, 3);
     assert.deepEqual(errors, []);
   });
 }

@@ -1,7 +1,9 @@
 //! codeblock in JavaScript: a thin wasm-bindgen shell over `codeblock-core`, for the previewer
 //! page and editor extensions. No pipeline logic lives here: each call reads its JS arguments as
 //! JSON, calls core, and hands back plain JSON-serialisable values (or, for `selectJsonl`, the
-//! exact text `codeblock select` writes). Errors are JS `Error`s with core's messages.
+//! exact text `codeblock select` writes). Errors are JS `Error`s with core's messages; an
+//! argument of the wrong type is a `TypeError` naming it, thrown before anything reaches wasm
+//! memory.
 
 use codeblock_core::curate::{CurateConfig, Curated, Measured, Pool};
 use codeblock_core::formats::jsonl;
@@ -44,17 +46,20 @@ struct Options {
 }
 
 impl Options {
-    fn from_js(value: Option<JsOptions>) -> Result<Self, JsError> {
+    fn from_js(value: Option<JsOptions>) -> Result<Self, JsValue> {
         let Some(value) = value.filter(|v| !v.is_undefined()) else {
             return Ok(Options::default());
         };
+        if !is_plain_object(&value) {
+            return Err(wrong_type("options", "an object", &value));
+        }
         let options: Options = from_js(&value).map_err(|e| JsError::new(&format!("options: {e}")))?;
         options
             .config
             .check()
             .map_err(|e| JsError::new(&format!("options.config: {e}")))?;
         if options.curate.k == 0 {
-            return Err(JsError::new("options.curate.k must be positive"));
+            return Err(JsError::new("options.curate.k must be positive").into());
         }
         Ok(options)
     }
@@ -79,8 +84,12 @@ impl Session {
 
     /// Loads a Hugging Face `tokenizer.json` from its bytes.
     #[wasm_bindgen(js_name = loadTokenizer)]
-    pub fn load_tokenizer(&mut self, bytes: &[u8]) -> Result<(), JsError> {
-        let tokenizer = HfTokenizer::from_bytes(bytes).map_err(|e| JsError::new(&format!("tokenizer: {e}")))?;
+    pub fn load_tokenizer(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let bytes = bytes_arg("bytes", &bytes)?;
+        let tokenizer = HfTokenizer::from_bytes(&bytes).map_err(|e| JsError::new(&format!("tokenizer: {e}")))?;
         self.tokenizer = Some(tokenizer);
         Ok(())
     }
@@ -88,7 +97,11 @@ impl Session {
     /// Uses a model's scores (JSONL lines `id`, `token_ids`, `logprobs`: what `Model.score`
     /// resolves to, or a file for `codeblock select --scores`) instead of the n-gram baseline.
     #[wasm_bindgen(js_name = setScores)]
-    pub fn set_scores(&mut self, jsonl: &str) -> Result<(), JsError> {
+    pub fn set_scores(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] jsonl: JsValue,
+    ) -> Result<(), JsValue> {
+        let jsonl = string_arg("jsonl", &jsonl)?;
         let scores = PrecomputedScorer::from_jsonl(jsonl.as_bytes()).map_err(|e| JsError::new(&e.to_string()))?;
         self.scores = Some(scores);
         Ok(())
@@ -115,9 +128,14 @@ impl Session {
     /// Runs the pipeline on a JSONL file's bytes and returns the JSONL that
     /// `codeblock select --input FILE` writes, byte for byte (n-gram scores fitted on the file).
     #[wasm_bindgen(js_name = selectJsonl)]
-    pub fn select_jsonl(&mut self, bytes: &[u8], options: Option<JsOptions>) -> Result<String, JsError> {
+    pub fn select_jsonl(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        options: Option<JsOptions>,
+    ) -> Result<String, JsValue> {
+        let bytes = bytes_arg("bytes", &bytes)?;
         let options = Options::from_js(options)?;
-        let inputs = jsonl::records(bytes, &options.fields, options.schema);
+        let inputs = jsonl::records(&bytes, &options.fields, options.schema);
         let mut text = String::new();
         for output in self.run(inputs, &options) {
             text.push_str(&serde_json::to_string(&output).map_err(|e| JsError::new(&e.to_string()))?);
@@ -133,11 +151,14 @@ impl Session {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "object")] record: JsValue,
         options: Option<JsOptions>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
+        if !is_plain_object(&record) {
+            return Err(wrong_type("record", "an object", &record));
+        }
         let options = Options::from_js(options)?;
         let input = record_input(&stringify(&record)?, &options);
         let output = self.run(vec![input], &options).remove(0);
-        to_js(&output)
+        Ok(to_js(&output)?)
     }
 
     fn run(&mut self, inputs: Vec<Input>, options: &Options) -> Vec<RecordOutput> {
@@ -160,20 +181,28 @@ impl Session {
 /// The coding items of Python source (a file in an editor), with the def-use edges between
 /// them, the core-logic spans and syntax diagnostics. No tokenizer or scores needed.
 #[wasm_bindgen(unchecked_return_type = "CodeItems")]
-pub fn partition(code: &str, options: Option<JsOptions>) -> Result<JsValue, JsError> {
+pub fn partition(
+    #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+    options: Option<JsOptions>,
+) -> Result<JsValue, JsValue> {
+    let code = string_arg("code", &code)?;
     let options = Options::from_js(options)?;
-    let items = structure::code_items(code, &options.config.partition).in_positions(code, options.positions);
-    to_js(&items)
+    let items = structure::code_items(&code, &options.config.partition).in_positions(&code, options.positions);
+    Ok(to_js(&items)?)
 }
 
 /// The pair stage on a JSONL file's bytes, model-free: the kept lines (`kept`, JSONL, the text
 /// `codeblock curate --no-tests` writes) and the report (`report`). Pairs' `test` fields are not
 /// run here (no sandbox in a page); `Model.curate` adds a model's reading.
 #[wasm_bindgen(unchecked_return_type = "CurateResult")]
-pub fn curate(bytes: &[u8], options: Option<JsOptions>) -> Result<JsValue, JsError> {
+pub fn curate(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+    options: Option<JsOptions>,
+) -> Result<JsValue, JsValue> {
+    let bytes = bytes_arg("bytes", &bytes)?;
     let options = Options::from_js(options)?;
-    let pool = Pool::new(bytes, jsonl::records(bytes, &options.fields, options.schema));
-    curated_to_js(pool.curate(Measured::default(), &options.curate))
+    let pool = Pool::new(&bytes, jsonl::records(&bytes, &options.fields, options.schema));
+    Ok(curated_to_js(pool.curate(Measured::default(), &options.curate))?)
 }
 
 fn curated_to_js(curated: Result<Curated, String>) -> Result<JsValue, JsError> {
@@ -192,6 +221,38 @@ fn record_input(json: &str, options: &Options) -> Input {
     let record = parse_record(json, "record", &options.fields, options.schema)
         .map_err(|e| Reject::new(e.reason(), e.to_string()));
     Input { line: None, record }
+}
+
+/// A JS argument of the wrong type: a `TypeError` naming it, what it must be and what it was.
+fn wrong_type(name: &str, expected: &str, got: &JsValue) -> JsValue {
+    let got = if got.is_null() {
+        "null".to_string()
+    } else if js_sys::Array::is_array(got) {
+        "an array".to_string()
+    } else {
+        got.js_typeof().as_string().unwrap_or_default()
+    };
+    js_sys::TypeError::new(&format!("{name} must be {expected}, not {got}")).into()
+}
+
+fn string_arg(name: &str, value: &JsValue) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| wrong_type(name, "a string", value))
+}
+
+/// Bytes from a `Uint8Array` (a Node `Buffer` is one) or an `ArrayBuffer`.
+fn bytes_arg(name: &str, value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
+        Ok(array.to_vec())
+    } else if value.is_instance_of::<js_sys::ArrayBuffer>() {
+        Ok(js_sys::Uint8Array::new(value).to_vec())
+    } else {
+        Err(wrong_type(name, "a Uint8Array", value))
+    }
+}
+
+/// An object that is not null, an array or a function.
+fn is_plain_object(value: &JsValue) -> bool {
+    value.is_object() && !js_sys::Array::is_array(value)
 }
 
 fn stringify(value: &JsValue) -> Result<String, JsError> {

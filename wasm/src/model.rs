@@ -37,8 +37,16 @@ struct Inner {
 impl Model {
     /// Loads a GGUF model (Llama or Qwen2 family). `device`: `"auto"` (WebGPU when the browser
     /// has it, else the CPU), `"webgpu"` or `"cpu"`.
-    pub async fn load(bytes: Vec<u8>, device: Option<String>) -> Result<Model, JsError> {
-        let (device, device_name) = choose_device(device.as_deref().unwrap_or("auto")).await?;
+    pub async fn load(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        device: Option<js_sys::JsString>,
+    ) -> Result<Model, JsValue> {
+        let bytes = crate::bytes_arg("bytes", &bytes)?;
+        let device = match device.map(JsValue::from).filter(|d| !d.is_undefined()) {
+            Some(device) => crate::string_arg("device", &device)?,
+            None => "auto".into(),
+        };
+        let (device, device_name) = choose_device(&device).await?;
         let bundle = ModelBundle::from_gguf(&bytes, &device).map_err(|e| JsError::new(&format!("model: {e}")))?;
         drop(bytes);
         let tokenizer_json = bundle
@@ -77,11 +85,18 @@ impl Model {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | object")] input: JsValue,
         options: Option<JsOptions>,
         #[wasm_bindgen(js_name = onProgress)] on_progress: Option<js_sys::Function>,
-    ) -> Result<js_sys::Promise, JsError> {
+    ) -> Result<js_sys::Promise, JsValue> {
+        if let Some(callback) = on_progress.as_ref().map(JsValue::from)
+            && !callback.is_undefined()
+            && !callback.is_function()
+        {
+            return Err(crate::wrong_type("onProgress", "a function", &callback));
+        }
         let options = Options::from_js(options)?;
         let inputs = match input.dyn_ref::<js_sys::Uint8Array>() {
             Some(bytes) => jsonl::records(&bytes.to_vec(), &options.fields, options.schema),
-            None => vec![crate::record_input(&stringify(&input)?, &options)],
+            None if crate::is_plain_object(&input) => vec![crate::record_input(&stringify(&input)?, &options)],
+            None => return Err(crate::wrong_type("input", "a Uint8Array or a record object", &input)),
         };
         let inner = Rc::clone(&self.inner);
         Ok(wasm_bindgen_futures::future_to_promise(async move {
@@ -104,7 +119,12 @@ impl Model {
     /// quality and the model's mean-pooled hidden states place it among the others. Resolves
     /// to `{kept, report}`, as `codeblock curate --model --no-tests` writes them.
     #[wasm_bindgen(unchecked_return_type = "Promise<CurateResult>")]
-    pub fn curate(&self, bytes: Vec<u8>, options: Option<JsOptions>) -> Result<js_sys::Promise, JsError> {
+    pub fn curate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        options: Option<JsOptions>,
+    ) -> Result<js_sys::Promise, JsValue> {
+        let bytes = crate::bytes_arg("bytes", &bytes)?;
         let options = Options::from_js(options)?;
         let inner = Rc::clone(&self.inner);
         Ok(wasm_bindgen_futures::future_to_promise(async move {
