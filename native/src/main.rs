@@ -10,6 +10,7 @@ mod export;
 mod generate;
 mod hygiene;
 mod input;
+mod interrupt;
 mod model;
 mod nll;
 mod output;

@@ -303,3 +303,109 @@ fn data_parallel_training_follows_the_single_device_curve() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--devices names CPU (burn flex) twice"), "{stderr}");
 }
+
+fn score_command(model: &Path, input: &Path, out: &Path) -> Command {
+    let mut command = codeblock();
+    command
+        .args(["score", "--device", "cpu", "--batch-tokens", "64", "--model"])
+        .arg(model)
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out);
+    command
+}
+
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// `score` puts each line on disk as it is scored: a file cut short mid-line (as a kill leaves
+/// it) resumes with `--resume` to exactly the lines of an uninterrupted run, and a resume with
+/// another input, or of a complete file, is refused.
+#[test]
+fn a_cut_score_file_resumes_to_the_whole_result() {
+    let dir = scratch("score-resume");
+    let model = tiny_model(&dir);
+    selected(&dir, &model);
+    let pairs = dir.join("pairs.jsonl");
+    let whole = dir.join("whole.jsonl");
+    assert!(score_command(&model, &pairs, &whole).status().unwrap().success());
+    let expected = sorted_lines(&whole);
+    assert_eq!(expected.len(), 6);
+
+    let cut = dir.join("cut.jsonl");
+    assert!(score_command(&model, &pairs, &cut).status().unwrap().success());
+    let text = std::fs::read_to_string(&cut).unwrap();
+    let keep = text.match_indices('\n').nth(1).unwrap().0 + 1;
+    std::fs::write(&cut, &text[..keep + 10]).unwrap();
+    // As a killed run leaves it: not marked complete.
+    let run = cut.with_file_name("cut.jsonl.run.json");
+    let saved = std::fs::read_to_string(&run)
+        .unwrap()
+        .replace("\"complete\":true", "\"complete\":false");
+    std::fs::write(&run, saved).unwrap();
+
+    let resumed = score_command(&model, &pairs, &cut).arg("--resume").output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("resuming: 2 records scored already, 4 to go"),
+        "{stderr}"
+    );
+    assert_eq!(sorted_lines(&cut), expected);
+
+    let again = score_command(&model, &pairs, &cut).arg("--resume").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is complete; nothing to resume"));
+    let other = dir.join("other.jsonl");
+    std::fs::copy(&pairs, &other).unwrap();
+    std::fs::write(&run, std::fs::read_to_string(&run).unwrap().replace("true", "false")).unwrap();
+    let refused = score_command(&model, &other, &cut).arg("--resume").output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("resume it with the same"));
+}
+
+/// Ctrl-C (SIGINT) in `train` stops after the step in flight, saves a checkpoint there, says
+/// how to go on, and the resumed run ends on the uninterrupted loss curve.
+#[test]
+fn ctrl_c_in_train_stops_at_a_checkpoint_that_resumes() {
+    let dir = scratch("ctrl-c");
+    let model = tiny_model(&dir);
+    let data = selected(&dir, &model);
+    let whole = dir.join("whole");
+    assert!(train_command(&model, &data, &whole, "0").status().unwrap().success());
+    let expected = losses(&whole);
+
+    let stopped = dir.join("stopped");
+    let child = train_command(&model, &data, &stopped, "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clock = Instant::now();
+    while !stopped.join("metrics.jsonl").exists() || losses(&stopped).len() < 5 {
+        assert!(clock.elapsed() < Duration::from_secs(120), "no steps appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let interrupt = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupt.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("goes on") && stderr.contains("--resume"), "{stderr}");
+    let done = losses(&stopped).len();
+    assert!(done < expected.len(), "stopped after the last step");
+    assert_eq!(checkpoints(&stopped), vec![format!("step-{done:06}")]);
+
+    let resumed = codeblock().arg("train").arg("--resume").arg(&stopped).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert_eq!(losses(&stopped), expected, "the resumed loss curve differs");
+}

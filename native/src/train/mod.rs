@@ -22,6 +22,7 @@ use codeblock_core::train::{Metrics, Normalize, learning_rate, mean_weight_per_s
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Progress};
+use crate::interrupt;
 use crate::model;
 
 mod args;
@@ -160,6 +161,7 @@ fn train(args: Args, resuming: bool) -> Result<()> {
     let mut last_loss = f64::NAN;
     let mut saved_at = progress.step;
     let mut step = 0;
+    interrupt::install();
     'epochs: for epoch in 0..args.epochs {
         let batches = pack(
             &lengths,
@@ -223,6 +225,17 @@ fn train(args: Args, resuming: bool) -> Result<()> {
             if args.knobs.checkpoint_every > 0 && step % args.knobs.checkpoint_every == 0 {
                 save(&args, &model, &optimizer, &progress)?;
                 saved_at = step;
+            }
+            if interrupt::requested() {
+                bar.finish_and_clear();
+                if saved_at < step {
+                    save(&args, &model, &optimizer, &progress)?;
+                }
+                eprintln!(
+                    "stopped after step {step}; `codeblock train --resume {}` goes on",
+                    args.out().display()
+                );
+                std::process::exit(130);
             }
         }
     }
