@@ -2,17 +2,11 @@
 # TRL's SFTTrainer (CPU, a tiny random model of Qwen3's vocabulary, 2 steps) on a `codeblock
 # export --format trl` Parquet of MBPP's training pairs; checks that the tokens carrying its loss
 # are our supervised tokens plus one end token a row. Not in CI: PyTorch's wheels are gigabytes
-# (a venv cached in ~/.cache/codeblock/trl-venv, a few minutes to make the first time).
+# (scripts/trl-env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-venv="$CODEBLOCK_CACHE/trl-venv"
-pins="torch==2.15.0 transformers==5.24.0 trl==1.16.0 datasets==5.2.0 pyarrow==26.0.1"
-if [ "$(cat "$venv/pins" 2>/dev/null)" != "$pins" ]; then
-  rm -rf "$venv" && python3 -m venv "$venv"
-  # shellcheck disable=SC2086
-  "$venv/bin/pip" install --quiet $pins && echo "$pins" > "$venv/pins"
-fi
+source scripts/trl-env.sh
 cargo build --quiet -p codeblock
 bin="$CARGO_TARGET_DIR/debug/codeblock"
 work=$(mktemp -d)
@@ -24,4 +18,4 @@ printf '{"chat_template": "%s", "eos_token": "<|im_end|>"}' "$chatml" > "$work/t
 "$bin" pairs --split train --input "$CODEBLOCK_DATA/mbpp_humaneval_format.jsonl.gz" --out "$work/pairs.jsonl"
 "$bin" select --input "$work/pairs.jsonl" --tokenizer "$work/tokenizer/tokenizer.json" --out "$work/selected.jsonl"
 "$bin" export --input "$work/selected.jsonl" --model "$work/tokenizer" --format trl --out "$work/train.parquet"
-"$venv/bin/python" tools/check_trl.py "$work/train.parquet" "$work/tokenizer" "$work/selected.jsonl"
+"$CODEBLOCK_TRL_PYTHON" tools/check_trl.py "$work/train.parquet" "$work/tokenizer" "$work/selected.jsonl"

@@ -14,7 +14,7 @@ use codeblock_core::export::{TokenRow, TrainingLine, trainable};
 use codeblock_core::formats::chat::ChatTokenizer;
 use codeblock_core::formats::jsonl;
 use codeblock_core::pipeline::analysis::Prepared;
-use codeblock_core::pipeline::output::{Input, RecordOutput};
+use codeblock_core::pipeline::output::Input;
 use codeblock_core::pipeline::record::Fields;
 use codeblock_core::pipeline::score::{Fitted, NgramCounts, NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::pipeline::select::{self, Chosen, Shortlist};
@@ -164,7 +164,7 @@ impl Selector {
         py.detach(|| {
             let inputs = jsonl::records(data, &Fields::default(), None);
             let outputs = run(inputs, self.tokenizer(), scorer.as_mut(), None, &self.config, &mut ());
-            lines_of(&outputs)
+            Ok(output::jsonl(&outputs))
         })
     }
 
@@ -433,16 +433,6 @@ fn inputs(lines: &[String], numbers: &[usize]) -> PyResult<Vec<Input>> {
         .zip(numbers)
         .map(|(line, &number)| jsonl::record_at(number, Ok(line), &Fields::default(), None))
         .collect())
-}
-
-/// Output lines as `codeblock select` writes them.
-fn lines_of(outputs: &[RecordOutput]) -> PyResult<String> {
-    let mut text = String::new();
-    for output in outputs {
-        text.push_str(&serde_json::to_string(output).map_err(value_error)?);
-        text.push('\n');
-    }
-    Ok(text)
 }
 
 /// What pickle calls to remake a selector: the class, and its constructor's arguments.

@@ -7,8 +7,7 @@
 
 use codeblock_core::curate::{CurateConfig, Curated, Measured, Pool};
 use codeblock_core::formats::jsonl;
-use codeblock_core::pipeline::output::RecordOutput;
-use codeblock_core::pipeline::output::{Input, Reject};
+use codeblock_core::pipeline::output::{self, Input, RecordOutput, Reject};
 use codeblock_core::pipeline::record::{Fields, Schema, parse_record};
 use codeblock_core::pipeline::score::{NgramScorer, PrecomputedScorer, TokenScorer};
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
@@ -136,12 +135,7 @@ impl Session {
         let bytes = bytes_arg("bytes", &bytes)?;
         let options = Options::from_js(options)?;
         let inputs = jsonl::records(&bytes, &options.fields, options.schema);
-        let mut text = String::new();
-        for output in self.run(inputs, &options) {
-            text.push_str(&serde_json::to_string(&output).map_err(|e| JsError::new(&e.to_string()))?);
-            text.push('\n');
-        }
-        Ok(text)
+        Ok(output::jsonl(&self.run(inputs, &options)))
     }
 
     /// Selects the blocks of one record, given as an object in any of the input schemas

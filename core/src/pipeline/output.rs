@@ -271,6 +271,16 @@ impl Selected {
     }
 }
 
+/// Outputs as the JSONL `codeblock select` writes: one line each, in order.
+pub fn jsonl(outputs: &[RecordOutput]) -> String {
+    let mut text = String::new();
+    for output in outputs {
+        text.push_str(&serde_json::to_string(output).expect("an output serializes: plain data, string keys"));
+        text.push('\n');
+    }
+    text
+}
+
 impl RecordOutput {
     /// The same output with spans counted in `positions` of the response.
     pub fn in_positions(mut self, positions: Positions) -> Self {
