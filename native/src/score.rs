@@ -4,7 +4,7 @@
 //! (tools/reference/transformers_check.py).
 
 use std::collections::HashSet;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -72,15 +72,12 @@ pub fn run(args: Args) -> Result<()> {
             .expect("the template is valid"),
     );
     output::write(&run_path(&args.out), serde_json::to_string(&run)? + "\n")?;
-    let mut out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .truncate(false)
-        .open(&args.out)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    if !args.resume {
-        out.set_len(0)?;
+    // A resumed file keeps its whole lines (`resume_from` cut any partial one); a new one starts empty.
+    let mut out = match args.resume {
+        true => OpenOptions::new().create(true).append(true).open(&args.out),
+        false => File::create(&args.out),
     }
+    .with_context(|| format!("cannot write {}", args.out.display()))?;
     interrupt::install();
     let (mut scored, mut failed, mut total_tokens) = (0, 0, 0);
     let mut written = Ok(());

@@ -75,26 +75,13 @@ impl Selector {
         end_tokens: Option<Vec<u32>>,
     ) -> PyResult<Self> {
         let chat = tokenizer
-            .map(|bytes| {
-                let chat = ChatTokenizer::from_bytes(bytes, tokenizer_config)?;
-                let template = chat_template.or(chat.template_source);
-                let end_tokens = end_tokens.unwrap_or(chat.end_tokens);
-                ChatTokenizer::from_parts(chat.tokenizer, template, end_tokens)
-            })
-            .transpose()
-            .map_err(value_error)?;
-        let config: Config = match config {
-            Some(json) => serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("config: {e}")))?,
-            None => Config::default(),
-        };
-        config
-            .check()
-            .map_err(|e| PyValueError::new_err(format!("config: {e}")))?;
+            .map(|bytes| chat_tokenizer(bytes, tokenizer_config, chat_template, end_tokens))
+            .transpose()?;
         let ngram = ngram
             .map(|bytes| from_bytes::<NgramCounts>(bytes, "n-gram counts"))
             .transpose()?
             .map(|counts| Arc::new(NgramScorer::from_counts([counts])));
-        Ok(Selector { chat, config, ngram })
+        Selector::build(chat, parse_config(config)?, ngram)
     }
 
     /// A selector for a model's files: `tokenizer` is a GGUF model, a `tokenizer.json` (with
@@ -130,23 +117,13 @@ impl Selector {
         let tokenizer_config = beside("tokenizer_config.json")?;
         // transformers saves a template in its own file, which wins over the config's.
         let chat_template = chat_template.or(beside("chat_template.jinja")?);
-        let mut config: Config = match config {
-            Some(json) => serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("config: {e}")))?,
-            None => Config::default(),
-        };
+        let chat = chat_tokenizer(&bytes, tokenizer_config.as_deref(), chat_template, None)
+            .map_err(|e| value_error(format!("{}: {e}", tokenizer.display())))?;
+        let mut config = parse_config(config)?;
         if let Some(budget) = budget {
             config.select.budget = budget;
         }
-        let config = serde_json::to_string(&config).map_err(value_error)?;
-        Selector::new(
-            Some(&bytes),
-            Some(&config),
-            None,
-            tokenizer_config.as_deref(),
-            chat_template,
-            None,
-        )
-        .map_err(|e| value_error(format!("{}: {e}", tokenizer.display())))
+        Selector::build(Some(chat), config, None)
     }
 
     /// Whether this selector has a model's tokenizer, and so can make training rows.
@@ -350,6 +327,14 @@ impl Selector {
 }
 
 impl Selector {
+    /// A selector from its parts; every constructor's config is checked here.
+    fn build(chat: Option<ChatTokenizer>, config: Config, ngram: Option<Arc<NgramScorer>>) -> PyResult<Self> {
+        config
+            .check()
+            .map_err(|e| PyValueError::new_err(format!("config: {e}")))?;
+        Ok(Selector { chat, config, ngram })
+    }
+
     fn tokenizer(&self) -> &dyn Tokenize {
         match &self.chat {
             Some(chat) => &chat.tokenizer,
@@ -372,6 +357,28 @@ impl Selector {
             (None, None, None) => Box::new(NgramScorer::default()),
         })
     }
+}
+
+/// The pipeline's knobs from JSON text (`select --config`'s), or the defaults.
+fn parse_config(json: Option<&str>) -> PyResult<Config> {
+    match json {
+        Some(json) => serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("config: {e}"))),
+        None => Ok(Config::default()),
+    }
+}
+
+/// A model's tokenizer from a `tokenizer.json`'s or a GGUF file's bytes, with its chat template
+/// and end tokens, or the ones given in their place.
+fn chat_tokenizer(
+    bytes: &[u8],
+    tokenizer_config: Option<&str>,
+    chat_template: Option<String>,
+    end_tokens: Option<Vec<u32>>,
+) -> PyResult<ChatTokenizer> {
+    let chat = ChatTokenizer::from_bytes(bytes, tokenizer_config).map_err(value_error)?;
+    let template = chat_template.or(chat.template_source);
+    let end_tokens = end_tokens.unwrap_or(chat.end_tokens);
+    ChatTokenizer::from_parts(chat.tokenizer, template, end_tokens).map_err(value_error)
 }
 
 /// The scores given beside each row's record; a row that cannot be read has none to give.

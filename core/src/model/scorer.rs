@@ -64,14 +64,9 @@ impl ModelScorer {
     /// The context of a record: templated prompt ids, then the response ids.
     fn context(&self, request: &ScoreRequest) -> Result<Context, ScoreError> {
         let id = &request.record.id;
-        let response = request
-            .tokens
-            .iter()
-            .map(|t| t.id)
-            .collect::<Option<Vec<u32>>>()
-            .ok_or_else(|| {
-                ScoreError::Failed("a model scores token ids: the response needs the model's tokenizer".into())
-            })?;
+        let response = request.token_ids().ok_or_else(|| {
+            ScoreError::Failed("a model scores token ids: the response needs the model's tokenizer".into())
+        })?;
         let context = self
             .bundle
             .chat

@@ -22,8 +22,8 @@ use codeblock_core::train::{Metrics, Normalize, learning_rate, mean_weight_per_s
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{self, Progress};
-use crate::interrupt;
 use crate::model;
+use crate::{interrupt, output};
 
 mod args;
 mod data;
@@ -321,9 +321,7 @@ fn export(
         ("tokenizer_config.json", serde_json::to_vec_pretty(&settings)?),
     ];
     for (name, bytes) in files {
-        let (path, partial) = (dir.join(name), dir.join(format!("{name}.partial")));
-        std::fs::write(&partial, bytes).with_context(|| format!("cannot write {}", partial.display()))?;
-        std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        output::write(&dir.join(name), bytes)?;
     }
     eprintln!("exported the trained model to {}", dir.display());
     Ok(())

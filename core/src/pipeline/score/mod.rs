@@ -57,6 +57,13 @@ pub struct ScoreRequest<'a> {
     pub tokens: &'a [Token],
 }
 
+impl ScoreRequest<'_> {
+    /// The response's token ids; `None` when a token has none (the lexical tokenizer's).
+    pub fn token_ids(&self) -> Option<Vec<u32>> {
+        self.tokens.iter().map(|t| t.id).collect()
+    }
+}
+
 /// The seam between the pipeline and whatever gives token probabilities: a model, a file of
 /// precomputed log-probs, or the n-gram baseline. Batched, so a model can fill its batches.
 pub trait TokenScorer {

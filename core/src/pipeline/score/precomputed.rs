@@ -248,43 +248,40 @@ impl TokenScorer for PrecomputedScorer {
     }
 }
 
+fn length_error(id: &str, tokens: usize, positions: &[Vec<(u32, f64)>]) -> ScoreError {
+    ScoreError::Length {
+        id: id.to_string(),
+        expected: tokens,
+        found: positions.len(),
+    }
+}
+
 impl PrecomputedScorer {
     fn one(&self, request: &ScoreRequest) -> Result<Vec<f64>, ScoreError> {
         let id = &request.record.id;
         let entry = self.by_id.get(id).ok_or_else(|| ScoreError::Missing(id.clone()))?;
-        let ids = || {
-            request
-                .tokens
-                .iter()
-                .map(|t| t.id)
-                .collect::<Option<Vec<u32>>>()
-                .ok_or_else(|| {
-                    ScoreError::Failed("precomputed scores need token ids: give a tokenizer (--tokenizer)".into())
-                })
-        };
         let positions = &entry.positions;
-        let length_error = || ScoreError::Length {
-            id: id.clone(),
-            expected: request.tokens.len(),
-            found: positions.len(),
-        };
+        let tokens = request.tokens.len();
+        // A length that cannot fit is named before token ids are asked for.
+        match entry.start {
+            Start::Response if positions.len() != tokens => return Err(length_error(id, tokens, positions)),
+            Start::At(start) if start + tokens > positions.len() => return Err(length_error(id, tokens, positions)),
+            _ => {}
+        }
+        let ids = request.token_ids().ok_or_else(|| {
+            ScoreError::Failed("precomputed scores need token ids: give a tokenizer (--tokenizer)".into())
+        })?;
         let start = match entry.start {
-            Start::Response if positions.len() != request.tokens.len() => return Err(length_error()),
             Start::Response => 0,
-            Start::At(start) if start + request.tokens.len() > positions.len() => return Err(length_error()),
             Start::At(start) => start,
-            Start::Search => {
-                let ids = ids()?;
-                (1..=positions.len().saturating_sub(ids.len()))
-                    .rev()
-                    .find(|&start| (0..ids.len()).all(|j| logprob_of(&positions[start + j], ids[j]).is_some()))
-                    .ok_or_else(|| ScoreError::NotFound {
-                        id: id.clone(),
-                        tokens: ids.len(),
-                    })?
-            }
+            Start::Search => (1..=positions.len().saturating_sub(ids.len()))
+                .rev()
+                .find(|&start| (0..ids.len()).all(|j| logprob_of(&positions[start + j], ids[j]).is_some()))
+                .ok_or_else(|| ScoreError::NotFound {
+                    id: id.clone(),
+                    tokens: ids.len(),
+                })?,
         };
-        let ids = ids()?;
         let logprobs = ids
             .iter()
             .enumerate()
