@@ -3,12 +3,17 @@
 //! diagnostic). Inputs are real seeds (the fixtures, MBPP-style pairs, score lines) changed by
 //! structure-aware [`Edit`]s drawn with `arbitrary` from random bytes: deleted colons,
 //! unbalanced brackets, deep nesting, huge literals, broken encodings, splices and truncations.
+//! Besides core, the readers of files and requests in the `codeblock` command line.
 //! `src/main.rs` runs it for hours; `tests/smoke.rs` runs a fixed-seed pass in CI.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
+use burn::tensor::Device;
+use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::formats::jsonl;
+use codeblock_core::model::load_hf;
 use codeblock_core::pipeline::config::Config;
 use codeblock_core::pipeline::record::Fields;
 use codeblock_core::pipeline::score::{NgramScorer, PrecomputedScorer};
@@ -27,10 +32,30 @@ pub enum Target {
     Python,
     /// Score lines (`select --scores`, any shape) → the pipeline scored with them.
     Scores,
+    /// A GGUF file → its header, metadata, tensor table and every tensor dequantized.
+    Gguf,
+    /// A Hugging Face checkpoint (`config.json`, a `model.safetensors`) → a loaded model.
+    HfModel,
+    /// `train --resume`'s `run.json`.
+    TrainSettings,
+    /// `score --resume`'s killed output and its `OUT.run.json`.
+    ScoreResume,
+    /// A request path → the file `serve` answers with, which must lie inside its folder.
+    Serve,
 }
 
 impl Target {
-    pub const ALL: [Target; 4] = [Target::Jsonl, Target::JsonlTokenizer, Target::Python, Target::Scores];
+    pub const ALL: [Target; 9] = [
+        Target::Jsonl,
+        Target::JsonlTokenizer,
+        Target::Python,
+        Target::Scores,
+        Target::Gguf,
+        Target::HfModel,
+        Target::TrainSettings,
+        Target::ScoreResume,
+        Target::Serve,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,22 +63,58 @@ impl Target {
             Target::JsonlTokenizer => "jsonl-tokenizer",
             Target::Python => "python",
             Target::Scores => "scores",
+            Target::Gguf => "gguf",
+            Target::HfModel => "hf-model",
+            Target::TrainSettings => "train-settings",
+            Target::ScoreResume => "score-resume",
+            Target::Serve => "serve",
         }
     }
 }
 
+/// Where an input of two files is cut in two (a checkpoint's `config.json` and its weights; a
+/// score file and its `run.json`).
+const SEPARATOR: &[u8] = b"\n\0--- next file ---\0\n";
+
+fn two_files(input: &[u8]) -> (&[u8], &[u8]) {
+    match input.windows(SEPARATOR.len()).position(|w| w == SEPARATOR) {
+        Some(at) => (&input[..at], &input[at + SEPARATOR.len()..]),
+        None => (input, &[]),
+    }
+}
+
+fn joined(first: &[u8], second: &[u8]) -> Vec<u8> {
+    [first, SEPARATOR, second].concat()
+}
+
 /// The seeds: every fixture (Markdown responses with Python fences, and their code alone), the
-/// pairs the scores target scores, and their score lines in all three shapes.
+/// pairs the scores target scores, and their score lines in all three shapes; a small GGUF
+/// and Hugging Face checkpoint; settings and score files as the commands write them; request
+/// paths.
 #[derive(Debug)]
 pub struct Corpus {
     code: Vec<Vec<u8>>,
     scores: Vec<Vec<u8>>,
+    gguf: Vec<Vec<u8>>,
+    hf_model: Vec<Vec<u8>>,
+    train_settings: Vec<Vec<u8>>,
+    score_resume: Vec<Vec<u8>>,
+    paths: Vec<Vec<u8>>,
     pub pairs: Vec<u8>,
 }
 
+/// What a resumed score run must have been made from (the score-resume target's `run.json`).
+const SCORED_MODEL: &str = "model.gguf";
+const SCORED_INPUT: &str = "pairs.jsonl";
+
 impl Corpus {
     pub fn new(tokenizer: &HfTokenizer) -> Corpus {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let read = |path: &str| {
+            let path = repo.join(path);
+            std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        };
+        let dir = repo.join("tests/fixtures");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
             .map(|entry| entry.expect("a fixture").path())
@@ -74,14 +135,44 @@ impl Corpus {
         }
         let pairs: Vec<u8> = code.iter().step_by(7).flat_map(|seed| as_pairs(seed)).collect();
         let scores = vec![score_seed(&pairs, tokenizer)];
-        Corpus { code, scores, pairs }
+        let scored = serde_json::json!({"model": SCORED_MODEL, "input": SCORED_INPUT, "complete": false});
+        let score_resume = vec![joined(&scores[0], scored.to_string().as_bytes())];
+        let hf_model = vec![joined(
+            &read("tests/data/tiny/llama/config.json"),
+            &read("tests/data/tiny/llama/model.safetensors"),
+        )];
+        let paths = [
+            "/",
+            "/index.html?x=1#y",
+            "/pkg/codeblock.js",
+            "/../outside.txt",
+            "/out/outside.txt",
+            "/escape",
+        ]
+        .map(|p| p.as_bytes().to_vec())
+        .to_vec();
+        Corpus {
+            code,
+            scores,
+            gguf: vec![read("core/tests/data/quants.gguf")],
+            hf_model,
+            train_settings: vec![codeblock::fuzzing::train_settings_seed().into_bytes()],
+            score_resume,
+            paths,
+            pairs,
+        }
     }
 
     /// The seeds a target's inputs are made from.
     pub fn seeds(&self, target: Target) -> &[Vec<u8>] {
         match target {
+            Target::Jsonl | Target::JsonlTokenizer | Target::Python => &self.code,
             Target::Scores => &self.scores,
-            _ => &self.code,
+            Target::Gguf => &self.gguf,
+            Target::HfModel => &self.hf_model,
+            Target::TrainSettings => &self.train_settings,
+            Target::ScoreResume => &self.score_resume,
+            Target::Serve => &self.paths,
         }
     }
 }
@@ -102,7 +193,7 @@ pub enum Edit {
     /// A Python or Markdown token from the dictionary.
     Token { at: u16, which: u8 },
     /// A line repeated.
-    Duplicate { line: u16, times: u8 },
+    Duplicate { line: u16, times: u16 },
     /// The input cut short.
     Truncate(u16),
     /// Another seed's bytes spliced in.
@@ -164,6 +255,13 @@ const TOKENS: &[&str] = &[
     "😀",
     "\u{2028}",
     "\u{200b}",
+    "../",
+    "%2e%2e/",
+    "//",
+    "null",
+    "-1",
+    "1e309",
+    "18446744073709551616",
 ];
 const OPEN: &[&str] = &["(", "[", "{", ")", "]", "}"];
 
@@ -256,7 +354,7 @@ impl Edit {
                     .position(|&b| b == b'\n')
                     .map_or(out.len(), |i| start + i + 1);
                 let text = out[start..end].to_vec();
-                let times = usize::from(times % 64).min(MAX_INPUT / text.len().max(1));
+                let times = usize::from(times % 20_000).min(MAX_INPUT / text.len().max(1));
                 insert(&mut out, end, &text.repeat(times));
             }
             Edit::Truncate(at) => out.truncate(position(out.len(), at)),
@@ -348,44 +446,116 @@ pub fn score_seed(pairs: &[u8], tokenizer: &HfTokenizer) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Runs a target on an input; `Err` with the panic's message when it panics.
-pub fn check(target: Target, input: &[u8], pairs: &[u8], tokenizer: &HfTokenizer) -> Result<(), String> {
-    catch_unwind(AssertUnwindSafe(|| run_target(target, input, pairs, tokenizer))).map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic".into())
-    })
+/// The targets with what they run against: the corpus, a tokenizer, and a scratch folder for
+/// the targets that read files (with a previewer folder that has links out of it).
+pub struct Harness {
+    pub corpus: Corpus,
+    tokenizer: HfTokenizer,
+    scratch: tempfile::TempDir,
+    web: PathBuf,
 }
 
-/// One target on one input. `pairs` are the records the scores target scores.
-fn run_target(target: Target, input: &[u8], pairs: &[u8], tokenizer: &HfTokenizer) {
-    let config = Config::default();
-    let select = |bytes: &[u8], tokenizer: &dyn Tokenize| {
-        let inputs = jsonl::records(bytes, &Fields::default(), None);
-        let count = inputs.len();
-        let outputs = run(inputs, tokenizer, &mut NgramScorer::default(), None, &config, &mut ());
-        assert_eq!(outputs.len(), count, "a record was lost");
-        for output in &outputs {
-            serde_json::to_string(output).expect("an output line serializes");
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("scratch", &self.scratch.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Harness {
+    pub fn new(tokenizer: HfTokenizer) -> Harness {
+        let corpus = Corpus::new(&tokenizer);
+        let scratch = tempfile::tempdir().expect("a scratch folder");
+        let web = scratch.path().join("web");
+        std::fs::create_dir_all(web.join("pkg")).expect("the page's folder");
+        std::fs::write(web.join("index.html"), "<p>page</p>").expect("the page");
+        std::fs::write(web.join("pkg/codeblock.js"), "export {}").expect("the module");
+        std::fs::write(scratch.path().join("outside.txt"), "secret").expect("a file outside");
+        std::os::unix::fs::symlink(scratch.path().join("outside.txt"), web.join("escape")).expect("a link out");
+        std::os::unix::fs::symlink(scratch.path(), web.join("out")).expect("a folder link out");
+        let web = web.canonicalize().expect("the page's folder");
+        Harness {
+            corpus,
+            tokenizer,
+            scratch,
+            web,
         }
-    };
-    match target {
-        Target::Jsonl => select(&as_pairs(input), &LexicalTokenizer),
-        Target::JsonlTokenizer => select(&as_pairs(input), tokenizer),
-        Target::Python => {
-            let code = String::from_utf8_lossy(input);
-            let items = structure::code_items(&code, &config.partition);
-            serde_json::to_string(&items).expect("items serialize");
-        }
-        Target::Scores => {
-            // A scores file that cannot be read is an error naming its line, never a panic.
-            if let Ok(mut scorer) = PrecomputedScorer::from_jsonl(input) {
-                let inputs = jsonl::records(pairs, &Fields::default(), None);
-                let count = inputs.len();
-                let outputs = run(inputs, tokenizer, &mut scorer, None, &config, &mut ());
-                assert_eq!(outputs.len(), count, "a record was lost");
+    }
+
+    /// Runs a target on an input; `Err` with the panic's message when it panics (or when a
+    /// promise of the target is broken).
+    pub fn check(&self, target: Target, input: &[u8]) -> Result<(), String> {
+        catch_unwind(AssertUnwindSafe(|| self.run_target(target, input))).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into())
+        })
+    }
+
+    fn run_target(&self, target: Target, input: &[u8]) {
+        let config = Config::default();
+        let select = |bytes: &[u8], tokenizer: &dyn Tokenize| {
+            let inputs = jsonl::records(bytes, &Fields::default(), None);
+            let count = inputs.len();
+            let outputs = run(inputs, tokenizer, &mut NgramScorer::default(), None, &config, &mut ());
+            assert_eq!(outputs.len(), count, "a record was lost");
+            for output in &outputs {
+                serde_json::to_string(output).expect("an output line serializes");
+            }
+        };
+        match target {
+            Target::Jsonl => select(&as_pairs(input), &LexicalTokenizer),
+            Target::JsonlTokenizer => select(&as_pairs(input), &self.tokenizer),
+            Target::Python => {
+                let code = String::from_utf8_lossy(input);
+                let items = structure::code_items(&code, &config.partition);
+                serde_json::to_string(&items).expect("items serialize");
+            }
+            Target::Scores => {
+                // A scores file that cannot be read is an error naming its line, never a panic.
+                if let Ok(mut scorer) = PrecomputedScorer::from_jsonl(input) {
+                    let inputs = jsonl::records(&self.corpus.pairs, &Fields::default(), None);
+                    let count = inputs.len();
+                    let outputs = run(inputs, &self.tokenizer, &mut scorer, None, &config, &mut ());
+                    assert_eq!(outputs.len(), count, "a record was lost");
+                }
+            }
+            Target::Gguf => {
+                if let Ok(gguf) = Gguf::parse(input) {
+                    for tensor in &gguf.tensors {
+                        let _ = gguf.dequantize(&tensor.name);
+                    }
+                }
+            }
+            Target::HfModel => {
+                let (config, shard) = two_files(input);
+                let _ = load_hf(&String::from_utf8_lossy(config), &[shard.to_vec()], &Device::flex());
+            }
+            Target::TrainSettings => {
+                let dir = self.scratch.path().join("run");
+                std::fs::create_dir_all(&dir).expect("the run folder");
+                std::fs::write(dir.join("run.json"), input).expect("run.json");
+                let _ = codeblock::fuzzing::train_settings(&dir);
+            }
+            Target::ScoreResume => {
+                let (scores, run) = two_files(input);
+                let out = self.scratch.path().join("scores.jsonl");
+                std::fs::write(&out, scores).expect("the score file");
+                std::fs::write(self.scratch.path().join("scores.jsonl.run.json"), run).expect("its run.json");
+                let _ = codeblock::fuzzing::score_resume(&out, SCORED_MODEL, SCORED_INPUT);
+            }
+            Target::Serve => {
+                let url = String::from_utf8_lossy(input);
+                if let Some(file) = codeblock::fuzzing::file_for(&self.web, &url) {
+                    assert!(
+                        file.starts_with(&self.web) && file.is_file(),
+                        "{url} served {}",
+                        file.display()
+                    );
+                }
             }
         }
     }

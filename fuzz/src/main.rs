@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use codeblock_core::pipeline::tokens::HfTokenizer;
-use codeblock_fuzz::{Target, check, mutate};
+use codeblock_fuzz::{Harness, Target, mutate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -43,25 +43,25 @@ fn main() -> Result<()> {
         .context("give --tokenizer or set CODEBLOCK_TOKENIZER")?;
     let tokenizer_bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let tokenizer = HfTokenizer::from_bytes(&tokenizer_bytes)?;
-    let corpus = codeblock_fuzz::Corpus::new(&tokenizer);
+    let harness = Harness::new(tokenizer);
     std::fs::create_dir_all(&args.crashes)?;
     // Panics are findings, reported here; the default hook would print each one.
     std::panic::set_hook(Box::new(|_| {}));
     let mut rng = StdRng::seed_from_u64(args.seed);
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let (mut runs, mut findings) = ([0usize; 4], 0);
+    let (mut runs, mut findings) = ([0usize; Target::ALL.len()], 0);
     'run: loop {
         for (t, target) in Target::ALL.into_iter().enumerate() {
             if Instant::now() >= deadline {
                 break 'run;
             }
-            let seeds = corpus.seeds(target);
+            let seeds = harness.corpus.seeds(target);
             let seed = &seeds[rng.random_range(0..seeds.len())];
             let entropy: Vec<u8> = (0..rng.random_range(0..256)).map(|_| rng.random()).collect();
             let input = mutate(seed, seeds, &entropy);
             std::fs::write(args.crashes.join(format!("in-flight-{}", target.name())), &input)?;
             let clock = Instant::now();
-            let result = check(target, &input, &corpus.pairs, &tokenizer);
+            let result = harness.check(target, &input);
             let slow = clock.elapsed() > Duration::from_millis(args.slow_ms);
             runs[t] += 1;
             if result.is_err() || slow {

@@ -176,6 +176,16 @@ fn resume_from(out: &Path, run: &ScoreRun) -> Result<HashSet<String>> {
     Ok(ids)
 }
 
+/// How many records a killed run of `model` on `input` had scored (for the fuzz crate).
+pub(crate) fn resume_count(out: &Path, model: &str, input: &str) -> Result<usize> {
+    let run = ScoreRun {
+        model: model.into(),
+        input: input.into(),
+        complete: false,
+    };
+    Ok(resume_from(out, &run)?.len())
+}
+
 /// The id of a score line.
 #[derive(Deserialize)]
 struct ScoredId {

@@ -47,7 +47,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The file a URL names inside `root`; nothing outside it (no `..`, no links out).
-fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
+pub fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let relative = path.trim_start_matches('/');
     let relative = if relative.is_empty() || relative.ends_with('/') {

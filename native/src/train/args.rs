@@ -258,9 +258,7 @@ impl Args {
             out.display()
         );
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        let path = out.join("run.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&self)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::output::write(&out.join("run.json"), serde_json::to_string_pretty(&self)?)?;
         Ok((self, false))
     }
 }
@@ -271,6 +269,34 @@ pub fn saved(dir: &Path) -> Result<Args> {
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot resume {}: no {}", dir.display(), path.display()))?;
     let mut saved: Args = serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    ensure!(
+        saved.model.is_some() && saved.data.is_some(),
+        "{} is damaged: it names no model or no data",
+        path.display()
+    );
     saved.out = Some(dir.to_path_buf());
     Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `run.json` that names no model or data is damaged, not a panic later (seen while
+    /// writing the fuzz crate's train-settings target).
+    #[test]
+    fn settings_without_a_model_are_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Args::new_run(Path::new("m.gguf"), Path::new("d.jsonl"), dir.path(), ModeArg::Full, 3);
+        let mut settings = serde_json::to_value(&run).unwrap();
+        std::fs::write(dir.path().join("run.json"), settings.to_string()).unwrap();
+        assert_eq!(saved(dir.path()).unwrap().model(), Path::new("m.gguf"));
+        settings["model"] = serde_json::Value::Null;
+        std::fs::write(dir.path().join("run.json"), settings.to_string()).unwrap();
+        let message = format!("{:#}", saved(dir.path()).unwrap_err());
+        assert!(
+            message.ends_with("is damaged: it names no model or no data"),
+            "{message}"
+        );
+    }
 }

@@ -25,7 +25,7 @@ use crate::checkpoint::{self, Progress};
 use crate::model;
 use crate::{interrupt, output};
 
-mod args;
+pub(crate) mod args;
 mod data;
 mod step;
 
