@@ -13,7 +13,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use burn::tensor::Device;
 use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::formats::jsonl;
-use codeblock_core::model::load_hf;
+use codeblock_core::model::{Llama, load_hf};
 use codeblock_core::pipeline::config::Config;
 use codeblock_core::pipeline::record::Fields;
 use codeblock_core::pipeline::score::{NgramScorer, PrecomputedScorer};
@@ -38,6 +38,8 @@ pub enum Target {
     HfModel,
     /// `train --resume`'s `run.json`.
     TrainSettings,
+    /// `train --resume`'s checkpoint: burn's model and optimizer records (checksums matching).
+    Checkpoint,
     /// `score --resume`'s killed output and its `OUT.run.json`.
     ScoreResume,
     /// A request path → the file `serve` answers with, which must lie inside its folder.
@@ -45,7 +47,7 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 9] = [
+    pub const ALL: [Target; 10] = [
         Target::Jsonl,
         Target::JsonlTokenizer,
         Target::Python,
@@ -53,6 +55,7 @@ impl Target {
         Target::Gguf,
         Target::HfModel,
         Target::TrainSettings,
+        Target::Checkpoint,
         Target::ScoreResume,
         Target::Serve,
     ];
@@ -66,6 +69,7 @@ impl Target {
             Target::Gguf => "gguf",
             Target::HfModel => "hf-model",
             Target::TrainSettings => "train-settings",
+            Target::Checkpoint => "checkpoint",
             Target::ScoreResume => "score-resume",
             Target::Serve => "serve",
         }
@@ -98,6 +102,8 @@ pub struct Corpus {
     gguf: Vec<Vec<u8>>,
     hf_model: Vec<Vec<u8>>,
     train_settings: Vec<Vec<u8>>,
+    /// Made by [`Harness::new`], which has the model.
+    checkpoint: Vec<Vec<u8>>,
     score_resume: Vec<Vec<u8>>,
     paths: Vec<Vec<u8>>,
     pub pairs: Vec<u8>,
@@ -157,6 +163,7 @@ impl Corpus {
             gguf: vec![read("core/tests/data/quants.gguf")],
             hf_model,
             train_settings: vec![codeblock::fuzzing::train_settings_seed().into_bytes()],
+            checkpoint: Vec::new(),
             score_resume,
             paths,
             pairs,
@@ -171,6 +178,7 @@ impl Corpus {
             Target::Gguf => &self.gguf,
             Target::HfModel => &self.hf_model,
             Target::TrainSettings => &self.train_settings,
+            Target::Checkpoint => &self.checkpoint,
             Target::ScoreResume => &self.score_resume,
             Target::Serve => &self.paths,
         }
@@ -453,6 +461,8 @@ pub struct Harness {
     tokenizer: HfTokenizer,
     scratch: tempfile::TempDir,
     web: PathBuf,
+    /// The tiny Llama, whose checkpoint the checkpoint target reads.
+    model: Llama,
 }
 
 impl std::fmt::Debug for Harness {
@@ -465,7 +475,7 @@ impl std::fmt::Debug for Harness {
 
 impl Harness {
     pub fn new(tokenizer: HfTokenizer) -> Harness {
-        let corpus = Corpus::new(&tokenizer);
+        let mut corpus = Corpus::new(&tokenizer);
         let scratch = tempfile::tempdir().expect("a scratch folder");
         let web = scratch.path().join("web");
         std::fs::create_dir_all(web.join("pkg")).expect("the page's folder");
@@ -475,11 +485,18 @@ impl Harness {
         std::os::unix::fs::symlink(scratch.path().join("outside.txt"), web.join("escape")).expect("a link out");
         std::os::unix::fs::symlink(scratch.path(), web.join("out")).expect("a folder link out");
         let web = web.canonicalize().expect("the page's folder");
+        let (config, shard) = two_files(&corpus.hf_model[0]);
+        let (_, model) =
+            load_hf(&String::from_utf8_lossy(config), &[shard.to_vec()], &Device::flex()).expect("the tiny Llama");
+        let (model_record, optimizer_record) =
+            codeblock::fuzzing::checkpoint_seed(&scratch.path().join("train"), &model).expect("a checkpoint");
+        corpus.checkpoint = vec![joined(&model_record, &optimizer_record)];
         Harness {
             corpus,
             tokenizer,
             scratch,
             web,
+            model,
         }
     }
 
@@ -539,6 +556,11 @@ impl Harness {
                 std::fs::create_dir_all(&dir).expect("the run folder");
                 std::fs::write(dir.join("run.json"), input).expect("run.json");
                 let _ = codeblock::fuzzing::train_settings(&dir);
+            }
+            Target::Checkpoint => {
+                let (model_record, optimizer_record) = two_files(input);
+                let out = self.scratch.path().join("train");
+                let _ = codeblock::fuzzing::checkpoint_resume(&out, self.model.clone(), model_record, optimizer_record);
             }
             Target::ScoreResume => {
                 let (scores, run) = two_files(input);

@@ -92,12 +92,16 @@ pub fn main() -> anyhow::Result<()> {
     }
 }
 
-/// What the fuzz crate attacks besides core: the readers of `run.json` files and `serve`'s
-/// request paths.
+/// What the fuzz crate attacks besides core: the readers of `run.json` files, checkpoints and
+/// `serve`'s request paths.
 pub mod fuzzing {
     use std::path::Path;
 
     use anyhow::Result;
+    use burn::optim::{AdamWConfig, ModuleOptimizer};
+    use codeblock_core::model::Llama;
+
+    use crate::checkpoint::{self, Progress};
 
     pub use crate::serve::file_for;
 
@@ -113,6 +117,37 @@ pub mod fuzzing {
         let (model, data, out) = (Path::new("model.gguf"), Path::new("selected.jsonl"), Path::new("run"));
         let args = crate::train::args::Args::new_run(model, data, out, crate::train::args::ModeArg::Codeblock, 40);
         serde_json::to_string_pretty(&args).expect("settings serialize")
+    }
+
+    /// A checkpoint of `model` (full fine-tuning, before its first step) in `out`, as `train`
+    /// writes it; returns its model and optimizer records' bytes, the seeds.
+    pub fn checkpoint_seed(out: &Path, model: &Llama) -> Result<(Vec<u8>, Vec<u8>)> {
+        let progress = Progress {
+            step: 0,
+            first_loss: None,
+            elapsed_s: 0.0,
+        };
+        let dir = checkpoint::save(out, model, false, &optimizer(), progress, 1)?;
+        Ok((
+            std::fs::read(dir.join("model.bpk"))?,
+            std::fs::read(dir.join("optimizer.bpk"))?,
+        ))
+    }
+
+    /// `train --resume`'s reading of the checkpoint in `out` (made by [`checkpoint_seed`]) once
+    /// its records are `model_record` and `optimizer_record`, checksums made to match.
+    pub fn checkpoint_resume(out: &Path, model: Llama, model_record: &[u8], optimizer_record: &[u8]) -> Result<()> {
+        let dir = out.join("checkpoints/step-000000");
+        checkpoint::rewrite(
+            &dir,
+            &[("model.bpk", model_record), ("optimizer.bpk", optimizer_record)],
+        )?;
+        checkpoint::latest(out, model, false, optimizer())?;
+        Ok(())
+    }
+
+    fn optimizer() -> ModuleOptimizer {
+        AdamWConfig::new().init()
     }
 
     /// `score --resume`'s reading of a killed run's output `out` (and `OUT.run.json`, which
