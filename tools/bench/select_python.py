@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench_pairs import write_pairs
+
 
 
 def peak_rss_mib(who):
@@ -83,20 +84,7 @@ def one(mode, pairs, tokenizer, expected):
 
 def main(binary, tokenizer, work):
     work = Path(work)
-    mbpp = work / "mbpp.jsonl"
-    data = Path(os.environ.get("CODEBLOCK_DATA", ROOT.parent / "shared/data"))
-    subprocess.run([binary, "pairs", "--split", "train", "--input", data / "mbpp_humaneval_format.jsonl.gz",
-                    "--out", mbpp], check=True, capture_output=True)
-    base = [json.loads(line) for line in mbpp.read_text().splitlines()]
-    base += [{"id": p.name, "prompt": "Fixture.", "completion": p.read_text()}
-             for p in sorted((ROOT / "tests/fixtures").glob("*.md"))]
-    copies = -(-100_000 // len(base))
-    pairs = work / "pairs.jsonl"
-    with open(pairs, "w") as out:
-        for k in range(copies):
-            for row in base:
-                out.write(json.dumps({**row, "id": f"{row['id']}#{k}"}) + "\n")
-    records = copies * len(base)
+    pairs, records, copies = write_pairs(binary, work, 100_000)
 
     start = time.perf_counter()
     subprocess.run([binary, "select", "--input", pairs, "--tokenizer", tokenizer, "--out", work / "cli.jsonl"],
