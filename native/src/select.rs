@@ -95,6 +95,8 @@ pub struct Args {
     min_item_bytes: Option<usize>,
     #[arg(long)]
     max_response_bytes: Option<usize>,
+    #[arg(long)]
+    max_comment_run: Option<usize>,
     #[command(flatten)]
     records: RecordArgs,
 }
@@ -209,6 +211,7 @@ impl Args {
         set(&mut config.partition.max_depth, self.max_depth);
         set(&mut config.partition.min_item_bytes, self.min_item_bytes);
         set(&mut config.max_response_bytes, self.max_response_bytes);
+        set(&mut config.max_comment_run, self.max_comment_run);
         config.check()?;
         Ok(config)
     }

@@ -8,6 +8,7 @@ export interface Config {
   dataflow?: { lambda_reach?: number; lambda_bridge?: number; gate_quantile?: number; max_items?: number };
   select?: { budget?: number; prose_share?: number; scope?: "global" | "per_record"; guard?: "item" | "prose" | "none"; granularity?: "items" | "tokens" };
   max_response_bytes?: number;
+  max_comment_run?: number;
 }
 
 /** The pair stage's knobs (METHOD.md §0). */
