@@ -211,7 +211,7 @@ impl Args {
         set(&mut config.partition.max_depth, self.max_depth);
         set(&mut config.partition.min_item_bytes, self.min_item_bytes);
         set(&mut config.max_response_bytes, self.max_response_bytes);
-        set(&mut config.max_comment_run, self.max_comment_run);
+        set(&mut config.partition.max_comment_run, self.max_comment_run);
         config.check()?;
         Ok(config)
     }

@@ -18,9 +18,6 @@ pub struct Config {
     pub select: SelectConfig,
     /// Longer responses are rejected (`response_too_large`).
     pub max_response_bytes: usize,
-    /// Responses with a longer run of comment lines are rejected (`comment_run_too_long`):
-    /// tree-sitter-python's scanner takes time quadratic in such a run inside a block.
-    pub max_comment_run: usize,
 }
 
 impl Default for Config {
@@ -31,7 +28,6 @@ impl Default for Config {
             dataflow: DataflowConfig::default(),
             select: SelectConfig::default(),
             max_response_bytes: 1 << 20,
-            max_comment_run: 256,
         }
     }
 }

@@ -31,24 +31,6 @@ use tokens::Tokenize;
 
 use crate::span::Span;
 
-/// The most comment lines in one run of comment and blank lines: tree-sitter-python's scanner
-/// looks ahead over the rest of the run at each of its lines (inside a block, where a dedent
-/// may follow), so a run of n lines costs n² (4,000 lines: 4.8 s).
-fn longest_comment_run(text: &str) -> usize {
-    let (mut longest, mut run) = (0, 0);
-    for line in text.lines().map(str::trim_start) {
-        match line {
-            "" => {}
-            comment if comment.starts_with('#') => {
-                run += 1;
-                longest = longest.max(run);
-            }
-            _ => run = 0,
-        }
-    }
-    longest
-}
-
 /// Stage 1: everything that needs no scores.
 pub fn prepare(record: Record, tokenizer: &dyn Tokenize, config: &Config) -> Result<Prepared, Reject> {
     let response = &record.response;
@@ -62,16 +44,8 @@ pub fn prepare(record: Record, tokenizer: &dyn Tokenize, config: &Config) -> Res
             ),
         ));
     }
-    let comment_run = longest_comment_run(response);
-    if comment_run > config.max_comment_run {
-        return Err(Reject::new(
-            "comment_run_too_long",
-            format!(
-                "the response has a run of {comment_run} comment lines; the limit is {} \
-                 (--max-comment-run: the Python parser's time grows with its square)",
-                config.max_comment_run
-            ),
-        ));
+    if let Some(why) = structure::too_many_comments(response, &config.partition) {
+        return Err(Reject::new("comment_run_too_long", format!("the response has {why}")));
     }
     if response.trim().is_empty() {
         return Err(Reject::new(
@@ -318,16 +292,15 @@ mod tests {
             let run = "    # Guard against empty input.\n\n".repeat(comments);
             format!("```python\ndef mean(values):\n    x = 1\n{run}    return x\n```\n")
         };
-        assert_eq!(longest_comment_run(&body(3)), 3);
-        assert_eq!(longest_comment_run("# a\nx = 1\n  # b\n# c\n"), 2);
         let config = Config::default();
-        assert!(prepare(record(body(config.max_comment_run)), &LexicalTokenizer, &config).is_ok());
-        let reject = prepare(record(body(config.max_comment_run + 1)), &LexicalTokenizer, &config).unwrap_err();
+        let limit = config.partition.max_comment_run;
+        assert!(prepare(record(body(limit)), &LexicalTokenizer, &config).is_ok());
+        let reject = prepare(record(body(limit + 1)), &LexicalTokenizer, &config).unwrap_err();
         assert_eq!(reject.reason, "comment_run_too_long");
+        let message = reject.message;
         assert!(
-            reject.message.contains("a run of 257 comment lines"),
-            "{}",
-            reject.message
+            message.starts_with("the response has a run of 257 comment lines"),
+            "{message}"
         );
     }
 }

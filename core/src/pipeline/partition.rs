@@ -25,6 +25,9 @@ pub struct PartitionConfig {
     pub max_depth: usize,
     /// Consecutive simple statements shorter than this many bytes merge with their next sibling.
     pub min_item_bytes: usize,
+    /// Code with a longer run of comment lines is not parsed (see
+    /// [`structure::too_many_comments`](crate::pipeline::structure::too_many_comments)).
+    pub max_comment_run: usize,
 }
 
 impl Default for PartitionConfig {
@@ -32,6 +35,7 @@ impl Default for PartitionConfig {
         PartitionConfig {
             max_depth: 8,
             min_item_bytes: 0,
+            max_comment_run: 256,
         }
     }
 }

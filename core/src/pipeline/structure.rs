@@ -53,6 +53,16 @@ pub fn structure(response: &str, config: &PartitionConfig) -> Structure {
 /// The coding items of Python source alone (a file in an editor): one code segment, partitioned
 /// even where it does not parse (syntax errors become diagnostics).
 pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
+    if let Some(why) = too_many_comments(code, config) {
+        let index = LineIndex::new(code);
+        let diagnostic = Diagnostic::new(Span::new(0, code.len()), format!("{why}: not partitioned"));
+        return CodeItems {
+            items: Vec::new(),
+            edges: Vec::new(),
+            core: Vec::new(),
+            diagnostics: vec![diagnostic.located(&index)],
+        };
+    }
     let whole = Segment {
         kind: SegmentKind::Code {
             tag: "python".into(),
@@ -78,6 +88,32 @@ pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
         core: structure.core,
         diagnostics: structure.diagnostics.iter().map(|d| d.located(&index)).collect(),
     }
+}
+
+/// Why `text` is not parsed, when it holds a longer run of comment lines (in a run of comment
+/// and blank lines) than `config` allows: tree-sitter-python's scanner looks ahead over the
+/// rest of such a run at each of its lines inside a block, where a dedent may follow, so a run
+/// of n lines costs n² (4,000 lines took 4.8 s). `select` rejects such a record; an editor's
+/// call gets a diagnostic.
+pub fn too_many_comments(text: &str, config: &PartitionConfig) -> Option<String> {
+    let (mut longest, mut run) = (0, 0);
+    for line in text.lines().map(str::trim_start) {
+        match line {
+            "" => {}
+            comment if comment.starts_with('#') => {
+                run += 1;
+                longest = longest.max(run);
+            }
+            _ => run = 0,
+        }
+    }
+    (longest > config.max_comment_run).then(|| {
+        format!(
+            "a run of {longest} comment lines; the limit is {} (partition.max_comment_run: the \
+             Python parser's time grows with its square)",
+            config.max_comment_run
+        )
+    })
 }
 
 /// Partition, names and core logic of every code segment; `unfenced` is the parse of a
@@ -149,6 +185,26 @@ fn structure_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Comment runs count across blank lines, at any indent; past the limit an editor's call
+    /// gets one diagnostic and no items (parsing it would take the square of the run).
+    #[test]
+    fn a_long_run_of_comments_is_not_parsed() {
+        let config = PartitionConfig::default();
+        assert_eq!(too_many_comments("# a\nx = 1\n  # b\n\n# c\n", &config), None);
+        let code = |comments: usize| format!("def f():\n    x = 1\n{}    return x\n", "    # why\n".repeat(comments));
+        assert_eq!(code_items(&code(config.max_comment_run), &config).items.len(), 3);
+        let refused = code_items(&code(config.max_comment_run + 1), &config);
+        assert!(refused.items.is_empty());
+        let [diagnostic] = refused.diagnostics.as_slice() else {
+            panic!("{:?}", refused.diagnostics)
+        };
+        assert!(
+            diagnostic.message.starts_with("a run of 257 comment lines"),
+            "{}",
+            diagnostic.message
+        );
+    }
 
     #[test]
     fn code_items_count_in_bytes_or_utf16() {
