@@ -5,7 +5,7 @@
 //! The model is fitted on every response, the scored one included: a token that is rare in the
 //! corpus stays surprising, which is the signal this baseline is for.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,12 +22,12 @@ const BOS: Key = u64::MAX;
 /// A trigram model over token keys (vocabulary ids, or a hash of the text without a tokenizer).
 #[derive(Debug, Default)]
 pub struct NgramScorer {
-    unigrams: HashMap<Key, u32>,
-    bigrams: HashMap<(Key, Key), u32>,
-    trigrams: HashMap<(Key, Key, Key), u32>,
+    unigrams: FxHashMap<Key, u32>,
+    bigrams: FxHashMap<(Key, Key), u32>,
+    trigrams: FxHashMap<(Key, Key, Key), u32>,
     /// Per context: (tokens seen after it, distinct tokens seen after it).
-    bigram_contexts: HashMap<Key, (u32, u32)>,
-    trigram_contexts: HashMap<(Key, Key), (u32, u32)>,
+    bigram_contexts: FxHashMap<Key, (u32, u32)>,
+    trigram_contexts: FxHashMap<(Key, Key), (u32, u32)>,
     total: u64,
 }
 
@@ -118,8 +118,8 @@ fn witten_bell(count: Option<&u32>, context: Option<&(u32, u32)>, lower: f64) ->
 }
 
 fn count<K: std::hash::Hash + Eq, C: std::hash::Hash + Eq>(
-    grams: &mut HashMap<K, u32>,
-    contexts: &mut HashMap<C, (u32, u32)>,
+    grams: &mut FxHashMap<K, u32>,
+    contexts: &mut FxHashMap<C, (u32, u32)>,
     gram: K,
     context: C,
 ) {
