@@ -15,6 +15,7 @@ use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, Progress, Stage};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::input::{self, RecordArgs};
@@ -259,14 +260,25 @@ pub fn run(args: Args) -> Result<()> {
     timings.read_s = seconds(clock.elapsed());
 
     let mut progress = StageProgress::new(&mut timings);
-    let outputs = pipeline::run(
-        inputs,
-        tokenizer.as_ref(),
+    progress.stage(Stage::Prepare, inputs.len());
+    // Stage 1 is pure and per record: on every core, in input order.
+    let bar = progress.bar();
+    let prepared = inputs
+        .into_par_iter()
+        .map(|input| {
+            let prepared = pipeline::prepare_input(input, tokenizer.as_ref(), &config);
+            bar.inc(1);
+            prepared
+        })
+        .collect();
+    let analysed = pipeline::analyse_prepared(
+        prepared,
         scorer.as_mut(),
         reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
         &config,
         &mut progress,
     );
+    let outputs = pipeline::finish(analysed, &config, &mut progress);
     progress.finish();
 
     let clock = Instant::now();
@@ -306,6 +318,13 @@ impl<'a> StageProgress<'a> {
         StageProgress { timings, current: None }
     }
 
+    /// The current stage's bar, for work spread over threads.
+    fn bar(&self) -> ProgressBar {
+        self.current
+            .as_ref()
+            .map_or_else(ProgressBar::hidden, |(_, _, bar)| bar.clone())
+    }
+
     /// Ends the current stage: clears its bar and records its time.
     fn finish(&mut self) {
         if let Some((stage, clock, bar)) = self.current.take() {
@@ -342,7 +361,7 @@ impl Progress for StageProgress<'_> {
 
 /// How responses are tokenized and scored, and the scorer's name for the report.
 struct Scoring {
-    tokenizer: Box<dyn Tokenize>,
+    tokenizer: Box<dyn Tokenize + Send + Sync>,
     scorer: Box<dyn TokenScorer>,
     name: String,
     /// The reference scorer of the `excess` utility.
@@ -370,7 +389,7 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             }
         }
         (None, scores) => {
-            let tokenizer: Box<dyn Tokenize> = match &args.tokenizer {
+            let tokenizer: Box<dyn Tokenize + Send + Sync> = match &args.tokenizer {
                 Some(path) => {
                     let bytes =
                         std::fs::read(path).with_context(|| format!("cannot read tokenizer {}", path.display()))?;

@@ -186,6 +186,15 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> Vec<RecordOutput> {
     let analysed = analyse(inputs, tokenizer, scorer, reference, config, progress);
+    finish(analysed, config, progress)
+}
+
+/// The last stage: each record's shortlist, the global cut, and the output lines in order.
+pub fn finish(
+    analysed: Vec<Result<Analysis, RecordOutput>>,
+    config: &Config,
+    progress: &mut dyn Progress,
+) -> Vec<RecordOutput> {
     let shortlists: Vec<select::Shortlist> = analysed
         .iter()
         .filter_map(|a| a.as_ref().ok())
@@ -204,31 +213,65 @@ pub fn run(
     outputs
 }
 
-/// The stages before the budget, over a set of records in order: each input's analysis, or its
-/// reject as an output line. A shell that cuts the budget elsewhere (shards of a dataset, one
-/// cut for all) runs this, then [`select::shortlist`], [`select::cut`] and
-/// [`output::record_output`], as [`run`] does in one process.
+/// Stage 1 for one input: its line and prepared record, or its output line as a reject. Pure
+/// and per record, so a shell may run it on all cores (keeping the input order).
+pub fn prepare_input(
+    input: Input,
+    tokenizer: &dyn Tokenize,
+    config: &Config,
+) -> Result<(Option<usize>, Prepared), RecordOutput> {
+    let name = input.name();
+    let Input { line, record } = input;
+    record
+        .and_then(|record| prepare(record, tokenizer, config))
+        .map(|prepared| (line, prepared))
+        .map_err(|reject| RecordOutput::rejected(name, reject.at_line(line)))
+}
+
+/// Stages 1 to 3 over a set of records, in order: an analysis or an output line as a reject
+/// for each.
 pub fn analyse(
     inputs: Vec<Input>,
     tokenizer: &dyn Tokenize,
+    scorer: &mut dyn TokenScorer,
+    reference: Option<&mut dyn TokenScorer>,
+    config: &Config,
+    progress: &mut dyn Progress,
+) -> Vec<Result<Analysis, RecordOutput>> {
+    progress.stage(Stage::Prepare, inputs.len());
+    let prepared = inputs
+        .into_iter()
+        .map(|input| {
+            let prepared = prepare_input(input, tokenizer, config);
+            progress.advance(1);
+            prepared
+        })
+        .collect();
+    analyse_prepared(prepared, scorer, reference, config, progress)
+}
+
+/// Stages 2 and 3 (score, rank) over records through stage 1 ([`prepare_input`], in input
+/// order).
+pub fn analyse_prepared(
+    prepared: Vec<Result<(Option<usize>, Prepared), RecordOutput>>,
     scorer: &mut dyn TokenScorer,
     mut reference: Option<&mut dyn TokenScorer>,
     config: &Config,
     progress: &mut dyn Progress,
 ) -> Vec<Result<Analysis, RecordOutput>> {
     let mut analysed: Vec<Option<Result<Analysis, RecordOutput>>> = Vec::new();
-    analysed.resize_with(inputs.len(), || None);
-    let mut prepared = Vec::new();
-    progress.stage(Stage::Prepare, inputs.len());
-    for (slot, input) in inputs.into_iter().enumerate() {
-        let name = input.name();
-        let Input { line, record } = input;
-        match record.and_then(|record| prepare(record, tokenizer, config)) {
-            Ok(p) => prepared.push((slot, line, p)),
-            Err(reject) => analysed[slot] = Some(Err(RecordOutput::rejected(name, reject.at_line(line)))),
-        }
-        progress.advance(1);
-    }
+    analysed.resize_with(prepared.len(), || None);
+    let prepared: Vec<(usize, Option<usize>, Prepared)> = prepared
+        .into_iter()
+        .enumerate()
+        .filter_map(|(slot, prepared)| match prepared {
+            Ok((line, prepared)) => Some((slot, line, prepared)),
+            Err(rejected) => {
+                analysed[slot] = Some(Err(rejected));
+                None
+            }
+        })
+        .collect();
 
     let batch: Vec<&Prepared> = prepared.iter().map(|(_, _, p)| p).collect();
     let requests = requests(&batch);
