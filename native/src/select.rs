@@ -98,6 +98,8 @@ pub struct Args {
     max_response_bytes: Option<usize>,
     #[arg(long)]
     max_comment_run: Option<usize>,
+    #[arg(long)]
+    max_nesting: Option<usize>,
     #[command(flatten)]
     records: RecordArgs,
 }
@@ -213,6 +215,7 @@ impl Args {
         set(&mut config.partition.min_item_bytes, self.min_item_bytes);
         set(&mut config.max_response_bytes, self.max_response_bytes);
         set(&mut config.partition.max_comment_run, self.max_comment_run);
+        set(&mut config.partition.max_nesting, self.max_nesting);
         config.check()?;
         Ok(config)
     }

@@ -44,8 +44,8 @@ pub fn prepare(record: Record, tokenizer: &dyn Tokenize, config: &Config) -> Res
             ),
         ));
     }
-    if let Some(why) = structure::too_many_comments(response, &config.partition) {
-        return Err(Reject::new("comment_run_too_long", format!("the response has {why}")));
+    if let Some(why) = structure::unparsable(response, &config.partition) {
+        return Err(Reject::new(why.reason, format!("the response has {}", why.message)));
     }
     if response.trim().is_empty() {
         return Err(Reject::new(

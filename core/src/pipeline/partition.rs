@@ -26,8 +26,10 @@ pub struct PartitionConfig {
     /// Consecutive simple statements shorter than this many bytes merge with their next sibling.
     pub min_item_bytes: usize,
     /// Code with a longer run of comment lines is not parsed (see
-    /// [`structure::too_many_comments`](crate::pipeline::structure::too_many_comments)).
+    /// [`structure::unparsable`](crate::pipeline::structure::unparsable)).
     pub max_comment_run: usize,
+    /// Code with brackets nested deeper is not parsed (the same).
+    pub max_nesting: usize,
 }
 
 impl Default for PartitionConfig {
@@ -36,6 +38,7 @@ impl Default for PartitionConfig {
             max_depth: 8,
             min_item_bytes: 0,
             max_comment_run: 256,
+            max_nesting: 200,
         }
     }
 }

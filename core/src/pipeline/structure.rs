@@ -53,9 +53,9 @@ pub fn structure(response: &str, config: &PartitionConfig) -> Structure {
 /// The coding items of Python source alone (a file in an editor): one code segment, partitioned
 /// even where it does not parse (syntax errors become diagnostics).
 pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
-    if let Some(why) = too_many_comments(code, config) {
+    if let Some(why) = unparsable(code, config) {
         let index = LineIndex::new(code);
-        let diagnostic = Diagnostic::new(Span::new(0, code.len()), format!("{why}: not partitioned"));
+        let diagnostic = Diagnostic::new(Span::new(0, code.len()), format!("{}: not partitioned", why.message));
         return CodeItems {
             items: Vec::new(),
             edges: Vec::new(),
@@ -90,12 +90,21 @@ pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
     }
 }
 
-/// Why `text` is not parsed, when it holds a longer run of comment lines (in a run of comment
-/// and blank lines) than `config` allows: tree-sitter-python's scanner looks ahead over the
-/// rest of such a run at each of its lines inside a block, where a dedent may follow, so a run
-/// of n lines costs n² (4,000 lines took 4.8 s). `select` rejects such a record; an editor's
-/// call gets a diagnostic.
-pub fn too_many_comments(text: &str, config: &PartitionConfig) -> Option<String> {
+/// Why code is not parsed: a shape that tree-sitter-python handles in time that grows with
+/// its square. `select` rejects such a record (`reason`); an editor's call gets a diagnostic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unparsable {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Whether `text` is [`Unparsable`]:
+/// - a run of comment lines (blank lines between them count as part of the run): the
+///   scanner looks ahead over the rest of the run at each of its lines inside a block, where a
+///   dedent may follow (4,000 lines took 4.8 s);
+/// - brackets nested deeper than CPython allows (200): each step of the parse's tree cursors
+///   walks back over the whole depth (100,000 took 15 s).
+pub fn unparsable(text: &str, config: &PartitionConfig) -> Option<Unparsable> {
     let (mut longest, mut run) = (0, 0);
     for line in text.lines().map(str::trim_start) {
         match line {
@@ -107,12 +116,35 @@ pub fn too_many_comments(text: &str, config: &PartitionConfig) -> Option<String>
             _ => run = 0,
         }
     }
-    (longest > config.max_comment_run).then(|| {
-        format!(
+    if longest > config.max_comment_run {
+        let message = format!(
             "a run of {longest} comment lines; the limit is {} (partition.max_comment_run: the \
              Python parser's time grows with its square)",
             config.max_comment_run
-        )
+        );
+        return Some(Unparsable {
+            reason: "comment_run_too_long",
+            message,
+        });
+    }
+    let (mut deepest, mut depth) = (0usize, 0usize);
+    for byte in text.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (deepest > config.max_nesting).then(|| Unparsable {
+        reason: "nesting_too_deep",
+        message: format!(
+            "brackets nested {deepest} deep; the limit is {} (partition.max_nesting: the Python \
+             parser's time grows with the square of the depth, and CPython refuses more than 200)",
+            config.max_nesting
+        ),
     })
 }
 
@@ -191,7 +223,7 @@ mod tests {
     #[test]
     fn a_long_run_of_comments_is_not_parsed() {
         let config = PartitionConfig::default();
-        assert_eq!(too_many_comments("# a\nx = 1\n  # b\n\n# c\n", &config), None);
+        assert_eq!(unparsable("# a\nx = 1\n  # b\n\n# c\n", &config), None);
         let code = |comments: usize| format!("def f():\n    x = 1\n{}    return x\n", "    # why\n".repeat(comments));
         assert_eq!(code_items(&code(config.max_comment_run), &config).items.len(), 3);
         let refused = code_items(&code(config.max_comment_run + 1), &config);
@@ -204,6 +236,23 @@ mod tests {
             "{}",
             diagnostic.message
         );
+    }
+
+    /// Brackets nested deeper than CPython allows are not parsed (a fuzzed 3 MB line of `(`
+    /// hung the parse); closers past zero do not go negative.
+    #[test]
+    fn brackets_nested_too_deep_are_not_parsed() {
+        let config = PartitionConfig::default();
+        let nested = |depth: usize| format!("x = {}1{}\n", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(
+            unparsable(&format!("))) {}", nested(config.max_nesting)), &config),
+            None
+        );
+        assert_eq!(code_items(&nested(config.max_nesting), &config).items.len(), 1);
+        let why = unparsable(&nested(config.max_nesting + 1), &config).expect("too deep");
+        assert_eq!(why.reason, "nesting_too_deep");
+        assert!(why.message.starts_with("brackets nested 201 deep"), "{}", why.message);
+        assert!(code_items(&nested(config.max_nesting + 1), &config).items.is_empty());
     }
 
     #[test]
