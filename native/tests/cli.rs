@@ -79,7 +79,12 @@ fn bad_records_are_rejected_by_name_and_nothing_is_lost() {
     assert_eq!(outputs[10]["id"], "line 12");
     // Brackets nested past CPython's limit are a named reject (their parse time is the square of
     // the depth); deeply nested blocks are analysed, not a crash: items with their depth cap.
-    assert!(outputs[6]["message"].as_str().unwrap().contains("brackets nested 5000 deep"));
+    assert!(
+        outputs[6]["message"]
+            .as_str()
+            .unwrap()
+            .contains("brackets nested 5000 deep")
+    );
     let nested = &outputs[7];
     assert!(
         nested["items"]
