@@ -100,6 +100,8 @@ pub struct Args {
     max_comment_run: Option<usize>,
     #[arg(long)]
     max_nesting: Option<usize>,
+    #[arg(long)]
+    max_code_bytes: Option<usize>,
     #[command(flatten)]
     records: RecordArgs,
 }
@@ -216,6 +218,7 @@ impl Args {
         set(&mut config.max_response_bytes, self.max_response_bytes);
         set(&mut config.partition.max_comment_run, self.max_comment_run);
         set(&mut config.partition.max_nesting, self.max_nesting);
+        set(&mut config.partition.max_code_bytes, self.max_code_bytes);
         config.check()?;
         Ok(config)
     }

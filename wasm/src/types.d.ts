@@ -3,7 +3,7 @@ export type Span = [number, number];
 
 /** The pipeline's knobs; every field optional, defaults as in METHOD.md. */
 export interface Config {
-  partition?: { max_depth?: number; min_item_bytes?: number; max_comment_run?: number; max_nesting?: number };
+  partition?: { max_depth?: number; min_item_bytes?: number; max_comment_run?: number; max_nesting?: number; max_code_bytes?: number };
   score?: { q?: number; aggregate?: "mean" | "max" | "sum"; utility?: "gce" | "excess"; core_tokens?: "all" | "without_wording" };
   dataflow?: { lambda_reach?: number; lambda_bridge?: number; gate_quantile?: number; max_items?: number };
   select?: { budget?: number; prose_share?: number; scope?: "global" | "per_record"; guard?: "item" | "prose" | "none"; granularity?: "items" | "tokens" };

@@ -30,6 +30,8 @@ pub struct PartitionConfig {
     pub max_comment_run: usize,
     /// Code with brackets nested deeper is not parsed (the same).
     pub max_nesting: usize,
+    /// Longer code is not parsed (the same).
+    pub max_code_bytes: usize,
 }
 
 impl Default for PartitionConfig {
@@ -39,6 +41,7 @@ impl Default for PartitionConfig {
             min_item_bytes: 0,
             max_comment_run: 256,
             max_nesting: 200,
+            max_code_bytes: 1 << 20,
         }
     }
 }

@@ -99,12 +99,27 @@ pub struct Unparsable {
 }
 
 /// Whether `text` is [`Unparsable`]:
+/// - more bytes than `max_code_bytes`: the tree cursors over the parse of some broken code
+///   (one long line of operators) walk back over the error's children at each step (a 1 MB
+///   line of `!/` took 3.7 s, 4 MB 52 s);
 /// - a run of comment lines (blank lines between them count as part of the run): the
 ///   scanner looks ahead over the rest of the run at each of its lines inside a block, where a
 ///   dedent may follow (4,000 lines took 4.8 s);
 /// - brackets nested deeper than CPython allows (200): each step of the parse's tree cursors
 ///   walks back over the whole depth (100,000 took 15 s).
 pub fn unparsable(text: &str, config: &PartitionConfig) -> Option<Unparsable> {
+    if text.len() > config.max_code_bytes {
+        let message = format!(
+            "{} bytes of code; the limit is {} (partition.max_code_bytes: walking the parse of \
+             some broken code takes time that grows with the square of its size)",
+            text.len(),
+            config.max_code_bytes
+        );
+        return Some(Unparsable {
+            reason: "code_too_large",
+            message,
+        });
+    }
     let (mut longest, mut run) = (0, 0);
     for line in text.lines().map(str::trim_start) {
         match line {
@@ -217,6 +232,27 @@ fn structure_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Code past the size limit gets one diagnostic and no items, before any parse.
+    #[test]
+    fn code_past_the_size_limit_is_not_parsed() {
+        let config = PartitionConfig {
+            max_code_bytes: 64,
+            ..PartitionConfig::default()
+        };
+        let code = "x = 1\n".repeat(10);
+        assert_eq!(code_items(&code, &config).items.len(), 10);
+        let refused = code_items(&code.repeat(2), &config);
+        assert!(refused.items.is_empty());
+        let [diagnostic] = refused.diagnostics.as_slice() else {
+            panic!("{:?}", refused.diagnostics)
+        };
+        assert!(
+            diagnostic.message.starts_with("120 bytes of code; the limit is 64"),
+            "{}",
+            diagnostic.message
+        );
+    }
 
     /// Comment runs count across blank lines, at any indent; past the limit an editor's call
     /// gets one diagnostic and no items (parsing it would take the square of the run).
