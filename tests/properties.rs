@@ -144,7 +144,7 @@ proptest! {
             .map(|a| a.expect("generated records are accepted"))
             .collect();
         let shortlists: Vec<Shortlist> = analysed.chunks(shard).flat_map(|part| part.iter().map(|a| shortlist(a, config.select.granularity))).collect();
-        let chosen = cut(&shortlists, &config.select);
+        let chosen = cut(shortlists, &config.select);
         let sharded: Vec<RecordOutput> = analysed.iter().zip(&chosen).map(|(a, c)| record_output(a, c)).collect();
         prop_assert_eq!(sharded, whole);
     }

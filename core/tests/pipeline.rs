@@ -259,7 +259,7 @@ fn shortlists_of_shards_cut_once_equal_one_run() {
             let sent = serde_json::to_string(&lists).unwrap();
             shortlists.extend(serde_json::from_str::<Vec<Shortlist>>(&sent).unwrap());
         }
-        let chosen = cut(&shortlists, &config.select);
+        let chosen = cut(shortlists, &config.select);
         let sharded: Vec<_> = analyses.iter().zip(&chosen).map(|(a, c)| record_output(a, c)).collect();
         assert_eq!(sharded, whole, "scope {scope}");
         assert!(chosen.iter().any(|c| !c.items.is_empty()), "something is selected");

@@ -3,7 +3,7 @@
 //! in wasm.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -14,14 +14,19 @@ use codeblock_core::pipeline::record::{Fields, Schema};
 use flate2::read::MultiGzDecoder;
 use serde::de::DeserializeOwned;
 
-/// The bytes of a file, decompressing `.gz` files.
-pub fn read(path: &Path) -> Result<Vec<u8>> {
+/// A file's bytes as they stream, decompressing `.gz` files.
+fn open(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
         Box::new(MultiGzDecoder::new(file))
     } else {
         Box::new(file)
-    };
+    })
+}
+
+/// The bytes of a file, decompressing `.gz` files.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    let mut reader = open(path)?;
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
@@ -90,6 +95,42 @@ impl RecordArgs {
 
     /// The records of the input file's bytes (read once by a caller that needs them too).
     pub fn parse(&self, bytes: &[u8]) -> Vec<Input> {
+        let (fields, schema) = self.fields();
+        jsonl::records(bytes, &fields, schema)
+    }
+
+    /// The records of the input file in chunks of at most `size`, read as the file streams:
+    /// the same records as [`read`](Self::read), holding one chunk at a time.
+    pub fn chunks(&self, size: usize) -> Result<impl Iterator<Item = Result<Vec<Input>>> + use<'_>> {
+        let mut reader = BufReader::new(open(&self.input)?);
+        let (fields, schema) = self.fields();
+        let (mut number, mut line, mut done) = (0, Vec::new(), false);
+        Ok(std::iter::from_fn(move || {
+            let mut chunk = Vec::new();
+            while !done && chunk.len() < size {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => done = true,
+                    Ok(_) => {
+                        number += 1;
+                        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                        if let Some(line) = jsonl::line(number, text) {
+                            chunk.push(jsonl::record_at(line.number, line.text, &fields, schema));
+                        }
+                    }
+                    Err(e) => {
+                        done = true;
+                        let place = format!("cannot read {} after line {number}", self.input.display());
+                        return Some(Err(anyhow::Error::new(e).context(place)));
+                    }
+                }
+            }
+            (!chunk.is_empty()).then_some(Ok(chunk))
+        }))
+    }
+
+    /// The field names and the forced schema, if any.
+    fn fields(&self) -> (Fields, Option<Schema>) {
         let fields = Fields {
             id: self.id_field.clone(),
             instruction: self.instruction_field.clone(),
@@ -104,6 +145,6 @@ impl RecordArgs {
             SchemaArg::Messages => Schema::Messages,
             SchemaArg::PromptCompletion => Schema::PromptCompletion,
         });
-        jsonl::records(bytes, &fields, schema)
+        (fields, schema)
     }
 }

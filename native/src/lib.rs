@@ -22,6 +22,7 @@ mod score;
 mod select;
 mod serve;
 mod show;
+mod spill;
 mod train;
 
 use clap::{Parser, Subcommand};

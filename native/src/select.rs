@@ -8,19 +8,21 @@ use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
 use codeblock_core::Config;
 use codeblock_core::model::ModelScorer;
+use codeblock_core::pipeline::analysis::{Analysis, Prepared};
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
-use codeblock_core::pipeline::select::{BudgetScope, Granularity, Guard};
+use codeblock_core::pipeline::select::{self, BudgetScope, Granularity, Guard};
 use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, Progress, Stage};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
 use crate::output;
+use crate::spill::Spill;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,6 +43,10 @@ pub struct Args {
     /// Token budget of one model batch (sequences × padded length).
     #[arg(long, default_value_t = 2048)]
     batch_tokens: usize,
+    /// Records held in memory between passes over the input (two passes' worth at most); past
+    /// that, records wait on disk beside `--out`, so memory stays flat however large the input.
+    #[arg(long, default_value_t = 16384, value_parser = clap::value_parser!(u64).range(1..))]
+    in_memory: u64,
     /// Precomputed response-token log-probs (JSONL: id, token_ids, logprobs).
     #[arg(long)]
     scores: Option<PathBuf>,
@@ -251,6 +257,16 @@ struct Report<'a> {
     config: &'a Config,
 }
 
+/// Records per chunk: what each pass works on at once.
+const CHUNK: usize = 4096;
+
+/// Stage 1's answer for one input: its line and prepared record, or its output line (a reject).
+type PreparedSlot = Result<(Option<usize>, Prepared), RecordOutput>;
+
+/// Runs the pipeline in three passes over the input, holding one chunk of records at a time
+/// (the rest wait on disk): (1) read and prepare, on every core, showing the scorers the
+/// corpus; (2) score and rank, keeping each record's shortlist; then the budget is cut once
+/// over all shortlists, and (3) each record's output line is written, in input order.
 pub fn run(args: Args) -> Result<()> {
     let config = args.config()?;
     let Scoring {
@@ -259,39 +275,82 @@ pub fn run(args: Args) -> Result<()> {
         name: scorer_name,
         mut reference,
     } = tokenizer_and_scorer(&args)?;
+    let folder = match args.out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     let mut timings = Timings::default();
+    let mut progress = StageProgress::new();
+
+    let in_memory = args.in_memory as usize;
+    let mut prepared_spill: Spill<PreparedSlot> = Spill::new(in_memory, folder);
+    let mut chunks = args.records.chunks(in_memory.min(CHUNK))?;
+    loop {
+        let clock = Instant::now();
+        let Some(inputs) = chunks.next().transpose()? else {
+            break;
+        };
+        timings.read_s += seconds(clock.elapsed());
+        progress.stage(Stage::Prepare, inputs.len());
+        let bar = progress.bar();
+        let prepared: Vec<PreparedSlot> = inputs
+            .into_par_iter()
+            .map(|input| {
+                let prepared = pipeline::prepare_input(input, tokenizer.as_ref(), &config);
+                bar.inc(1);
+                prepared
+            })
+            .collect();
+        let batch: Vec<&Prepared> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .map(|(_, p)| p)
+            .collect();
+        pipeline::observe(
+            &batch,
+            scorer.as_mut(),
+            reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
+        );
+        prepared_spill.push(prepared)?;
+    }
+
+    let mut analysed_spill: Spill<Result<Analysis, RecordOutput>> = Spill::new(in_memory, folder);
+    let mut shortlists = Vec::new();
+    for prepared in prepared_spill.into_chunks()? {
+        let analysed = pipeline::analyse_prepared(
+            prepared?,
+            scorer.as_mut(),
+            reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
+            &config,
+            &mut progress,
+        );
+        let ok = analysed.iter().filter_map(|a| a.as_ref().ok());
+        shortlists.extend(ok.map(|a| select::shortlist(a, config.select.granularity)));
+        analysed_spill.push(analysed)?;
+    }
+
+    let records = shortlists.len();
+    progress.stage(Stage::Select, records);
+    let chosen = select::cut(shortlists, &config.select);
+    progress.advance(records);
+    progress.finish(&mut timings);
 
     let clock = Instant::now();
-    let inputs = args.records.read()?;
-    timings.read_s = seconds(clock.elapsed());
-
-    let mut progress = StageProgress::new(&mut timings);
-    progress.stage(Stage::Prepare, inputs.len());
-    // Stage 1 is pure and per record: on every core, in input order.
-    let bar = progress.bar();
-    let prepared = inputs
-        .into_par_iter()
-        .map(|input| {
-            let prepared = pipeline::prepare_input(input, tokenizer.as_ref(), &config);
-            bar.inc(1);
-            prepared
-        })
-        .collect();
-    let analysed = pipeline::analyse_prepared(
-        prepared,
-        scorer.as_mut(),
-        reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
-        &config,
-        &mut progress,
-    );
-    let outputs = pipeline::finish(analysed, &config, &mut progress);
-    progress.finish();
-
-    let clock = Instant::now();
-    write_jsonl(&args.out, &outputs)?;
+    let mut summary = Summary::empty(config.select.budget);
+    let mut chosen = chosen.into_iter();
+    output::write_with(&args.out, |out| {
+        for analysed in analysed_spill.into_chunks()? {
+            for analysis in analysed? {
+                let line = pipeline::output_line(analysis, &mut chosen);
+                summary.add(&line);
+                serde_json::to_writer(&mut *out, &line)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    })?;
     timings.write_s = seconds(clock.elapsed());
 
-    let summary = Summary::new(&outputs, config.select.budget);
     // `--model` brings its own tokenizer; else `--tokenizer`, else the lexical fallback.
     let tokenizer_name = match (&args.model, &args.tokenizer) {
         (Some(model), _) => format!("the model's ({})", model.display()),
@@ -313,55 +372,77 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// A progress bar per pipeline stage, and each stage's wall time into the report's timings.
-struct StageProgress<'a> {
-    timings: &'a mut Timings,
-    current: Option<(Stage, Instant, ProgressBar)>,
+/// A progress bar per pipeline stage, all shown at once (a streamed run goes back and forth
+/// between them, chunk by chunk), and each stage's wall time, summed over its visits.
+struct StageProgress {
+    bars: MultiProgress,
+    stages: Vec<(Stage, ProgressBar, Duration)>,
+    /// The stage being worked on, and since when.
+    current: Option<(usize, Instant)>,
 }
 
-impl<'a> StageProgress<'a> {
-    fn new(timings: &'a mut Timings) -> Self {
-        StageProgress { timings, current: None }
+impl StageProgress {
+    fn new() -> Self {
+        StageProgress {
+            bars: MultiProgress::new(),
+            stages: Vec::new(),
+            current: None,
+        }
     }
 
     /// The current stage's bar, for work spread over threads.
     fn bar(&self) -> ProgressBar {
         self.current
-            .as_ref()
-            .map_or_else(ProgressBar::hidden, |(_, _, bar)| bar.clone())
+            .map_or_else(ProgressBar::hidden, |(i, _)| self.stages[i].1.clone())
     }
 
-    /// Ends the current stage: clears its bar and records its time.
-    fn finish(&mut self) {
-        if let Some((stage, clock, bar)) = self.current.take() {
+    /// Stops the clock of the current stage.
+    fn pause(&mut self) {
+        if let Some((i, since)) = self.current.take() {
+            self.stages[i].2 += since.elapsed();
+        }
+    }
+
+    /// Clears the bars and writes each stage's time into `timings`.
+    fn finish(&mut self, timings: &mut Timings) {
+        self.pause();
+        for (stage, bar, time) in &self.stages {
             bar.finish_and_clear();
             let slot = match stage {
-                Stage::Prepare => &mut self.timings.prepare_s,
-                Stage::Score => &mut self.timings.score_s,
-                Stage::Rank => &mut self.timings.rank_s,
-                Stage::Select => &mut self.timings.select_s,
+                Stage::Prepare => &mut timings.prepare_s,
+                Stage::Score => &mut timings.score_s,
+                Stage::Rank => &mut timings.rank_s,
+                Stage::Select => &mut timings.select_s,
             };
-            *slot = seconds(clock.elapsed());
+            *slot = seconds(*time);
         }
     }
 }
 
-impl Progress for StageProgress<'_> {
+impl Progress for StageProgress {
+    /// A stage's bar grows by `total` each time the stage is entered (once per chunk).
     fn stage(&mut self, stage: Stage, total: usize) {
-        self.finish();
-        let (name, unit) = match stage {
-            Stage::Prepare => ("prepare", "records"),
-            Stage::Score => ("score", "tokens"),
-            Stage::Rank => ("rank", "records"),
-            Stage::Select => ("select", "records"),
+        self.pause();
+        let i = match self.stages.iter().position(|(s, _, _)| *s == stage) {
+            Some(i) => i,
+            None => {
+                let (name, unit) = match stage {
+                    Stage::Prepare => ("prepare", "records"),
+                    Stage::Score => ("score", "tokens"),
+                    Stage::Rank => ("rank", "records"),
+                    Stage::Select => ("select", "records"),
+                };
+                let bar = self.bars.add(bar(0, name, unit));
+                self.stages.push((stage, bar, Duration::ZERO));
+                self.stages.len() - 1
+            }
         };
-        self.current = Some((stage, Instant::now(), bar(total, name, unit)));
+        self.stages[i].1.inc_length(total as u64);
+        self.current = Some((i, Instant::now()));
     }
 
     fn advance(&mut self, done: usize) {
-        if let Some((_, _, bar)) = &self.current {
-            bar.inc(done as u64);
-        }
+        self.bar().inc(done as u64);
     }
 }
 
@@ -449,16 +530,6 @@ fn reference(args: &Args, tokenizer: Option<&HfTokenizer>) -> Result<Option<Box<
 
 fn read_scores(path: &Path) -> Result<PrecomputedScorer> {
     PrecomputedScorer::from_jsonl(&input::read(path)?).with_context(|| path.display().to_string())
-}
-
-fn write_jsonl(path: &Path, outputs: &[RecordOutput]) -> Result<()> {
-    output::write_with(path, |out| {
-        for output in outputs {
-            serde_json::to_writer(&mut *out, output)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
-    })
 }
 
 fn bar(len: usize, stage: &str, unit: &str) -> ProgressBar {

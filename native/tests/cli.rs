@@ -101,6 +101,46 @@ fn bad_records_are_rejected_by_name_and_nothing_is_lost() {
     assert_eq!(summary["rejected_by_reason"]["malformed_json"], 1);
 }
 
+/// `select` streams its input a chunk at a time, and past `--in-memory` records the rest waits
+/// on disk between its passes: any limit gives the bytes of a run held in memory, rejects and
+/// the global budget included.
+#[test]
+fn a_streamed_select_is_the_whole_select() {
+    let dir = scratch("chunks");
+    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../../shared/data".into());
+    let pairs = dir.join("pairs.jsonl");
+    let status = codeblock()
+        .args(["pairs", "--input"])
+        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
+        .arg("--out")
+        .arg(&pairs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut text = std::fs::read_to_string(&pairs).unwrap();
+    text.insert_str(text.len() / 2, "{oops\n\n");
+    std::fs::write(&pairs, text).unwrap();
+    let tokenizer = std::env::var("CODEBLOCK_TOKENIZER").expect("scripts/setup.sh sets CODEBLOCK_TOKENIZER");
+    let select = |in_memory: &str| {
+        let out = dir.join(format!("selected-{in_memory}.jsonl"));
+        let status = codeblock()
+            .args(["select", "--tokenizer", &tokenizer, "--in-memory", in_memory, "--input"])
+            .arg(&pairs)
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(&out).unwrap()
+    };
+    let whole = select("100000");
+    assert_eq!(whole.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 375);
+    assert!(String::from_utf8_lossy(&whole).contains("malformed_json"));
+    for in_memory in ["1", "37"] {
+        assert!(select(in_memory) == whole, "--in-memory {in_memory} changed the output");
+    }
+}
+
 #[test]
 fn precomputed_scores_must_match_the_tokens() {
     let dir = scratch("scores");

@@ -210,7 +210,7 @@ impl Selector {
             .flatten()
             .map(|bytes| from_bytes::<Shortlist>(bytes, "a shortlist"))
             .collect::<PyResult<Vec<_>>>()?;
-        let chosen = py.detach(|| select::cut(&lists, &self.config.select));
+        let chosen = py.detach(|| select::cut(lists, &self.config.select));
         let mut chosen = chosen.iter();
         shortlists
             .iter()

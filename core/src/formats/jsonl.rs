@@ -14,19 +14,26 @@ pub struct Line<'a> {
 /// The non-blank lines of a JSONL file, without their line ends. Invalid UTF-8 is kept as an
 /// error for that line; a byte-order mark before the first line is dropped.
 pub fn lines(bytes: &[u8]) -> Vec<Line<'_>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     bytes
         .split(|&b| b == b'\n')
         .enumerate()
-        .filter_map(|(i, line)| {
-            let text = match std::str::from_utf8(line) {
-                Ok(text) if text.trim().is_empty() => return None,
-                Ok(text) => Ok(text.strip_suffix('\r').unwrap_or(text)),
-                Err(e) => Err(format!("not valid UTF-8 ({e})")),
-            };
-            Some(Line { number: i + 1, text })
-        })
+        .filter_map(|(i, line)| self::line(i + 1, line))
         .collect()
+}
+
+/// Line `number` (1-based) of a JSONL file, its `\n` taken off, as [`lines`] reads it: `None`
+/// when blank. For a shell that streams a file line by line.
+pub fn line(number: usize, bytes: &[u8]) -> Option<Line<'_>> {
+    let bytes = match number {
+        1 => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
+        _ => bytes,
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) if text.trim().is_empty() => return None,
+        Ok(text) => Ok(text.strip_suffix('\r').unwrap_or(text)),
+        Err(e) => Err(format!("not valid UTF-8 ({e})")),
+    };
+    Some(Line { number, text })
 }
 
 /// The records of a JSONL file, one [`Input`] per non-blank line. A record without an id of its

@@ -2,6 +2,8 @@
 //! tokens, no scores), [`Analysis`] after rank (scores, data-flow signals, priorities). Plain
 //! data handed from stage to stage; the stages themselves live in their own modules.
 
+use serde::{Deserialize, Serialize};
+
 use crate::Diagnostic;
 use crate::pipeline::names::Edge;
 use crate::pipeline::partition::ItemKind;
@@ -11,7 +13,7 @@ use crate::pipeline::tokens::Token;
 use crate::span::Span;
 
 /// An item before scoring.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedItem {
     pub span: Span,
     pub kind: ItemKind,
@@ -25,7 +27,7 @@ pub struct PreparedItem {
 }
 
 /// A record cut into segments and items, tokenized, with its def-use edges: all but scores.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Prepared {
     pub record: Record,
     pub segments: Vec<Segment>,
@@ -38,7 +40,7 @@ pub struct Prepared {
 }
 
 /// A prepared record with scores, signals and priorities.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     pub prepared: Prepared,
     /// Every response token's score: its GCE, or its excess GCE (`score.utility`).

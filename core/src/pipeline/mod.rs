@@ -200,17 +200,27 @@ pub fn finish(
         .filter_map(|a| a.as_ref().ok())
         .map(|a| select::shortlist(a, config.select.granularity))
         .collect();
-    progress.stage(Stage::Select, shortlists.len());
-    let mut chosen = select::cut(&shortlists, &config.select).into_iter();
+    let records = shortlists.len();
+    progress.stage(Stage::Select, records);
+    let mut chosen = select::cut(shortlists, &config.select).into_iter();
     let outputs = analysed
         .into_iter()
-        .map(|analysis| match analysis {
-            Ok(analysis) => output::record_output(&analysis, &chosen.next().expect("one choice per analysis")),
-            Err(rejected) => rejected,
-        })
+        .map(|analysis| output_line(analysis, &mut chosen))
         .collect();
-    progress.advance(shortlists.len());
+    progress.advance(records);
     outputs
+}
+
+/// A record's output line: its analysis with the next of the cut's choices (which are in the
+/// order of the analysed records), or its reject.
+pub fn output_line(
+    analysis: Result<Analysis, RecordOutput>,
+    chosen: &mut impl Iterator<Item = select::Chosen>,
+) -> RecordOutput {
+    match analysis {
+        Ok(analysis) => output::record_output(&analysis, &chosen.next().expect("one choice per analysis")),
+        Err(rejected) => rejected,
+    }
 }
 
 /// Stage 1 for one input: its line and prepared record, or its output line as a reject. Pure
@@ -234,12 +244,12 @@ pub fn analyse(
     inputs: Vec<Input>,
     tokenizer: &dyn Tokenize,
     scorer: &mut dyn TokenScorer,
-    reference: Option<&mut dyn TokenScorer>,
+    mut reference: Option<&mut dyn TokenScorer>,
     config: &Config,
     progress: &mut dyn Progress,
 ) -> Vec<Result<Analysis, RecordOutput>> {
     progress.stage(Stage::Prepare, inputs.len());
-    let prepared = inputs
+    let prepared: Vec<_> = inputs
         .into_iter()
         .map(|input| {
             let prepared = prepare_input(input, tokenizer, config);
@@ -247,11 +257,32 @@ pub fn analyse(
             prepared
         })
         .collect();
+    let batch: Vec<&Prepared> = prepared
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .map(|(_, p)| p)
+        .collect();
+    observe(&batch, scorer, reference.as_deref_mut());
     analyse_prepared(prepared, scorer, reference, config, progress)
 }
 
+/// Shows the scorers the corpus before any record is scored (the n-gram baseline fits on it);
+/// a shell that streams a dataset calls this once per chunk of prepared records, all before
+/// the first [`analyse_prepared`].
+pub fn observe(
+    batch: &[&Prepared],
+    scorer: &mut (dyn TokenScorer + '_),
+    reference: Option<&mut (dyn TokenScorer + '_)>,
+) {
+    let requests = requests(batch);
+    scorer.observe(&requests);
+    if let Some(reference) = reference {
+        reference.observe(&requests);
+    }
+}
+
 /// Stages 2 and 3 (score, rank) over records through stage 1 ([`prepare_input`], in input
-/// order).
+/// order), after the scorers have [`observe`]d every record.
 pub fn analyse_prepared(
     prepared: Vec<Result<(Option<usize>, Prepared), RecordOutput>>,
     scorer: &mut dyn TokenScorer,
@@ -275,10 +306,6 @@ pub fn analyse_prepared(
 
     let batch: Vec<&Prepared> = prepared.iter().map(|(_, _, p)| p).collect();
     let requests = requests(&batch);
-    scorer.observe(&requests);
-    if let Some(reference) = reference.as_deref_mut() {
-        reference.observe(&requests);
-    }
     progress.stage(Stage::Score, requests.iter().map(|r| r.tokens.len()).sum());
     let mut logprobs = Vec::with_capacity(requests.len());
     let mut reference_logprobs = Vec::new();

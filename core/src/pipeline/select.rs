@@ -95,15 +95,22 @@ pub enum Unit {
 }
 
 /// Something that can be selected: an item, a code token or a prose token of one record.
+/// Numbers are `u32` (a response is at most `max_response_bytes`) to keep a dataset's
+/// candidates, which the global budget holds all at once, small.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
-    pub record: usize,
+    pub record: u32,
     /// Item index, or token index for a token.
-    pub index: usize,
+    pub index: u32,
     pub unit: Unit,
     /// Tokens it covers.
-    pub cost: usize,
+    pub cost: u32,
     pub priority: f64,
+}
+
+/// A count or index as a candidate holds it.
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).expect("counts and indices of candidates fit in 32 bits")
 }
 
 /// What was chosen, per record: sorted item and token indices.
@@ -145,9 +152,10 @@ pub fn prose_tokens(response: &str, segments: &[Segment], tokens: &[Token]) -> V
 /// (cost 1; priority: the token's GCE).
 pub fn candidates(record: usize, analysis: &Analysis, granularity: Granularity) -> Vec<Candidate> {
     let prepared = &analysis.prepared;
-    let token = |unit, index| Candidate {
+    let record = narrow(record);
+    let token = |unit, index: usize| Candidate {
         record,
-        index,
+        index: narrow(index),
         unit,
         cost: 1,
         priority: analysis.token_scores[index],
@@ -157,9 +165,9 @@ pub fn candidates(record: usize, analysis: &Analysis, granularity: Granularity) 
         Granularity::Items => items
             .map(|(index, item)| Candidate {
                 record,
-                index,
+                index: narrow(index),
                 unit: Unit::Item,
-                cost: item.tokens.len(),
+                cost: narrow(item.tokens.len()),
                 priority: analysis.priority[index],
             })
             .collect(),
@@ -175,6 +183,11 @@ pub fn candidates(record: usize, analysis: &Analysis, granularity: Granularity) 
 impl Candidate {
     fn prose(&self) -> bool {
         self.unit == Unit::ProseToken
+    }
+
+    /// Its record's place among the records.
+    fn slot(&self) -> usize {
+        self.record as usize
     }
 }
 
@@ -198,20 +211,24 @@ pub fn shortlist(analysis: &Analysis, granularity: Granularity) -> Shortlist {
 }
 
 /// Chooses for every record of `shortlists` (in record order) under one budget over all of
-/// them, or one per record.
-pub fn cut(shortlists: &[Shortlist], config: &SelectConfig) -> Vec<Chosen> {
+/// them, or one per record. Takes them by value: each is freed as its candidates join the
+/// dataset's, so the two never stand side by side.
+pub fn cut(shortlists: Vec<Shortlist>, config: &SelectConfig) -> Vec<Chosen> {
     match config.scope {
         BudgetScope::Global => {
-            let all: Vec<Candidate> = shortlists
-                .iter()
-                .enumerate()
-                .flat_map(|(record, s)| s.candidates.iter().map(move |&c| Candidate { record, ..c }))
-                .collect();
             let tokens: Vec<usize> = shortlists.iter().map(|s| s.tokens).collect();
+            let all: Vec<Candidate> = shortlists
+                .into_iter()
+                .enumerate()
+                .flat_map(|(record, s)| {
+                    let record = narrow(record);
+                    s.candidates.into_iter().map(move |c| Candidate { record, ..c })
+                })
+                .collect();
             select(&tokens, &all, config)
         }
         BudgetScope::PerRecord => shortlists
-            .iter()
+            .into_iter()
             .map(|s| select(&[s.tokens], &s.candidates, config).remove(0))
             .collect(),
     }
@@ -253,7 +270,7 @@ pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &Select
         };
         let c = order[k];
         taken[k] = true;
-        chosen[c.record].guard_tokens = c.cost;
+        chosen[c.slot()].guard_tokens = c.cost as usize;
         *left.side(c.prose()) -= c.cost as f64;
         left.settle();
     }
@@ -273,11 +290,12 @@ pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &Select
 
     for (k, c) in order.iter().enumerate() {
         if taken[k] {
-            let record = &mut chosen[c.record];
+            let record = &mut chosen[c.slot()];
+            let index = c.index as usize;
             match c.unit {
-                Unit::Item => record.items.push(c.index),
-                Unit::CodeToken => record.code_tokens.push(c.index),
-                Unit::ProseToken => record.prose_tokens.push(c.index),
+                Unit::Item => record.items.push(index),
+                Unit::CodeToken => record.code_tokens.push(index),
+                Unit::ProseToken => record.prose_tokens.push(index),
             }
         }
     }
@@ -325,17 +343,18 @@ fn guards(order: &[&Candidate], record_tokens: &[usize], config: &SelectConfig) 
     let records = record_tokens.len();
     let (mut fitting, mut cheapest, mut prose) = (vec![None; records], vec![None; records], vec![None; records]);
     for (k, c) in order.iter().enumerate() {
-        let share = (config.budget * record_tokens[c.record] as f64).max(1.0);
+        let record = c.slot();
+        let share = (config.budget * record_tokens[record] as f64).max(1.0);
         if c.prose() {
-            prose[c.record].get_or_insert(k);
+            prose[record].get_or_insert(k);
             continue;
         }
         if c.cost as f64 <= share {
-            fitting[c.record].get_or_insert(k);
+            fitting[record].get_or_insert(k);
         }
-        let cheaper = cheapest[c.record].is_none_or(|j: usize| c.cost < order[j].cost);
+        let cheaper = cheapest[record].is_none_or(|j: usize| c.cost < order[j].cost);
         if cheaper {
-            cheapest[c.record] = Some(k);
+            cheapest[record] = Some(k);
         }
     }
     let mut guards: Vec<Vec<usize>> = (0..records)
@@ -358,7 +377,7 @@ fn guards(order: &[&Candidate], record_tokens: &[usize], config: &SelectConfig) 
 mod tests {
     use super::*;
 
-    fn item(record: usize, index: usize, cost: usize, priority: f64) -> Candidate {
+    fn item(record: u32, index: u32, cost: u32, priority: f64) -> Candidate {
         Candidate {
             record,
             index,
@@ -368,7 +387,7 @@ mod tests {
         }
     }
 
-    fn prose(record: usize, index: usize, priority: f64) -> Candidate {
+    fn prose(record: u32, index: u32, priority: f64) -> Candidate {
         Candidate {
             record,
             index,

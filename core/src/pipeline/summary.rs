@@ -39,8 +39,17 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(outputs: &[RecordOutput], asked_fraction: f64) -> Self {
-        let mut summary = Summary {
-            records_in: outputs.len(),
+        let mut summary = Summary::empty(asked_fraction);
+        for output in outputs {
+            summary.add(output);
+        }
+        summary
+    }
+
+    /// The summary of no records, for a shell that adds them as they are written.
+    pub fn empty(asked_fraction: f64) -> Self {
+        Summary {
+            records_in: 0,
             records_ok: 0,
             records_rejected: 0,
             rejected_by_reason: BTreeMap::new(),
@@ -61,44 +70,51 @@ impl Summary {
             guarded_records: 0,
             empty_records: 0,
             diagnostics: 0,
-        };
-        for output in outputs {
-            match &output.status {
-                Status::Ok(selected) => {
-                    let stats = &selected.stats;
-                    summary.records_ok += 1;
-                    summary.response_tokens += stats.response_tokens;
-                    summary.supervised_tokens += stats.supervised_tokens;
-                    summary.items += stats.items;
-                    summary.selected_items += stats.selected_items;
-                    summary.item_tokens += stats.item_tokens;
-                    summary.prose_tokens += stats.selected_prose_tokens;
-                    summary.guard_tokens += stats.guard_tokens;
-                    summary.guarded_records += usize::from(stats.guarded);
-                    summary.empty_records += usize::from(stats.supervised_tokens == 0);
-                    summary.diagnostics += selected.diagnostics.len();
-                }
-                Status::Rejected(reject) => {
-                    summary.records_rejected += 1;
-                    *summary.rejected_by_reason.entry(reject.reason.clone()).or_default() += 1;
-                }
+        }
+    }
+
+    /// Counts one more output line.
+    pub fn add(&mut self, output: &RecordOutput) {
+        self.records_in += 1;
+        match &output.status {
+            Status::Ok(selected) => {
+                let stats = &selected.stats;
+                self.records_ok += 1;
+                self.response_tokens += stats.response_tokens;
+                self.supervised_tokens += stats.supervised_tokens;
+                self.items += stats.items;
+                self.selected_items += stats.selected_items;
+                self.item_tokens += stats.item_tokens;
+                self.prose_tokens += stats.selected_prose_tokens;
+                self.guard_tokens += stats.guard_tokens;
+                self.guarded_records += usize::from(stats.guarded);
+                self.empty_records += usize::from(stats.supervised_tokens == 0);
+                self.diagnostics += selected.diagnostics.len();
+            }
+            Status::Rejected(reject) => {
+                self.records_rejected += 1;
+                *self.rejected_by_reason.entry(reject.reason.clone()).or_default() += 1;
             }
         }
-        if summary.response_tokens > 0 {
-            summary.supervised_fraction = summary.supervised_tokens as f64 / summary.response_tokens as f64;
+        self.derive();
+    }
+
+    /// The fractions and shares, from the counts.
+    fn derive(&mut self) {
+        if self.response_tokens > 0 {
+            self.supervised_fraction = self.supervised_tokens as f64 / self.response_tokens as f64;
         }
-        let asked = asked_fraction * summary.response_tokens as f64;
-        summary.overshoot_tokens = (summary.supervised_tokens as f64 - asked).ceil().max(0.0) as usize;
-        if summary.supervised_tokens > 0 {
-            let share = |tokens: usize| tokens as f64 / summary.supervised_tokens as f64;
-            summary.item_share = share(summary.item_tokens);
-            summary.prose_share = share(summary.prose_tokens);
-            summary.guard_share = share(summary.guard_tokens);
+        let asked = self.asked_fraction * self.response_tokens as f64;
+        self.overshoot_tokens = (self.supervised_tokens as f64 - asked).ceil().max(0.0) as usize;
+        if self.supervised_tokens > 0 {
+            let share = |tokens: usize| tokens as f64 / self.supervised_tokens as f64;
+            self.item_share = share(self.item_tokens);
+            self.prose_share = share(self.prose_tokens);
+            self.guard_share = share(self.guard_tokens);
         }
-        if summary.records_ok > 0 {
-            summary.items_per_record = summary.items as f64 / summary.records_ok as f64;
+        if self.records_ok > 0 {
+            self.items_per_record = self.items as f64 / self.records_ok as f64;
         }
-        summary
     }
 }
 

@@ -1,0 +1,111 @@
+//! Chunks of records held between passes over a dataset: in memory up to a number of records,
+//! then on disk, written in order to an anonymous temporary file (gone when dropped, or when
+//! the process dies) and read back in the same order. A small dataset never touches the disk;
+//! a large one costs `select` a bounded amount of memory however large it is.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Seek};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Chunks of `T`: the first in memory, the rest on disk.
+pub struct Spill<T> {
+    held: Vec<Vec<T>>,
+    /// Records held in memory, and how many may be.
+    records: usize,
+    limit: usize,
+    folder: PathBuf,
+    file: Option<BufWriter<File>>,
+    /// Chunks written to the file.
+    on_disk: usize,
+    items: PhantomData<T>,
+}
+
+impl<T: Serialize + DeserializeOwned> Spill<T> {
+    /// An empty spill that holds up to `limit` records in memory, and the rest in a file in
+    /// `folder` (beside the output, so it lands on the disk the user chose).
+    pub fn new(limit: usize, folder: &Path) -> Self {
+        Spill {
+            held: Vec::new(),
+            records: 0,
+            limit,
+            folder: folder.to_path_buf(),
+            file: None,
+            on_disk: 0,
+            items: PhantomData,
+        }
+    }
+
+    /// Appends one chunk: in memory while it fits, else (and from then on) on disk, in CBOR
+    /// because it is self-describing: the pipeline's types use serde's `flatten` and skipped
+    /// fields, which compact formats cannot read back.
+    pub fn push(&mut self, chunk: Vec<T>) -> Result<()> {
+        if self.file.is_none() && self.records + chunk.len() <= self.limit {
+            self.records += chunk.len();
+            self.held.push(chunk);
+            return Ok(());
+        }
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => {
+                let file = tempfile::tempfile_in(&self.folder)
+                    .with_context(|| format!("cannot make a temporary file in {}", self.folder.display()))?;
+                self.file.insert(BufWriter::new(file))
+            }
+        };
+        ciborium::into_writer(&chunk, file).context("cannot write to a temporary file")?;
+        self.on_disk += 1;
+        Ok(())
+    }
+
+    /// The chunks, in the order they were pushed.
+    pub fn into_chunks(self) -> Result<impl Iterator<Item = Result<Vec<T>>>> {
+        let mut reader = match self.file {
+            Some(file) => {
+                let mut file = file.into_inner().map_err(|e| e.into_error())?;
+                file.rewind()?;
+                Some(BufReader::new(file))
+            }
+            None => None,
+        };
+        let from_disk = (0..self.on_disk).map(move |_| {
+            let reader = reader.as_mut().expect("chunks on disk have a file");
+            ciborium::from_reader(reader).context("cannot read back a temporary file")
+        });
+        Ok(self.held.into_iter().map(Ok).chain(from_disk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the memory limit, the chunks come back as they went in.
+    #[test]
+    fn chunks_come_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunks = vec![
+            vec![Some("a".to_string()), None],
+            vec![],
+            vec![Some("b".into())],
+            vec![None],
+        ];
+        for limit in [0, 2, 3, 100] {
+            let mut spill = Spill::new(limit, dir.path());
+            for chunk in &chunks {
+                spill.push(chunk.clone()).unwrap();
+            }
+            let back: Vec<Vec<Option<String>>> = spill.into_chunks().unwrap().map(Result::unwrap).collect();
+            assert_eq!(back, chunks, "limit {limit}");
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the file has no name"
+        );
+    }
+}

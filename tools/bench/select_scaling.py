@@ -1,0 +1,60 @@
+"""`codeblock select` as the input grows: records/s and peak memory at each size, on one core and
+on all of them, side by side in one run (scripts/bench-select-scaling.sh).
+
+The pairs are the benches' own (MBPP's training pairs and the fixtures, repeated under new ids),
+with the Qwen3 tokenizer; each output is deleted once measured, so the disk holds one at a time.
+Prints a table and the two ratios the speed issue asks for: the speed-up of all cores over one,
+and the peak memory at the largest size over that at the smallest.
+"""
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_pairs import write_pairs
+
+
+def run(binary, tokenizer, pairs, out, threads):
+    """Seconds and peak resident MiB of one `select` (the child's own peak, from wait4)."""
+    env = {**os.environ, "RAYON_NUM_THREADS": str(threads)}
+    command = [binary, "select", "--input", pairs, "--tokenizer", tokenizer, "--out", out]
+    clock = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - clock
+    if status != 0:
+        sys.exit(f"select failed on {pairs}: {child.stderr.read().decode()}")
+    out.unlink()
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main(binary, tokenizer, sizes):
+    cores = os.cpu_count()
+    rows = []
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as work:
+        work = Path(work)
+        for size in sizes:
+            pairs, records, _ = write_pairs(binary, work, size)
+            for threads in sorted({1, cores}):
+                seconds, rss = run(binary, tokenizer, pairs, work / "out.jsonl", threads)
+                rows.append((records, threads, seconds, rss))
+                print(f"{records:>9} records, {threads} thread(s): {seconds:7.1f} s, "
+                      f"{records / seconds:7.0f} records/s, peak {rss:7.0f} MiB", flush=True)
+            pairs.unlink()
+    print()
+    for records in sorted({r[0] for r in rows}):
+        one = next(r for r in rows if r[0] == records and r[1] == 1)
+        every = next(r for r in rows if r[0] == records and r[1] == cores)
+        print(f"{records:>9} records: {cores} threads are {one[2] / every[2]:.2f}x one")
+    smallest, largest = min(r[0] for r in rows), max(r[0] for r in rows)
+    peak = {n: max(r[3] for r in rows if r[0] == n) for n in (smallest, largest)}
+    print(f"peak memory at {largest} records is {peak[largest] / peak[smallest]:.2f}x that at {smallest}")
+
+
+if __name__ == "__main__":
+    binary, tokenizer, *sizes = sys.argv[1:]
+    main(binary, tokenizer, [int(s) for s in sizes] or [10_000, 100_000, 1_000_000])
