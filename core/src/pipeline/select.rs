@@ -217,14 +217,12 @@ pub fn cut(shortlists: Vec<Shortlist>, config: &SelectConfig) -> Vec<Chosen> {
     match config.scope {
         BudgetScope::Global => {
             let tokens: Vec<usize> = shortlists.iter().map(|s| s.tokens).collect();
-            let all: Vec<Candidate> = shortlists
-                .into_iter()
-                .enumerate()
-                .flat_map(|(record, s)| {
-                    let record = narrow(record);
-                    s.candidates.into_iter().map(move |c| Candidate { record, ..c })
-                })
-                .collect();
+            // Sized once: a growing vector would hold its old and new buffers at once.
+            let mut all = Vec::with_capacity(shortlists.iter().map(|s| s.candidates.len()).sum());
+            for (record, s) in shortlists.into_iter().enumerate() {
+                let record = narrow(record);
+                all.extend(s.candidates.into_iter().map(|c| Candidate { record, ..c }));
+            }
             select(&tokens, &all, config)
         }
         BudgetScope::PerRecord => shortlists
