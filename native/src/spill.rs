@@ -1,6 +1,7 @@
 //! Chunks of records held between passes over a dataset: in memory up to a number of records,
 //! then on disk, written in order to an anonymous temporary file (gone when dropped, or when
-//! the process dies) and read back in the same order. A small dataset never touches the disk;
+//! the process dies; Snappy-compressed, since the records' field names repeat) and read back
+//! in the same order. A small dataset never touches the disk;
 //! a large one costs `select` a bounded amount of memory however large it is.
 
 use std::fs::File;
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use snap::read::FrameDecoder;
+use snap::write::FrameEncoder;
 
 /// Chunks of `T`: the first in memory, the rest on disk.
 pub struct Spill<T> {
@@ -19,7 +22,7 @@ pub struct Spill<T> {
     records: usize,
     limit: usize,
     folder: PathBuf,
-    file: Option<BufWriter<File>>,
+    file: Option<FrameEncoder<BufWriter<File>>>,
     /// Chunks written to the file.
     on_disk: usize,
     items: PhantomData<T>,
@@ -54,7 +57,7 @@ impl<T: Serialize + DeserializeOwned> Spill<T> {
             None => {
                 let file = tempfile::tempfile_in(&self.folder)
                     .with_context(|| format!("cannot make a temporary file in {}", self.folder.display()))?;
-                self.file.insert(BufWriter::new(file))
+                self.file.insert(FrameEncoder::new(BufWriter::new(file)))
             }
         };
         ciborium::into_writer(&chunk, file).context("cannot write to a temporary file")?;
@@ -66,9 +69,10 @@ impl<T: Serialize + DeserializeOwned> Spill<T> {
     pub fn into_chunks(self) -> Result<impl Iterator<Item = Result<Vec<T>>>> {
         let mut reader = match self.file {
             Some(file) => {
-                let mut file = file.into_inner().map_err(|e| e.into_error())?;
+                let written = file.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+                let mut file = written.into_inner().map_err(|e| e.into_error())?;
                 file.rewind()?;
-                Some(BufReader::new(file))
+                Some(FrameDecoder::new(BufReader::new(file)))
             }
             None => None,
         };

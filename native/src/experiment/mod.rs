@@ -277,6 +277,13 @@ impl Experiment {
                 train::run(settings)
             },
         )?;
+        // A finished run's checkpoints only served resuming it: an experiment of many models
+        // would otherwise keep gigabytes of optimizer state per model.
+        let checkpoints = dir.join("checkpoints");
+        if checkpoints.exists() {
+            std::fs::remove_dir_all(&checkpoints)
+                .with_context(|| format!("cannot remove {}", checkpoints.display()))?;
+        }
         Ok(model)
     }
 
