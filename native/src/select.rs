@@ -8,13 +8,13 @@ use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
 use codeblock_core::Config;
 use codeblock_core::model::ModelScorer;
-use codeblock_core::pipeline::analysis::{Analysis, Prepared};
+use codeblock_core::pipeline::analysis::Analysis;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
 use codeblock_core::pipeline::select::{self, BudgetScope, Granularity, Guard};
 use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
-use codeblock_core::pipeline::{self, Progress, Stage};
+use codeblock_core::pipeline::{self, PreparedSlot, Progress, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
@@ -260,9 +260,6 @@ struct Report<'a> {
 /// Records per chunk: what each pass works on at once.
 const CHUNK: usize = 4096;
 
-/// Stage 1's answer for one input: its line and prepared record, or its output line (a reject).
-type PreparedSlot = Result<(Option<usize>, Prepared), RecordOutput>;
-
 /// Runs the pipeline in three passes over the input, holding one chunk of records at a time
 /// (the rest wait on disk): (1) read and prepare, on every core, showing the scorers the
 /// corpus; (2) score and rank, keeping each record's shortlist; then the budget is cut once
@@ -301,13 +298,8 @@ pub fn run(args: Args) -> Result<()> {
                 prepared
             })
             .collect();
-        let batch: Vec<&Prepared> = prepared
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .map(|(_, p)| p)
-            .collect();
         pipeline::observe(
-            &batch,
+            &prepared,
             scorer.as_mut(),
             reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
         );

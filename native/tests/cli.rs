@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{codeblock, read_jsonl, scratch};
+use common::{codeblock, mbpp_training_pairs, read_jsonl, scratch};
 use serde_json::Value;
 
 #[test]
@@ -107,16 +107,7 @@ fn bad_records_are_rejected_by_name_and_nothing_is_lost() {
 #[test]
 fn a_streamed_select_is_the_whole_select() {
     let dir = scratch("chunks");
-    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../../shared/data".into());
-    let pairs = dir.join("pairs.jsonl");
-    let status = codeblock()
-        .args(["pairs", "--input"])
-        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
-        .arg("--out")
-        .arg(&pairs)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let pairs = mbpp_training_pairs(&dir);
     let mut text = std::fs::read_to_string(&pairs).unwrap();
     text.insert_str(text.len() / 2, "{oops\n\n");
     std::fs::write(&pairs, text).unwrap();

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{codeblock, read_jsonl, scratch};
+use common::{codeblock, mbpp_training_pairs, read_jsonl, scratch};
 use serde_json::Value;
 
 fn eval(args: &[&str], out: &Path) -> Value {
@@ -31,21 +31,6 @@ fn write_samples(dir: &Path, samples: &[(&str, &str)]) -> PathBuf {
     let path = dir.join("samples.jsonl");
     std::fs::write(&path, lines).unwrap();
     path
-}
-
-/// MBPP's 374 training pairs, as `codeblock pairs` writes them (with their tests), in `dir`.
-fn mbpp_training_pairs(dir: &Path) -> PathBuf {
-    let pairs = dir.join("pairs.jsonl");
-    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../shared/data".into());
-    let status = codeblock()
-        .args(["pairs", "--split", "train", "--input"])
-        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
-        .arg("--out")
-        .arg(&pairs)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    pairs
 }
 
 #[test]

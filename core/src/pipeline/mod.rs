@@ -223,13 +223,12 @@ pub fn output_line(
     }
 }
 
+/// Stage 1's answer for one input: its line and prepared record, or its output line (a reject).
+pub type PreparedSlot = Result<(Option<usize>, Prepared), RecordOutput>;
+
 /// Stage 1 for one input: its line and prepared record, or its output line as a reject. Pure
 /// and per record, so a shell may run it on all cores (keeping the input order).
-pub fn prepare_input(
-    input: Input,
-    tokenizer: &dyn Tokenize,
-    config: &Config,
-) -> Result<(Option<usize>, Prepared), RecordOutput> {
+pub fn prepare_input(input: Input, tokenizer: &dyn Tokenize, config: &Config) -> PreparedSlot {
     let name = input.name();
     let Input { line, record } = input;
     record
@@ -257,24 +256,24 @@ pub fn analyse(
             prepared
         })
         .collect();
+    observe(&prepared, scorer, reference.as_deref_mut());
+    analyse_prepared(prepared, scorer, reference, config, progress)
+}
+
+/// Shows the scorers the corpus before any record is scored (the n-gram baseline fits on it):
+/// the records of `prepared` that stage 1 accepted. A shell that streams a dataset calls this
+/// once per chunk, all before the first [`analyse_prepared`].
+pub fn observe(
+    prepared: &[PreparedSlot],
+    scorer: &mut (dyn TokenScorer + '_),
+    reference: Option<&mut (dyn TokenScorer + '_)>,
+) {
     let batch: Vec<&Prepared> = prepared
         .iter()
         .filter_map(|p| p.as_ref().ok())
         .map(|(_, p)| p)
         .collect();
-    observe(&batch, scorer, reference.as_deref_mut());
-    analyse_prepared(prepared, scorer, reference, config, progress)
-}
-
-/// Shows the scorers the corpus before any record is scored (the n-gram baseline fits on it);
-/// a shell that streams a dataset calls this once per chunk of prepared records, all before
-/// the first [`analyse_prepared`].
-pub fn observe(
-    batch: &[&Prepared],
-    scorer: &mut (dyn TokenScorer + '_),
-    reference: Option<&mut (dyn TokenScorer + '_)>,
-) {
-    let requests = requests(batch);
+    let requests = requests(&batch);
     scorer.observe(&requests);
     if let Some(reference) = reference {
         reference.observe(&requests);
@@ -284,7 +283,7 @@ pub fn observe(
 /// Stages 2 and 3 (score, rank) over records through stage 1 ([`prepare_input`], in input
 /// order), after the scorers have [`observe`]d every record.
 pub fn analyse_prepared(
-    prepared: Vec<Result<(Option<usize>, Prepared), RecordOutput>>,
+    prepared: Vec<PreparedSlot>,
     scorer: &mut dyn TokenScorer,
     mut reference: Option<&mut dyn TokenScorer>,
     config: &Config,

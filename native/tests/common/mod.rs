@@ -46,3 +46,19 @@ pub fn read_jsonl(path: &Path) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// MBPP's 374 training pairs, as `codeblock pairs` writes them (with their tests), in `dir`.
+#[allow(dead_code)] // used by some of the test binaries that share this module
+pub fn mbpp_training_pairs(dir: &Path) -> PathBuf {
+    let pairs = dir.join("pairs.jsonl");
+    let data = std::env::var("CODEBLOCK_DATA").unwrap_or_else(|_| "../../shared/data".into());
+    let status = codeblock()
+        .args(["pairs", "--split", "train", "--input"])
+        .arg(Path::new(&data).join("mbpp_humaneval_format.jsonl.gz"))
+        .arg("--out")
+        .arg(&pairs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    pairs
+}
