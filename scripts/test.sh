@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32, with and
-# without the model), the wasm32 build of core, and all tests: unit, fixture snapshots, CLI, the
-# model tier on the real SmolLM2 (CPU and wgpu on software Vulkan); the exports read back in
-# Python (Hugging Face datasets, tokenizers); then the wasm module and npm package
-# (scripts/build-wasm.sh), their Node tests (parity with native, the packed tarball) and the
-# previewer page in headless Chromium.
+# Everything CI checks, from a clean clone: set-up, formatting, lints (host and wasm32: the
+# module with and without the model, and the light editor module), the wasm32 build of core, and
+# all tests: unit, fixture snapshots, CLI, the model tier on the real SmolLM2 (CPU and wgpu on
+# software Vulkan); the exports read back in Python (Hugging Face datasets, tokenizers); then the
+# wasm modules and npm package (scripts/build-wasm.sh), their Node tests (parity with native, the
+# packed tarball) and the previewer page in headless Chromium.
 set -euo pipefail  # pipefail: a failing cargo test fails the script through tee
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -16,6 +16,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p codeblock-core --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p codeblock-core --features model --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p codeblock-wasm --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p codeblock-wasm --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p codeblock-wasm --features model --target wasm32-unknown-unknown --locked -- -D warnings
 cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.

@@ -3,7 +3,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +35,25 @@ test("the package ships types for Node and bundlers", () => {
     assert.match(types, /selectJsonl\(bytes: Uint8Array, options\?: Options \| null\): string;/);
   }
   assert.ok(existsSync(join(project, "node_modules/@codeblock/wasm/LICENSE")));
+  for (const dir of ["partition/node", "partition/bundler"]) {
+    const types = readFileSync(join(project, "node_modules/@codeblock/wasm", dir, "codeblock.d.ts"), "utf8");
+    assert.match(types, /export function partition\(code: string, options\?: Options \| null\): CodeItems;/);
+    assert.doesNotMatch(types, /Session|curate/);
+  }
+});
+
+test("the light editor entry: partition without a tokenizer, under 1 MB, same answers", () => {
+  const lightApi = createRequire(join(project, "index.js"))("@codeblock/wasm/partition");
+  assert.deepEqual(Object.keys(lightApi).sort(), ["defaultConfig", "partition"]);
+  const module = join(project, "node_modules/@codeblock/wasm/partition/node/codeblock_bg.wasm");
+  assert.ok(statSync(module).size <= 1_000_000, `${statSync(module).size} bytes`);
+  for (const positions of ["bytes", "utf16"]) {
+    assert.deepEqual(lightApi.partition(code, { positions }), api.partition(code, { positions }));
+  }
+  assert.throws(() => lightApi.partition(7), (e) => e instanceof TypeError && e.message === "code must be a string, not number");
+  // It knows only `config` and `positions`: the record options belong to the whole module.
+  assert.throws(() => lightApi.partition(code, { fields: { output: "answer" } }), /options: unknown field `fields`/);
+  assert.equal(lightApi.partition(code).items.length, 4);
 });
 
 test("partition gives items, edges and core logic, in bytes or UTF-16", () => {

@@ -1,6 +1,7 @@
 // Parity: for every fixture, the wasm module returns byte-identical JSONL to native
 // `codeblock select` (same tokenizer, same n-gram scorer, same knobs), bad lines included; and
-// `curate` gives what native `codeblock curate --no-tests` writes.
+// `curate` gives what native `codeblock curate --no-tests` writes; the light editor module
+// (`@codeblock/wasm/partition`) partitions as native `select` and the whole module do.
 // Needs CODEBLOCK_BIN (the native binary) and CODEBLOCK_TOKENIZER (a tokenizer.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("../..", import.meta.url).pathname;
-const { Session, curate } = createRequire(import.meta.url)(join(root, "wasm/pkg/node/codeblock.js"));
+const require = createRequire(import.meta.url);
+const { Session, curate, partition } = require(join(root, "wasm/pkg/node/codeblock.js"));
+const light = require(join(root, "wasm/pkg/partition/node/codeblock.js"));
 const bin = process.env.CODEBLOCK_BIN;
 const tokenizer = process.env.CODEBLOCK_TOKENIZER;
 
@@ -73,4 +76,32 @@ test("wasm curate = native curate --no-tests: kept lines and report", () => {
   assert.equal(wasm.kept, kept);
   assert.deepEqual(wasm.report, JSON.parse(readFileSync(join(dir, "report.json"), "utf8")));
   assert.equal(wasm.report.records_in, wasm.report.kept + Object.values(wasm.report.dropped_by_reason).reduce((a, b) => a + b, 0));
+});
+
+test("light module = native select's items and the whole module's partition, segment by segment", () => {
+  assert.ok(bin, "CODEBLOCK_BIN must be set");
+  const dir = mkdtempSync(join(tmpdir(), "codeblock-parity-light-"));
+  writeFileSync(join(dir, "in.jsonl"), fixturesJsonl());
+  execFileSync(bin, ["select", "--input", join(dir, "in.jsonl"), "--out", join(dir, "out.jsonl")], { stdio: "pipe" });
+  const records = readFileSync(join(dir, "out.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  let segments = 0;
+  for (const record of records.filter((r) => r.status === "ok")) {
+    const response = Buffer.from(record.response);
+    for (const { kind, language, span: [start, end] } of record.segments) {
+      if (kind !== "code" || language !== "python") continue;
+      const code = response.subarray(start, end).toString();
+      const items = light.partition(code);
+      for (const positions of ["bytes", "utf16"]) {
+        assert.deepEqual(light.partition(code, { positions }), partition(code, { positions }), `${record.id} at ${start}`);
+      }
+      const shifted = items.items.map((i) => [[i.span[0] + start, i.span[1] + start], i.kind, i.node, i.depth]);
+      const native = record.items
+        .filter((i) => start <= i.span[0] && i.span[1] <= end)
+        .map((i) => [i.span, i.kind, i.node, i.depth]);
+      assert.deepEqual(shifted, native, `${record.id}: items of the segment at byte ${start}`);
+      segments += 1;
+    }
+  }
+  assert.ok(segments >= 30, `${segments} Python segments compared`);
+  assert.deepEqual(light.defaultConfig(), require(join(root, "wasm/pkg/node/codeblock.js")).defaultConfig());
 });

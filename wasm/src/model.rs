@@ -41,7 +41,7 @@ impl Model {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
         device: Option<js_sys::JsString>,
     ) -> Result<Model, JsValue> {
-        let bytes = crate::bytes_arg("bytes", &bytes)?;
+        let bytes = crate::select::bytes_arg("bytes", &bytes)?;
         let device = match device.map(JsValue::from).filter(|d| !d.is_undefined()) {
             Some(device) => crate::string_arg("device", &device)?,
             None => "auto".into(),
@@ -95,7 +95,7 @@ impl Model {
         let options = Options::from_js(options)?;
         let inputs = match input.dyn_ref::<js_sys::Uint8Array>() {
             Some(bytes) => jsonl::records(&bytes.to_vec(), &options.fields, options.schema),
-            None if crate::is_plain_object(&input) => vec![crate::record_input(&stringify(&input)?, &options)],
+            None if crate::is_plain_object(&input) => vec![crate::select::record_input(&stringify(&input)?, &options)],
             None => return Err(crate::wrong_type("input", "a Uint8Array or a record object", &input)),
         };
         let inner = Rc::clone(&self.inner);
@@ -124,7 +124,7 @@ impl Model {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
         options: Option<JsOptions>,
     ) -> Result<js_sys::Promise, JsValue> {
-        let bytes = crate::bytes_arg("bytes", &bytes)?;
+        let bytes = crate::select::bytes_arg("bytes", &bytes)?;
         let options = Options::from_js(options)?;
         let inner = Rc::clone(&self.inner);
         Ok(wasm_bindgen_futures::future_to_promise(async move {
@@ -136,7 +136,7 @@ impl Model {
                 passes_tests: vec![],
                 readings: Some(readings),
             };
-            crate::curated_to_js(pool.curate(measured, &options.curate)).map_err(JsValue::from)
+            crate::select::curated_to_js(pool.curate(measured, &options.curate)).map_err(JsValue::from)
         }))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Tree};
 
 use crate::pipeline::lang::python_query;
 use crate::span::{Span, merge_spans};
@@ -35,18 +35,15 @@ pub struct Captures<'tree> {
 pub const LONG_STRING_BYTES: usize = 24;
 
 /// Runs the combined query over a tree once.
-pub fn capture<'tree>(tree: &'tree Tree, source: &str) -> Captures<'tree> {
+pub fn capture(tree: &Tree) -> Captures<'_> {
     let query = python_query();
     let names = query.capture_names();
     let mut captures = Captures::default();
-    let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
-    while let Some(m) = matches.next() {
+    query.for_each_match(tree.root_node(), |matched| {
         let mut statement = None;
         let mut bodies = Vec::new();
-        for capture in m.captures() {
-            let node = capture.node;
-            match names[capture.index as usize] {
+        for &(index, node) in matched {
+            match names[index as usize].as_str() {
                 "core" => captures.core.push(Span::new(node.start_byte(), node.end_byte())),
                 "noncore" => captures.noncore.push(Span::new(node.start_byte(), node.end_byte())),
                 "string_content" if node.byte_range().len() > LONG_STRING_BYTES => {
@@ -67,7 +64,7 @@ pub fn capture<'tree>(tree: &'tree Tree, source: &str) -> Captures<'tree> {
             }
             captures.roles.insert(node.id(), role);
         }
-    }
+    });
     captures.core = merge_spans(std::mem::take(&mut captures.core));
     captures.noncore = merge_spans(std::mem::take(&mut captures.noncore));
     captures.long_strings = merge_spans(std::mem::take(&mut captures.long_strings));

@@ -6,7 +6,9 @@
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Node, Parser, Query, Tree};
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::pipeline::query::Query;
 
 /// The language a code segment is parsed as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +46,7 @@ pub fn python_query() -> &'static Query {
     static QUERY: OnceLock<Query> = OnceLock::new();
     QUERY.get_or_init(|| {
         let source = [PYTHON_PARTITION, PYTHON_CORE, PYTHON_NONCORE].join("\n");
-        Query::new(&python_language(), &source).unwrap_or_else(|e| panic!("the Python queries do not compile: {e}"))
+        Query::new(python_language(), &source).unwrap_or_else(|e| panic!("the Python queries do not compile: {e}"))
     })
 }
 
@@ -137,7 +139,7 @@ mod tests {
             ("core", PYTHON_CORE),
             ("noncore", PYTHON_NONCORE),
         ] {
-            Query::new(&python_language(), source).unwrap_or_else(|e| panic!("{name}.scm: {e}"));
+            Query::new(python_language(), source).unwrap_or_else(|e| panic!("{name}.scm: {e}"));
         }
         let names = python_query().capture_names();
         assert_eq!(

@@ -54,7 +54,7 @@ mod tests {
 
     fn core_texts(source: &str) -> Vec<&str> {
         let tree = parse_python(source);
-        core_spans(&capture(&tree, source), 0)
+        core_spans(&capture(&tree), 0)
             .into_iter()
             .map(|s| &source[s.start..s.end])
             .collect()

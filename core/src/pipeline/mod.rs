@@ -12,6 +12,7 @@ pub mod logic;
 pub mod names;
 pub mod output;
 pub mod partition;
+pub mod query;
 pub mod record;
 pub mod score;
 pub mod segment;

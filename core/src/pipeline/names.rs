@@ -566,7 +566,7 @@ mod tests {
     fn edges_of(source: &str) -> Vec<(usize, usize, String)> {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let captures = crate::pipeline::captures::capture(&tree, source);
+        let captures = crate::pipeline::captures::capture(&tree);
         let items = partition(&tree, &captures, 0, &PartitionConfig::default(), &mut diagnostics);
         let mut index = NameIndex::default();
         index.add_segment(0, &items, source, 0);

@@ -326,7 +326,7 @@ mod tests {
     fn cut(source: &str, config: &PartitionConfig) -> (Vec<(ItemKind, usize, String)>, usize) {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let items = partition(&tree, &capture(&tree, source), 0, config, &mut diagnostics)
+        let items = partition(&tree, &capture(&tree), 0, config, &mut diagnostics)
             .into_iter()
             .map(|i| (i.kind, i.depth, source[i.span.start..i.span.end].to_string()))
             .collect();

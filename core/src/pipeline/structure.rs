@@ -197,7 +197,7 @@ fn structure_of(
             ));
             continue;
         }
-        let captures = captures::capture(&tree, source);
+        let captures = captures::capture(&tree);
         let parts = partition::partition(&tree, &captures, seg.span.start, config, &mut diagnostics);
         names.add_segment(items.len(), &parts, source, seg.span.start);
         for part in &parts {
