@@ -17,6 +17,7 @@ mod model;
 mod nll;
 mod output;
 mod pairs;
+mod runs;
 mod sandbox;
 mod score;
 mod select;

@@ -11,7 +11,9 @@ use codeblock_core::model::ModelScorer;
 use codeblock_core::pipeline::analysis::Analysis;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
-use codeblock_core::pipeline::select::{self, BudgetScope, Granularity, Guard};
+use codeblock_core::pipeline::select::{
+    self, BudgetScope, Candidate, Chosen, CutPlan, Granularity, Guard, SelectConfig, Shortlist,
+};
 use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, PreparedSlot, Progress, Stage};
@@ -22,6 +24,7 @@ use serde::Serialize;
 use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
 use crate::output;
+use crate::runs::{Merge, Runs};
 use crate::spill::Spill;
 
 #[derive(Debug, clap::Args)]
@@ -307,7 +310,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let mut analysed_spill: Spill<Result<Analysis, RecordOutput>> = Spill::new(in_memory, folder);
-    let mut shortlists = Vec::new();
+    let mut budget = Budget::new(&config.select, in_memory, folder);
     for prepared in prepared_spill.into_chunks()? {
         let analysed = pipeline::analyse_prepared(
             prepared?,
@@ -317,19 +320,19 @@ pub fn run(args: Args) -> Result<()> {
             &mut progress,
         );
         let ok = analysed.iter().filter_map(|a| a.as_ref().ok());
-        shortlists.extend(ok.map(|a| select::shortlist(a, config.select.granularity)));
+        budget.add(ok.map(|a| select::shortlist(a, config.select.granularity)).collect())?;
         analysed_spill.push(analysed)?;
     }
 
-    let records = shortlists.len();
+    let records = budget.records();
     progress.stage(Stage::Select, records);
-    let chosen = select::cut(shortlists, &config.select);
+    let chosen = budget.cut()?;
     progress.advance(records);
     progress.finish(&mut timings);
 
     let clock = Instant::now();
     let mut summary = Summary::empty(config.select.budget);
-    let mut chosen = chosen.into_iter();
+    let mut chosen = chosen;
     output::write_with(&args.out, |out| {
         for analysed in analysed_spill.into_chunks()? {
             for analysis in analysed? {
@@ -362,6 +365,83 @@ pub fn run(args: Args) -> Result<()> {
         output::write(path, text + "\n")?;
     }
     Ok(())
+}
+
+/// The budget's side of the passes: each chunk's shortlists as they come, cut once at the end.
+/// Under a global budget the candidates wait as sorted runs (on disk past `--in-memory` records'
+/// worth), merged for the walk; per record, each record is cut as it comes.
+enum Budget<'c> {
+    Global {
+        plan: CutPlan<'c>,
+        runs: Runs,
+        records: usize,
+    },
+    PerRecord {
+        config: &'c SelectConfig,
+        chosen: Vec<Chosen>,
+    },
+}
+
+/// Candidates a record has, about (29 for MBPP-like pairs), to size the runs held in memory.
+const CANDIDATES_PER_RECORD: usize = 32;
+
+impl<'c> Budget<'c> {
+    fn new(config: &'c SelectConfig, in_memory: usize, folder: &Path) -> Self {
+        match config.scope {
+            BudgetScope::Global => Budget::Global {
+                plan: CutPlan::new(config),
+                runs: Runs::new(in_memory.saturating_mul(CANDIDATES_PER_RECORD), folder),
+                records: 0,
+            },
+            BudgetScope::PerRecord => Budget::PerRecord {
+                config,
+                chosen: Vec::new(),
+            },
+        }
+    }
+
+    /// The next records' shortlists, in input order.
+    fn add(&mut self, shortlists: Vec<Shortlist>) -> Result<()> {
+        match self {
+            Budget::Global { plan, runs, records } => {
+                *records += shortlists.len();
+                let (tokens, candidates) = select::gather(shortlists);
+                runs.push(plan.add(&tokens, candidates))
+            }
+            Budget::PerRecord { config, chosen } => {
+                chosen.extend(select::cut(shortlists, config));
+                Ok(())
+            }
+        }
+    }
+
+    fn records(&self) -> usize {
+        match self {
+            Budget::Global { records, .. } => *records,
+            Budget::PerRecord { chosen, .. } => chosen.len(),
+        }
+    }
+
+    /// Every record's choice, in input order.
+    fn cut(self) -> Result<Box<dyn Iterator<Item = Chosen>>> {
+        match self {
+            Budget::Global { plan, mut runs, .. } => {
+                let mut cut = plan.into_cut();
+                walk(runs.merged()?, |sorted| cut.fill_code(sorted))?;
+                walk(runs.merged()?, |sorted| cut.fill_prose(sorted))?;
+                Ok(Box::new(cut.into_chosen()))
+            }
+            Budget::PerRecord { chosen, .. } => Ok(Box::new(chosen.into_iter())),
+        }
+    }
+}
+
+/// Feeds `fill` a merge's candidates, one at a time; an error reading them back ends the walk
+/// and is returned.
+fn walk(merge: Merge<'_>, fill: impl FnOnce(&mut dyn Iterator<Item = Candidate>)) -> Result<()> {
+    let mut error = None;
+    fill(&mut merge.map_while(|c| c.map_err(|e| error = Some(e)).ok()));
+    error.map_or(Ok(()), Err)
 }
 
 /// A progress bar per pipeline stage, all shown at once (a streamed run goes back and forth

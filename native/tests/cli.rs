@@ -112,23 +112,30 @@ fn a_streamed_select_is_the_whole_select() {
     text.insert_str(text.len() / 2, "{oops\n\n");
     std::fs::write(&pairs, text).unwrap();
     let tokenizer = std::env::var("CODEBLOCK_TOKENIZER").expect("scripts/setup.sh sets CODEBLOCK_TOKENIZER");
-    let select = |in_memory: &str| {
+    let select = |in_memory: &str, knobs: &[&str]| {
         let out = dir.join(format!("selected-{in_memory}.jsonl"));
         let status = codeblock()
             .args(["select", "--tokenizer", &tokenizer, "--in-memory", in_memory, "--input"])
             .arg(&pairs)
             .arg("--out")
             .arg(&out)
+            .args(knobs)
             .status()
             .unwrap();
         assert!(status.success());
         std::fs::read(&out).unwrap()
     };
-    let whole = select("100000");
-    assert_eq!(whole.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 375);
-    assert!(String::from_utf8_lossy(&whole).contains("malformed_json"));
-    for in_memory in ["1", "37"] {
-        assert!(select(in_memory) == whole, "--in-memory {in_memory} changed the output");
+    // Token candidates are many: runs of them go to disk at once.
+    for knobs in [&[][..], &["--granularity", "tokens"], &["--budget-scope", "per-record"]] {
+        let whole = select("100000", knobs);
+        assert_eq!(whole.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 375);
+        assert!(String::from_utf8_lossy(&whole).contains("malformed_json"));
+        for in_memory in ["1", "37"] {
+            assert!(
+                select(in_memory, knobs) == whole,
+                "--in-memory {in_memory} changed the output of {knobs:?}"
+            );
+        }
     }
 }
 

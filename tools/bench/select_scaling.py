@@ -4,9 +4,11 @@ on all of them, side by side in one run (scripts/bench-select-scaling.sh).
 The pairs are the benches' own (MBPP's training pairs and the fixtures, repeated under new ids),
 with the Qwen3 tokenizer; each output is deleted once measured, so the disk holds one at a time.
 Prints a table and the two ratios the speed issue asks for: the speed-up of all cores over one,
-and the peak memory at the largest size over that at the smallest.
+and the peak memory at the largest size over that at the smallest; and checks that every thread
+count wrote the same bytes (by digest).
 """
 
+import hashlib
 import os
 import resource
 import subprocess
@@ -19,7 +21,8 @@ from bench_pairs import write_pairs
 
 
 def run(binary, tokenizer, pairs, out, threads):
-    """Seconds and peak resident MiB of one `select` (the child's own peak, from wait4)."""
+    """Seconds, peak resident MiB (the child's own peak, from wait4) and the output's digest of
+    one `select`."""
     env = {**os.environ, "RAYON_NUM_THREADS": str(threads)}
     command = [binary, "select", "--input", pairs, "--tokenizer", tokenizer, "--out", out]
     clock = time.perf_counter()
@@ -28,8 +31,10 @@ def run(binary, tokenizer, pairs, out, threads):
     seconds = time.perf_counter() - clock
     if status != 0:
         sys.exit(f"select failed on {pairs}: {child.stderr.read().decode()}")
+    with open(out, "rb") as written:
+        digest = hashlib.file_digest(written, "sha256").hexdigest()
     out.unlink()
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, digest
 
 
 def main(binary, tokenizer, sizes):
@@ -39,11 +44,15 @@ def main(binary, tokenizer, sizes):
         work = Path(work)
         for size in sizes:
             pairs, records, _ = write_pairs(binary, work, size)
+            digests = set()
             for threads in sorted({1, cores}):
-                seconds, rss = run(binary, tokenizer, pairs, work / "out.jsonl", threads)
+                seconds, rss, digest = run(binary, tokenizer, pairs, work / "out.jsonl", threads)
+                digests.add(digest)
                 rows.append((records, threads, seconds, rss))
                 print(f"{records:>9} records, {threads} thread(s): {seconds:7.1f} s, "
                       f"{records / seconds:7.0f} records/s, peak {rss:7.0f} MiB", flush=True)
+            if len(digests) != 1:
+                sys.exit(f"{records} records: the thread counts wrote different outputs")
             pairs.unlink()
     print()
     for records in sorted({r[0] for r in rows}):

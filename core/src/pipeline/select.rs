@@ -8,6 +8,7 @@
 //! priority), skipping what no longer fits, and prose (by GCE) with its share plus what code
 //! left unused. Unused prose budget does not flow back to code: prose is filled last.
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -210,102 +211,202 @@ pub fn shortlist(analysis: &Analysis, granularity: Granularity) -> Shortlist {
     }
 }
 
+/// The order the budget walks candidates in: priority, best first; ties by record, unit, index.
+pub fn by_priority(a: &Candidate, b: &Candidate) -> Ordering {
+    b.priority
+        .total_cmp(&a.priority)
+        .then(a.record.cmp(&b.record))
+        .then(a.unit.cmp(&b.unit))
+        .then(a.index.cmp(&b.index))
+}
+
 /// Chooses for every record of `shortlists` (in record order) under one budget over all of
 /// them, or one per record. Takes them by value: each is freed as its candidates join the
 /// dataset's, so the two never stand side by side.
 pub fn cut(shortlists: Vec<Shortlist>, config: &SelectConfig) -> Vec<Chosen> {
     match config.scope {
         BudgetScope::Global => {
-            let tokens: Vec<usize> = shortlists.iter().map(|s| s.tokens).collect();
-            // Sized once: a growing vector would hold its old and new buffers at once.
-            let mut all = Vec::with_capacity(shortlists.iter().map(|s| s.candidates.len()).sum());
-            for (record, s) in shortlists.into_iter().enumerate() {
-                let record = narrow(record);
-                all.extend(s.candidates.into_iter().map(|c| Candidate { record, ..c }));
-            }
-            select(&tokens, &all, config)
+            let (tokens, candidates) = gather(shortlists);
+            select(&tokens, candidates, config)
         }
         BudgetScope::PerRecord => shortlists
             .into_iter()
-            .map(|s| select(&[s.tokens], &s.candidates, config).remove(0))
+            .map(|s| select(&[s.tokens], s.candidates, config).remove(0))
             .collect(),
     }
 }
 
-/// Selects among `candidates` of records holding `record_tokens` response tokens each.
-pub fn select(record_tokens: &[usize], candidates: &[Candidate], config: &SelectConfig) -> Vec<Chosen> {
-    let mut chosen = vec![Chosen::default(); record_tokens.len()];
-    let mut order: Vec<&Candidate> = candidates.iter().collect();
-    order.sort_by(|a, b| {
-        b.priority
-            .total_cmp(&a.priority)
-            .then(a.record.cmp(&b.record))
-            .then(a.unit.cmp(&b.unit))
-            .then(a.index.cmp(&b.index))
-    });
-    let budget = config.budget * record_tokens.iter().sum::<usize>() as f64;
-    let mut left = Sides {
-        prose: config.prose_share.clamp(0.0, 1.0) * budget,
-        code: budget - config.prose_share.clamp(0.0, 1.0) * budget,
-    };
-    if !candidates.iter().any(Candidate::prose) {
-        left = Sides {
-            prose: 0.0,
-            code: budget,
-        };
+/// Shortlists as one list: each record's response token count, and all candidates, numbered by
+/// their record's place in `shortlists`.
+pub fn gather(shortlists: Vec<Shortlist>) -> (Vec<usize>, Vec<Candidate>) {
+    let tokens: Vec<usize> = shortlists.iter().map(|s| s.tokens).collect();
+    // Sized once: a growing vector would hold its old and new buffers at once.
+    let mut all = Vec::with_capacity(shortlists.iter().map(|s| s.candidates.len()).sum());
+    for (record, s) in shortlists.into_iter().enumerate() {
+        let record = narrow(record);
+        all.extend(s.candidates.into_iter().map(|c| Candidate { record, ..c }));
     }
-    let mut taken = vec![false; order.len()];
+    (tokens, all)
+}
 
-    // Guards: each record takes its first option that the whole remaining budget still holds
-    // (guards never blow the budget), paid from its side (a side that overspends pays from
-    // the other).
-    for options in guards(&order, record_tokens, config) {
-        let Some(k) = options
-            .into_iter()
-            .find(|&k| order[k].cost as f64 <= left.prose + left.code)
-        else {
-            continue;
-        };
-        let c = order[k];
-        taken[k] = true;
-        chosen[c.slot()].guard_tokens = c.cost as usize;
-        *left.side(c.prose()) -= c.cost as f64;
-        left.settle();
+/// Selects among `candidates` of records holding `record_tokens` response tokens each, under
+/// one budget over all of them.
+pub fn select(record_tokens: &[usize], candidates: Vec<Candidate>, config: &SelectConfig) -> Vec<Chosen> {
+    let mut plan = CutPlan::new(config);
+    let run = plan.add(record_tokens, candidates);
+    let mut cut = plan.into_cut();
+    cut.fill_code(run.iter().copied());
+    cut.fill_prose(run.iter().copied());
+    cut.into_chosen().collect()
+}
+
+/// A global cut's records, added in order a batch at a time: what the cut must know of each
+/// before the walk (the budget, the guard options). Each batch comes back as a run, its
+/// candidates in [`by_priority`] order, which the walk then reads merged with the others: all
+/// at once in memory ([`select`]), or from disk (native `select`, which never holds a
+/// dataset's candidates).
+#[derive(Debug)]
+pub struct CutPlan<'c> {
+    config: &'c SelectConfig,
+    tokens: usize,
+    any_prose: bool,
+    options: Vec<GuardOptions>,
+}
+
+impl<'c> CutPlan<'c> {
+    pub fn new(config: &'c SelectConfig) -> Self {
+        CutPlan {
+            config,
+            tokens: 0,
+            any_prose: false,
+            options: Vec::new(),
+        }
     }
 
-    let mut fill = |prose: bool, left: &mut f64| {
-        for (k, c) in order.iter().enumerate() {
-            if c.prose() == prose && !taken[k] && c.cost as f64 <= *left {
-                taken[k] = true;
+    /// Adds the next records: each one's response token count and their candidates, whose
+    /// `record` counts from 0 in this batch. Returns the candidates as a run: numbered after the
+    /// records added before, in [`by_priority`] order.
+    pub fn add(&mut self, record_tokens: &[usize], mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+        let first = narrow(self.options.len());
+        for c in &mut candidates {
+            c.record += first;
+        }
+        candidates.sort_unstable_by(by_priority);
+        let mut scans = vec![GuardScan::default(); record_tokens.len()];
+        for c in &candidates {
+            let record = c.slot() - first as usize;
+            scans[record].see(c, record_tokens[record], self.config);
+        }
+        self.options
+            .extend(scans.into_iter().map(|scan| scan.options(self.config.guard)));
+        self.tokens += record_tokens.iter().sum::<usize>();
+        self.any_prose |= candidates.iter().any(Candidate::prose);
+        candidates
+    }
+
+    /// The cut, with the guards placed.
+    pub fn into_cut(self) -> Cut {
+        Cut::new(self.tokens, self.any_prose, self.options, self.config)
+    }
+}
+
+/// The global budget's walk: [`CutPlan::into_cut`] places the guards; then [`Cut::fill_code`]
+/// and [`Cut::fill_prose`], each given every candidate in [`by_priority`] order (the plan's
+/// runs, merged); then [`Cut::into_chosen`].
+#[derive(Debug)]
+pub struct Cut {
+    left: Sides,
+    /// Each record's guard unit, if it got one.
+    guards: Vec<Option<Candidate>>,
+    /// Everything taken, guards included, as (record, unit, index).
+    taken: Vec<(u32, Unit, u32)>,
+}
+
+impl Cut {
+    /// The budget over `tokens` response tokens in all, split between code and prose (all of
+    /// it to code when no record has a prose candidate), less the guards: each record with
+    /// options takes its first that the whole remaining budget still holds (guards never blow
+    /// the budget), records cheapest first (then by priority) so that the budget guards as
+    /// many as it can, paid from its side (a side that overspends pays from the other).
+    fn new(tokens: usize, any_prose: bool, options: Vec<GuardOptions>, config: &SelectConfig) -> Cut {
+        let budget = config.budget * tokens as f64;
+        let prose = if any_prose {
+            config.prose_share.clamp(0.0, 1.0) * budget
+        } else {
+            0.0
+        };
+        let mut cut = Cut {
+            left: Sides {
+                prose,
+                code: budget - prose,
+            },
+            guards: vec![None; options.len()],
+            taken: Vec::new(),
+        };
+        let mut order: Vec<&Candidate> = options.iter().filter_map(|o| o.0[0].as_ref()).collect();
+        order.sort_unstable_by(|a, b| a.cost.cmp(&b.cost).then_with(|| by_priority(a, b)));
+        for first in order {
+            let left = cut.left.prose + cut.left.code;
+            let Some(&c) = options[first.slot()].0.iter().flatten().find(|c| c.cost as f64 <= left) else {
+                continue;
+            };
+            cut.guards[c.slot()] = Some(c);
+            cut.taken.push((c.record, c.unit, c.index));
+            *cut.left.side(c.prose()) -= c.cost as f64;
+            cut.left.settle();
+        }
+        cut
+    }
+
+    /// Code, greedily by priority, skipping what no longer fits. Prose candidates pass by.
+    pub fn fill_code(&mut self, sorted: impl IntoIterator<Item = Candidate>) {
+        let mut left = self.left.code;
+        self.fill(sorted, false, &mut left);
+        self.left.code = left;
+    }
+
+    /// Prose, after code, with its share plus what code left unused (nothing flows back).
+    pub fn fill_prose(&mut self, sorted: impl IntoIterator<Item = Candidate>) {
+        let mut left = self.left.prose + self.left.code;
+        self.fill(sorted, true, &mut left);
+        self.left = Sides { prose: left, code: 0.0 };
+    }
+
+    fn fill(&mut self, sorted: impl IntoIterator<Item = Candidate>, prose: bool, left: &mut f64) {
+        for c in sorted {
+            let guard = self.guards[c.slot()].is_some_and(|g| (g.unit, g.index) == (c.unit, c.index));
+            if c.prose() == prose && !guard && c.cost as f64 <= *left {
+                self.taken.push((c.record, c.unit, c.index));
                 *left -= c.cost as f64;
             }
         }
-    };
-    fill(false, &mut left.code);
-    // What code could not use goes to prose; nothing flows back.
-    let mut prose_budget = left.prose + left.code;
-    fill(true, &mut prose_budget);
+    }
 
-    for (k, c) in order.iter().enumerate() {
-        if taken[k] {
-            let record = &mut chosen[c.slot()];
-            let index = c.index as usize;
-            match c.unit {
-                Unit::Item => record.items.push(index),
-                Unit::CodeToken => record.code_tokens.push(index),
-                Unit::ProseToken => record.prose_tokens.push(index),
+    /// Each record's choice, in record order.
+    pub fn into_chosen(self) -> impl Iterator<Item = Chosen> {
+        let Cut { guards, mut taken, .. } = self;
+        taken.sort_unstable();
+        let mut taken = taken.into_iter().peekable();
+        guards.into_iter().enumerate().map(move |(record, guard)| {
+            let mut chosen = Chosen {
+                guard_tokens: guard.map_or(0, |g| g.cost as usize),
+                ..Chosen::default()
+            };
+            while let Some((_, unit, index)) = taken.next_if(|t| t.0 as usize == record) {
+                let list = match unit {
+                    Unit::Item => &mut chosen.items,
+                    Unit::CodeToken => &mut chosen.code_tokens,
+                    Unit::ProseToken => &mut chosen.prose_tokens,
+                };
+                list.push(index as usize);
             }
-        }
+            chosen
+        })
     }
-    for record in &mut chosen {
-        record.items.sort_unstable();
-        record.code_tokens.sort_unstable();
-        record.prose_tokens.sort_unstable();
-    }
-    chosen
 }
 
 /// What is left of the budget on each side.
+#[derive(Debug)]
 struct Sides {
     prose: f64,
     code: f64,
@@ -332,43 +433,49 @@ impl Sides {
     }
 }
 
-/// Each record's guard options (indices in `order`), best first, records cheapest first (then
-/// by priority) so that the budget guards as many records as it can. With `Guard::Item`: the
-/// best item that fits the record's own share of the budget (at least one token), else its
-/// cheapest item (the least code it can be given), else its best prose token; the prose token
-/// is also the fallback when the budget cannot hold the item.
-fn guards(order: &[&Candidate], record_tokens: &[usize], config: &SelectConfig) -> Vec<Vec<usize>> {
-    let records = record_tokens.len();
-    let (mut fitting, mut cheapest, mut prose) = (vec![None; records], vec![None; records], vec![None; records]);
-    for (k, c) in order.iter().enumerate() {
-        let record = c.slot();
-        let share = (config.budget * record_tokens[record] as f64).max(1.0);
+/// A record's guard options, best first (at most two; none under [`Guard::None`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct GuardOptions([Option<Candidate>; 2]);
+
+/// One record's candidates seen in [`by_priority`] order, for its guard options. With
+/// `Guard::Item`: the best item that fits the record's own share of the budget (at least one
+/// token), else its cheapest item (the least code it can be given), else its best prose token;
+/// the prose token is also the fallback when the budget cannot hold the item.
+#[derive(Debug, Clone, Copy, Default)]
+struct GuardScan {
+    fitting: Option<Candidate>,
+    cheapest: Option<Candidate>,
+    prose: Option<Candidate>,
+}
+
+impl GuardScan {
+    /// The next candidate of a record of `tokens` response tokens.
+    fn see(&mut self, c: &Candidate, tokens: usize, config: &SelectConfig) {
         if c.prose() {
-            prose[record].get_or_insert(k);
-            continue;
+            self.prose.get_or_insert(*c);
+            return;
         }
-        if c.cost as f64 <= share {
-            fitting[record].get_or_insert(k);
+        if c.cost as f64 <= (config.budget * tokens as f64).max(1.0) {
+            self.fitting.get_or_insert(*c);
         }
-        let cheaper = cheapest[record].is_none_or(|j: usize| c.cost < order[j].cost);
-        if cheaper {
-            cheapest[record] = Some(k);
+        if self.cheapest.is_none_or(|cheapest| c.cost < cheapest.cost) {
+            self.cheapest = Some(*c);
         }
     }
-    let mut guards: Vec<Vec<usize>> = (0..records)
-        .map(|r| {
-            let item = fitting[r].or(cheapest[r]);
-            let options = match config.guard {
-                Guard::Item => [item, prose[r]],
-                Guard::Prose => [prose[r], item],
-                Guard::None => [None, None],
-            };
-            options.into_iter().flatten().collect::<Vec<usize>>()
+
+    fn options(self, guard: Guard) -> GuardOptions {
+        let item = self.fitting.or(self.cheapest);
+        let [first, second] = match guard {
+            Guard::Item => [item, self.prose],
+            Guard::Prose => [self.prose, item],
+            Guard::None => [None, None],
+        };
+        GuardOptions(if first.is_some() {
+            [first, second]
+        } else {
+            [second, None]
         })
-        .filter(|options| !options.is_empty())
-        .collect();
-    guards.sort_by_key(|options| (order[options[0]].cost, options[0]));
-    guards
+    }
 }
 
 #[cfg(test)]
@@ -405,7 +512,7 @@ mod tests {
             ..Default::default()
         };
         // Budget 0.1 × 50 = 5 tokens: item 0 (6) does not fit; 1 (3) and 2 (2) do.
-        let chosen = select(&[50], &candidates, &config);
+        let chosen = select(&[50], candidates.to_vec(), &config);
         assert_eq!(chosen[0].items, vec![1, 2]);
     }
 
@@ -425,7 +532,7 @@ mod tests {
         };
         // Budget 10 over two records of 50 tokens: prose 2, code 8; each record's own share is
         // 5, so both guards are items (4 each). Code is then left with 0: the prose fill has 2.
-        let chosen = select(&[50, 50], &candidates, &config);
+        let chosen = select(&[50, 50], candidates.to_vec(), &config);
         let expected = |items: Vec<usize>, prose_tokens: Vec<usize>| Chosen {
             items,
             prose_tokens,
@@ -439,7 +546,7 @@ mod tests {
             guard: Guard::Prose,
             ..config.clone()
         };
-        let chosen = select(&[50, 50], &candidates, &prose_first);
+        let chosen = select(&[50, 50], candidates.to_vec(), &prose_first);
         assert_eq!((&chosen[0].items, &chosen[0].prose_tokens), (&vec![0, 1], &vec![7]));
         assert_eq!((&chosen[1].items, &chosen[1].prose_tokens), (&vec![], &vec![3]));
         assert_eq!(chosen[1].guard_tokens, 1);
@@ -448,7 +555,7 @@ mod tests {
         let code_only = [item(0, 0, 4, 9.0), item(0, 1, 4, 8.0), item(1, 0, 4, 0.1)];
         let unguarded = select(
             &[50, 50],
-            &code_only,
+            code_only.to_vec(),
             &SelectConfig {
                 guard: Guard::None,
                 ..config
@@ -472,7 +579,7 @@ mod tests {
         ];
         let chosen = select(
             &[50, 50],
-            &short,
+            short.to_vec(),
             &SelectConfig {
                 budget: 0.05,
                 ..Default::default()
@@ -486,7 +593,7 @@ mod tests {
         let huge = [item(0, 0, 90, 9.0), prose(0, 5, 0.1)];
         let chosen = select(
             &[100],
-            &huge,
+            huge.to_vec(),
             &SelectConfig {
                 budget: 0.1,
                 ..Default::default()
@@ -502,7 +609,7 @@ mod tests {
         let tiny: Vec<Candidate> = (0..4).map(|r| item(r, 0, 1, r as f64)).collect();
         let chosen = select(
             &[10; 4],
-            &tiny,
+            tiny,
             &SelectConfig {
                 budget: 0.05,
                 ..Default::default()
@@ -521,6 +628,6 @@ mod tests {
             guard: Guard::None,
             ..Default::default()
         };
-        assert_eq!(select(&[100], &candidates, &config)[0].items, vec![0]);
+        assert_eq!(select(&[100], candidates.to_vec(), &config)[0].items, vec![0]);
     }
 }
