@@ -2,18 +2,24 @@
 //! then on disk, written in order to an anonymous temporary file (gone when dropped, or when
 //! the process dies; Snappy-compressed, since the records' field names repeat) and read back
 //! in the same order. A small dataset never touches the disk;
-//! a large one costs `select` a bounded amount of memory however large it is.
+//! a large one costs `select` a bounded amount of memory however large it is. A chunk on disk
+//! is cut into pieces, encoded and decoded on every core: encoding is most of what spilling
+//! costs.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Seek};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use snap::read::FrameDecoder;
 use snap::write::FrameEncoder;
+
+/// Records encoded together, on one core.
+const PIECE: usize = 256;
 
 /// Chunks of `T`: the first in memory, the rest on disk.
 pub struct Spill<T> {
@@ -22,13 +28,13 @@ pub struct Spill<T> {
     records: usize,
     limit: usize,
     folder: PathBuf,
-    file: Option<FrameEncoder<BufWriter<File>>>,
-    /// Chunks written to the file.
-    on_disk: usize,
+    file: Option<BufWriter<File>>,
+    /// The pieces of each chunk written to the file.
+    on_disk: Vec<usize>,
     items: PhantomData<T>,
 }
 
-impl<T: Serialize + DeserializeOwned> Spill<T> {
+impl<T: Serialize + DeserializeOwned + Send + Sync> Spill<T> {
     /// An empty spill that holds up to `limit` records in memory, and the rest in a file in
     /// `folder` (beside the output, so it lands on the disk the user chose).
     pub fn new(limit: usize, folder: &Path) -> Self {
@@ -38,14 +44,12 @@ impl<T: Serialize + DeserializeOwned> Spill<T> {
             limit,
             folder: folder.to_path_buf(),
             file: None,
-            on_disk: 0,
+            on_disk: Vec::new(),
             items: PhantomData,
         }
     }
 
-    /// Appends one chunk: in memory while it fits, else (and from then on) on disk, in CBOR
-    /// because it is self-describing: the pipeline's types use serde's `flatten` and skipped
-    /// fields, which compact formats cannot read back.
+    /// Appends one chunk: in memory while it fits, else (and from then on) on disk.
     pub fn push(&mut self, chunk: Vec<T>) -> Result<()> {
         if self.file.is_none() && self.records + chunk.len() <= self.limit {
             self.records += chunk.len();
@@ -57,11 +61,16 @@ impl<T: Serialize + DeserializeOwned> Spill<T> {
             None => {
                 let file = tempfile::tempfile_in(&self.folder)
                     .with_context(|| format!("cannot make a temporary file in {}", self.folder.display()))?;
-                self.file.insert(FrameEncoder::new(BufWriter::new(file)))
+                self.file.insert(BufWriter::new(file))
             }
         };
-        ciborium::into_writer(&chunk, file).context("cannot write to a temporary file")?;
-        self.on_disk += 1;
+        let pieces: Vec<Vec<u8>> = chunk.par_chunks(PIECE).map(encode).collect::<Result<_>>()?;
+        for piece in &pieces {
+            file.write_all(&(piece.len() as u64).to_le_bytes())
+                .and_then(|()| file.write_all(piece))
+                .context("cannot write to a temporary file")?;
+        }
+        self.on_disk.push(pieces.len());
         Ok(())
     }
 
@@ -69,19 +78,48 @@ impl<T: Serialize + DeserializeOwned> Spill<T> {
     pub fn into_chunks(self) -> Result<impl Iterator<Item = Result<Vec<T>>>> {
         let mut reader = match self.file {
             Some(file) => {
-                let written = file.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-                let mut file = written.into_inner().map_err(|e| e.into_error())?;
+                let mut file = file.into_inner().map_err(|e| e.into_error())?;
                 file.rewind()?;
-                Some(FrameDecoder::new(BufReader::new(file)))
+                Some(BufReader::new(file))
             }
             None => None,
         };
-        let from_disk = (0..self.on_disk).map(move |_| {
+        let from_disk = self.on_disk.into_iter().map(move |pieces| {
             let reader = reader.as_mut().expect("chunks on disk have a file");
-            ciborium::from_reader(reader).context("cannot read back a temporary file")
+            let pieces = (0..pieces).map(|_| read_piece(reader)).collect::<Result<Vec<_>>>()?;
+            let decoded = pieces
+                .par_iter()
+                .map(|piece| decode(piece))
+                .collect::<Result<Vec<Vec<T>>>>()?;
+            Ok(decoded.into_iter().flatten().collect())
         });
         Ok(self.held.into_iter().map(Ok).chain(from_disk))
     }
+}
+
+/// Records as CBOR, because it is self-describing: the pipeline's types use serde's `flatten`
+/// and skipped fields, which compact formats cannot read back.
+fn encode<T: Serialize>(records: &[T]) -> Result<Vec<u8>> {
+    let mut encoder = FrameEncoder::new(Vec::new());
+    ciborium::into_writer(records, &mut encoder).context("cannot encode records to spill")?;
+    encoder.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))
+}
+
+fn decode<T: DeserializeOwned>(piece: &[u8]) -> Result<Vec<T>> {
+    ciborium::from_reader(FrameDecoder::new(piece)).context("cannot read back a temporary file")
+}
+
+/// One length-prefixed piece.
+fn read_piece(reader: &mut impl Read) -> Result<Vec<u8>> {
+    let mut len = [0; 8];
+    reader
+        .read_exact(&mut len)
+        .context("cannot read back a temporary file")?;
+    let mut piece = vec![0; u64::from_le_bytes(len) as usize];
+    reader
+        .read_exact(&mut piece)
+        .context("cannot read back a temporary file")?;
+    Ok(piece)
 }
 
 #[cfg(test)]
