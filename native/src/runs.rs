@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use codeblock_core::pipeline::select::{Candidate, Unit, by_priority};
 
+use crate::spill::temporary_file;
+
 /// Candidates of a block: what a merge reads of a run at once.
 const BLOCK: usize = 4096;
 
@@ -46,7 +48,8 @@ impl Runs {
         }
     }
 
-    /// Adds a run; it must be in [`by_priority`] order.
+    /// Adds a run; it must be in [`by_priority`] order, and come before the first merge (a
+    /// merge moves the file's position).
     pub fn push(&mut self, run: Vec<Candidate>) -> Result<()> {
         debug_assert!(run.is_sorted_by(|a, b| by_priority(a, b).is_le()));
         if self.file.is_none() && self.held_len + run.len() <= self.limit {
@@ -56,11 +59,7 @@ impl Runs {
         }
         let file = match &mut self.file {
             Some(file) => file,
-            None => {
-                let file = tempfile::tempfile_in(&self.folder)
-                    .with_context(|| format!("cannot make a temporary file in {}", self.folder.display()))?;
-                self.file.insert(BufWriter::new(file))
-            }
+            None => self.file.insert(BufWriter::new(temporary_file(&self.folder)?)),
         };
         let mut blocks = Vec::new();
         for block in run.chunks(BLOCK) {

@@ -326,13 +326,12 @@ pub fn run(args: Args) -> Result<()> {
 
     let records = budget.records();
     progress.stage(Stage::Select, records);
-    let chosen = budget.cut()?;
+    let mut chosen = budget.cut()?;
     progress.advance(records);
     progress.finish(&mut timings);
 
     let clock = Instant::now();
     let mut summary = Summary::empty(config.select.budget);
-    let mut chosen = chosen;
     output::write_with(&args.out, |out| {
         for analysed in analysed_spill.into_chunks()? {
             for analysis in analysed? {
@@ -374,7 +373,6 @@ enum Budget<'c> {
     Global {
         plan: CutPlan<'c>,
         runs: Runs,
-        records: usize,
     },
     PerRecord {
         config: &'c SelectConfig,
@@ -391,7 +389,6 @@ impl<'c> Budget<'c> {
             BudgetScope::Global => Budget::Global {
                 plan: CutPlan::new(config),
                 runs: Runs::new(in_memory.saturating_mul(CANDIDATES_PER_RECORD), folder),
-                records: 0,
             },
             BudgetScope::PerRecord => Budget::PerRecord {
                 config,
@@ -403,8 +400,7 @@ impl<'c> Budget<'c> {
     /// The next records' shortlists, in input order.
     fn add(&mut self, shortlists: Vec<Shortlist>) -> Result<()> {
         match self {
-            Budget::Global { plan, runs, records } => {
-                *records += shortlists.len();
+            Budget::Global { plan, runs } => {
                 let (tokens, candidates) = select::gather(shortlists);
                 runs.push(plan.add(&tokens, candidates))
             }
@@ -417,7 +413,7 @@ impl<'c> Budget<'c> {
 
     fn records(&self) -> usize {
         match self {
-            Budget::Global { records, .. } => *records,
+            Budget::Global { plan, .. } => plan.records(),
             Budget::PerRecord { chosen, .. } => chosen.len(),
         }
     }
@@ -425,7 +421,7 @@ impl<'c> Budget<'c> {
     /// Every record's choice, in input order.
     fn cut(self) -> Result<Box<dyn Iterator<Item = Chosen>>> {
         match self {
-            Budget::Global { plan, mut runs, .. } => {
+            Budget::Global { plan, mut runs } => {
                 let mut cut = plan.into_cut();
                 walk(runs.merged()?, |sorted| cut.fill_code(sorted))?;
                 walk(runs.merged()?, |sorted| cut.fill_prose(sorted))?;

@@ -58,11 +58,7 @@ impl<T: Serialize + DeserializeOwned + Send + Sync> Spill<T> {
         }
         let file = match &mut self.file {
             Some(file) => file,
-            None => {
-                let file = tempfile::tempfile_in(&self.folder)
-                    .with_context(|| format!("cannot make a temporary file in {}", self.folder.display()))?;
-                self.file.insert(BufWriter::new(file))
-            }
+            None => self.file.insert(BufWriter::new(temporary_file(&self.folder)?)),
         };
         let pieces: Vec<Vec<u8>> = chunk.par_chunks(PIECE).map(encode).collect::<Result<_>>()?;
         for piece in &pieces {
@@ -95,6 +91,12 @@ impl<T: Serialize + DeserializeOwned + Send + Sync> Spill<T> {
         });
         Ok(self.held.into_iter().map(Ok).chain(from_disk))
     }
+}
+
+/// An anonymous temporary file in `folder`: it has no name, so it is gone when closed or when
+/// the process dies.
+pub fn temporary_file(folder: &Path) -> Result<File> {
+    tempfile::tempfile_in(folder).with_context(|| format!("cannot make a temporary file in {}", folder.display()))
 }
 
 /// Records as CBOR, because it is self-describing: the pipeline's types use serde's `flatten`

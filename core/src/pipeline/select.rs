@@ -304,6 +304,11 @@ impl<'c> CutPlan<'c> {
         candidates
     }
 
+    /// Records added so far.
+    pub fn records(&self) -> usize {
+        self.options.len()
+    }
+
     /// The cut, with the guards placed.
     pub fn into_cut(self) -> Cut {
         Cut::new(self.tokens, self.any_prose, self.options, self.config)
