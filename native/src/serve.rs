@@ -1,10 +1,24 @@
 //! `codeblock serve`: the previewer page over HTTP on localhost. A static file server and no
 //! more: the page does all its work in the browser, in the wasm module.
+//!
+//! Every request is bounded: its head (request line and headers, parsed by `httparse`) may not
+//! exceed [`MAX_HEAD`] bytes, a client gets [`TIMEOUT`] to send it, and a fixed number of
+//! workers answer, one connection each, so no client can grow the server's memory or hold all
+//! of it.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tiny_http::{Header, Response, Server};
+
+/// Largest request head read; browsers send a few hundred bytes.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long a client may take to send its head, or to take the answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections answered at once (a page load opens a handful).
+const WORKERS: usize = 8;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,22 +42,88 @@ pub fn run(args: Args) -> Result<()> {
         "{} has no built wasm module (pkg/codeblock.js): run scripts/build-wasm.sh first",
         root.display()
     );
-    let server = Server::http((args.host.as_str(), args.port))
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", args.host, args.port))?;
-    let address = server.server_addr().to_ip().context("not an IP address")?;
-    println!("previewer at http://{address}/ (Ctrl-C to stop)");
-    for request in server.incoming_requests() {
-        let response = match file_for(&root, request.url()) {
-            Some(path) => match std::fs::read(&path) {
-                Ok(bytes) => Response::from_data(bytes).with_header(content_type(&path)),
-                Err(_) => Response::from_string("not found").with_status_code(404),
-            },
-            None => Response::from_string("not found").with_status_code(404),
-        };
-        // A client that hangs up mid-response is its own problem, not the server's.
-        let _ = request.respond(response);
+    let listener = TcpListener::bind((args.host.as_str(), args.port))
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    println!("previewer at http://{}/ (Ctrl-C to stop)", listener.local_addr()?);
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            let listener = listener.try_clone().context("cannot share the listening socket")?;
+            let root = &root;
+            scope.spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    // A client that hangs up or stalls is its own problem, not the server's.
+                    let _ = answer(root, stream);
+                }
+            });
+        }
+        Ok(())
+    })
+}
+
+/// Reads one request and answers it; the connection then closes.
+fn answer(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    let (status, body, mime) = match read_head(&mut stream)? {
+        Head::Path(path) => match file_for(root, &path).and_then(|file| Some((std::fs::read(&file).ok()?, file))) {
+            Some((bytes, file)) => (200, bytes, content_type(&file)),
+            None => (404, b"not found".to_vec(), "text/plain"),
+        },
+        Head::NotGet => (405, b"only GET".to_vec(), "text/plain"),
+        Head::TooLarge => (431, b"request head too large".to_vec(), "text/plain"),
+        Head::Malformed => (400, b"bad request".to_vec(), "text/plain"),
+    };
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Request Header Fields Too Large",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(&body)?;
+    stream.flush()
+}
+
+/// What a request head asked for.
+#[derive(Debug, PartialEq)]
+enum Head {
+    Path(String),
+    NotGet,
+    TooLarge,
+    Malformed,
+}
+
+/// Reads a request head of at most [`MAX_HEAD`] bytes (a client that stops sending runs into
+/// the read timeout, an error).
+fn read_head(stream: &mut impl Read) -> std::io::Result<Head> {
+    let mut buffer = vec![0u8; MAX_HEAD];
+    let mut filled = 0;
+    loop {
+        let read = stream.read(&mut buffer[filled..])?;
+        if read == 0 {
+            return Ok(Head::Malformed);
+        }
+        filled += read;
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&buffer[..filled]) {
+            Ok(httparse::Status::Complete(_)) => {
+                return Ok(match (request.method, request.path) {
+                    (Some("GET"), Some(path)) => Head::Path(path.to_string()),
+                    _ => Head::NotGet,
+                });
+            }
+            Ok(httparse::Status::Partial) if filled == MAX_HEAD => return Ok(Head::TooLarge),
+            Ok(httparse::Status::Partial) => {}
+            Err(httparse::Error::TooManyHeaders) => return Ok(Head::TooLarge),
+            Err(_) => return Ok(Head::Malformed),
+        }
     }
-    Ok(())
 }
 
 /// The file a URL names inside `root`; nothing outside it (no `..`, no links out).
@@ -59,8 +139,8 @@ pub fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
     (file.starts_with(root) && file.is_file()).then_some(file)
 }
 
-fn content_type(path: &Path) -> Header {
-    let mime = match path.extension().and_then(|e| e.to_str()) {
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
@@ -68,8 +148,7 @@ fn content_type(path: &Path) -> Header {
         Some("json") => "application/json",
         Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
-    };
-    Header::from_bytes("Content-Type", mime).expect("a valid header")
+    }
 }
 
 #[cfg(test)]
@@ -83,5 +162,22 @@ mod tests {
         assert_eq!(file_for(&root, "/../Cargo.toml"), None);
         assert_eq!(file_for(&root, "/src/../../Cargo.toml"), None);
         assert_eq!(file_for(&root, "/missing.js"), None);
+    }
+
+    #[test]
+    fn request_heads_are_bounded() {
+        let head = |bytes: &[u8]| read_head(&mut &bytes[..]).unwrap();
+        assert_eq!(
+            head(b"GET /a.js?x HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Head::Path("/a.js?x".into())
+        );
+        assert_eq!(head(b"POST / HTTP/1.1\r\n\r\n"), Head::NotGet);
+        assert_eq!(head(b"GET / HTTP/1.1\r\nHost"), Head::Malformed);
+        assert_eq!(head(b"\x00\x01 nonsense\r\n\r\n"), Head::Malformed);
+        // An endless line: refused once the buffer is full, the rest never read.
+        let endless = std::io::repeat(b'a');
+        assert_eq!(read_head(&mut endless.take(1 << 30)).unwrap(), Head::TooLarge);
+        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "A: b\r\n".repeat(100));
+        assert_eq!(head(many.as_bytes()), Head::TooLarge);
     }
 }

@@ -90,7 +90,8 @@ fn serve(dir: &std::path::Path) -> Server {
 fn request(address: &str, raw: &[u8]) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    stream.write_all(raw).unwrap();
+    // A server that refuses a request early may close before it has all of it.
+    let _ = stream.write_all(raw);
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let response = String::from_utf8_lossy(&response).to_string();
@@ -142,6 +143,16 @@ fn serve_answers_only_inside_its_folder() {
         "a/".repeat(1 << 19)
     );
     let (status, _) = request(&server.address, absurd.as_bytes());
-    assert!(status >= 400 || status == 0, "a megabyte request line got {status}");
+    assert!(status == 431 || status == 0, "a megabyte request line got {status}");
+    // Clients that stall mid-request hold a worker each until they time out, not the server.
+    let stalled: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&server.address).unwrap();
+            stream.write_all(b"GET /index.html HTTP/1.1\r\nHost").unwrap();
+            stream
+        })
+        .collect();
     assert_eq!(get(&server.address, "/pkg/codeblock.js").0, 200);
+    assert_eq!(request(&server.address, b"POST / HTTP/1.1\r\n\r\n").0, 405);
+    drop(stalled);
 }
