@@ -45,9 +45,13 @@ pub fn run(args: Args) -> Result<()> {
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     println!("previewer at http://{}/ (Ctrl-C to stop)", listener.local_addr()?);
+    // Every worker's handle first: a failure here must come before any worker runs forever.
+    let listeners = (0..WORKERS)
+        .map(|_| listener.try_clone())
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot share the listening socket")?;
     std::thread::scope(|scope| {
-        for _ in 0..WORKERS {
-            let listener = listener.try_clone().context("cannot share the listening socket")?;
+        for listener in listeners {
             let root = &root;
             scope.spawn(move || {
                 for stream in listener.incoming().flatten() {
@@ -56,29 +60,26 @@ pub fn run(args: Args) -> Result<()> {
                 }
             });
         }
-        Ok(())
-    })
+    });
+    Ok(())
 }
 
 /// Reads one request and answers it; the connection then closes.
 fn answer(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    let (status, body, mime) = match read_head(&mut stream)? {
+    let ((status, reason), body, mime) = match read_head(&mut stream)? {
         Head::Path(path) => match file_for(root, &path).and_then(|file| Some((std::fs::read(&file).ok()?, file))) {
-            Some((bytes, file)) => (200, bytes, content_type(&file)),
-            None => (404, b"not found".to_vec(), "text/plain"),
+            Some((bytes, file)) => ((200, "OK"), bytes, content_type(&file)),
+            None => ((404, "Not Found"), b"not found".to_vec(), "text/plain"),
         },
-        Head::NotGet => (405, b"only GET".to_vec(), "text/plain"),
-        Head::TooLarge => (431, b"request head too large".to_vec(), "text/plain"),
-        Head::Malformed => (400, b"bad request".to_vec(), "text/plain"),
-    };
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Request Header Fields Too Large",
+        Head::NotGet => ((405, "Method Not Allowed"), b"only GET".to_vec(), "text/plain"),
+        Head::TooLarge => (
+            (431, "Request Header Fields Too Large"),
+            b"request head too large".to_vec(),
+            "text/plain",
+        ),
+        Head::Malformed => ((400, "Bad Request"), b"bad request".to_vec(), "text/plain"),
     };
     write!(
         stream,
