@@ -16,6 +16,9 @@ use codeblock_core::model::{load_gguf, score_contexts};
 use codeblock_core::train::Context;
 use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
 
+#[global_allocator]
+static ALLOCATOR: codeblock::Allocator = codeblock::Allocator;
+
 const BATCH: usize = 8;
 const LENGTH: usize = 256;
 const ROUNDS: usize = 3;

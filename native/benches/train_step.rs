@@ -16,6 +16,9 @@ use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::model::{Precision, Target, full_logits_loss, load_gguf, sparse_loss};
 use codeblock_tests::{model_bytes, peak_rss_mib};
 
+#[global_allocator]
+static ALLOCATOR: codeblock::Allocator = codeblock::Allocator;
+
 const LENGTH: usize = 512;
 const SUPERVISED: usize = LENGTH * 2 / 100;
 const STEPS: usize = 3;

@@ -8,6 +8,7 @@ and the peak memory at the largest size over that at the smallest; and checks th
 count wrote the same bytes (by digest).
 """
 
+import argparse
 import hashlib
 import os
 import resource
@@ -37,15 +38,16 @@ def run(binary, tokenizer, pairs, out, threads):
     return seconds, usage.ru_maxrss / 1024, digest
 
 
-def main(binary, tokenizer, sizes):
+def main(binary, tokenizer, sizes, thread_counts):
     cores = os.cpu_count()
     rows = []
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as work:
         work = Path(work)
         for size in sizes:
             pairs, records, _ = write_pairs(binary, work, size)
+            print(f"{records:>9} records: input {pairs.stat().st_size / 2**20:,.0f} MiB", flush=True)
             digests = set()
-            for threads in sorted({1, cores}):
+            for threads in thread_counts:
                 seconds, rss, digest = run(binary, tokenizer, pairs, work / "out.jsonl", threads)
                 digests.add(digest)
                 rows.append((records, threads, seconds, rss))
@@ -56,14 +58,24 @@ def main(binary, tokenizer, sizes):
             pairs.unlink()
     print()
     for records in sorted({r[0] for r in rows}):
-        one = next(r for r in rows if r[0] == records and r[1] == 1)
-        every = next(r for r in rows if r[0] == records and r[1] == cores)
-        print(f"{records:>9} records: {cores} threads are {one[2] / every[2]:.2f}x one")
+        one = [r for r in rows if r[0] == records and r[1] == 1]
+        every = [r for r in rows if r[0] == records and r[1] == cores]
+        if one and every and cores > 1:
+            print(f"{records:>9} records: {cores} threads are {one[0][2] / every[0][2]:.2f}x one")
     smallest, largest = min(r[0] for r in rows), max(r[0] for r in rows)
+    if smallest == largest:
+        return
     peak = {n: max(r[3] for r in rows if r[0] == n) for n in (smallest, largest)}
     print(f"peak memory at {largest} records is {peak[largest] / peak[smallest]:.2f}x that at {smallest}")
 
 
 if __name__ == "__main__":
-    binary, tokenizer, *sizes = sys.argv[1:]
-    main(binary, tokenizer, [int(s) for s in sizes] or [10_000, 100_000, 1_000_000])
+    parser = argparse.ArgumentParser(description="codeblock select as the input grows: records/s and peak memory")
+    parser.add_argument("binary")
+    parser.add_argument("tokenizer")
+    parser.add_argument("sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--threads", type=lambda s: [int(t) for t in s.split(",")],
+                        default=sorted({1, os.cpu_count()}),
+                        help="thread counts to run at each size, comma-separated (default: 1 and all cores)")
+    args = parser.parse_args()
+    main(args.binary, args.tokenizer, args.sizes, args.threads)
