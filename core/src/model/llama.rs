@@ -5,7 +5,9 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, Linear, RmsNorm, RotaryEncoding};
-use burn::tensor::activation::{silu, softmax};
+use burn::tensor::activation::silu;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use super::Precision;
@@ -114,28 +116,30 @@ impl Attention {
             *slot = Some((k.clone(), v.clone()));
         }
         let total = k.dims()[2];
-        let (k, v) = (self.repeat_kv(k), self.repeat_kv(v));
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((self.head_dim as f32).sqrt());
-        let device = scores.device();
-        // Position i of this chunk sees keys up to start + i ...
-        let mut hidden = Tensor::<2, Bool>::tril_mask([length, total], start as i64, &device)
-            .unsqueeze::<4>()
-            .expand([batch, self.heads, length, total]);
-        // ... except padding, bar its own position (so a padding row never attends to nothing).
-        if let Some(padding) = context.padding.clone() {
-            let past = Tensor::<2, Bool>::triu_mask([length, total], start as i64, &device)
-                .unsqueeze::<4>()
-                .expand([batch, self.heads, length, total]);
-            let padding = padding
+        // Causal with the chunk's offset (position i of this chunk sees keys up to start + i),
+        // and padding hidden bar its own position (so a padding row never attends to nothing).
+        let mask = context.padding.clone().map(|padding| {
+            let past = Tensor::<2, Bool>::triu_mask([length, total], start as i64, &padding.device());
+            let shape = [batch, self.heads, length, total];
+            padding
                 .unsqueeze_dims::<4>(&[1, 2])
-                .expand([batch, self.heads, length, total]);
-            hidden = hidden.bool_or(padding.bool_and(past));
-        }
-        let weights = softmax(scores.mask_fill(hidden, f32::NEG_INFINITY), 3);
-        let out = weights
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([batch, length, self.heads * self.head_dim]);
+                .expand(shape)
+                .bool_and(past.unsqueeze::<4>().expand(shape))
+        });
+        // Fused on backends that have it (flex: no score matrix or mask materialised per head).
+        // Keys and values are repeated per query head because the fallback (autodiff, and any
+        // backend without the op) multiplies them head by head.
+        let (k, v) = (self.repeat_kv(k), self.repeat_kv(v));
+        let options = AttentionModuleOptions {
+            scale: None,
+            softcap: None,
+            is_causal: true,
+        };
+        let out = attention(q, k, v, mask, None, options).swap_dims(1, 2).reshape([
+            batch,
+            length,
+            self.heads * self.head_dim,
+        ]);
         precision.project(&self.o, out)
     }
 
