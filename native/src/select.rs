@@ -12,7 +12,7 @@ use codeblock_core::pipeline::analysis::Analysis;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
 use codeblock_core::pipeline::select::{
-    self, BudgetScope, Candidate, Chosen, CutPlan, Granularity, Guard, SelectConfig, Shortlist,
+    self, BudgetScope, Candidate, Chosen, Cut, CutPlan, Granularity, Guard, GuardOptions, SelectConfig, Shortlist,
 };
 use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::input::{self, RecordArgs};
 use crate::model::{self, DeviceArg};
 use crate::output;
-use crate::runs::{Merge, Runs};
+use crate::runs::Runs;
 use crate::spill::Spill;
 
 #[derive(Debug, clap::Args)]
@@ -319,29 +319,52 @@ pub fn run(args: Args) -> Result<()> {
             &config,
             &mut progress,
         );
-        let ok = analysed.iter().filter_map(|a| a.as_ref().ok());
-        budget.add(ok.map(|a| select::shortlist(a, config.select.granularity)).collect())?;
+        budget.add(&analysed)?;
         analysed_spill.push(analysed)?;
     }
 
-    let records = budget.records();
+    let records = budget.records;
     progress.stage(Stage::Select, records);
-    let mut chosen = budget.cut()?;
+    let cut = budget.cut()?;
     progress.advance(records);
     progress.finish(&mut timings);
 
     let clock = Instant::now();
     let mut summary = Summary::empty(config.select.budget);
     output::write_with(&args.out, |out| {
-        for analysed in analysed_spill.into_chunks()? {
-            for analysis in analysed? {
-                let line = pipeline::output_line(analysis, &mut chosen);
+        let mut write = |analysed: Vec<Result<Analysis, RecordOutput>>, chosen: &mut dyn Iterator<Item = Chosen>| {
+            for analysis in analysed {
+                let line = pipeline::output_line(analysis, &mut &mut *chosen);
                 summary.add(&line);
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
             }
+            anyhow::Ok(())
+        };
+        match cut {
+            Some(Walked {
+                cut,
+                mut guards,
+                mut taken,
+            }) => {
+                let (mut guards, mut taken) = (guards.merged()?, taken.merged()?);
+                let mut chosen = cut.into_chosen(&mut guards, &mut taken);
+                for analysed in analysed_spill.into_chunks()? {
+                    write(analysed?, &mut chosen)?;
+                }
+                drop(chosen);
+                guards.finish()?;
+                taken.finish()
+            }
+            None => {
+                for analysed in analysed_spill.into_chunks()? {
+                    let analysed = analysed?;
+                    let chosen = select::cut(shortlists(&analysed, &config.select), &config.select);
+                    write(analysed, &mut chosen.into_iter())?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     })?;
     timings.write_s = seconds(clock.elapsed());
 
@@ -366,78 +389,109 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The budget's side of the passes: each chunk's shortlists as they come, cut once at the end.
-/// Under a global budget the candidates wait as sorted runs (on disk past `--in-memory` records'
-/// worth), merged for the walk; per record, each record is cut as it comes.
-enum Budget<'c> {
-    Global {
-        plan: CutPlan<'c>,
-        runs: Runs,
-    },
-    PerRecord {
-        config: &'c SelectConfig,
-        chosen: Vec<Chosen>,
-    },
+/// The budget's side of the passes: records counted as they come and, under a global budget,
+/// the cut's plan and streams. A per-record budget cuts each record as it is written.
+struct Budget<'c> {
+    config: &'c SelectConfig,
+    records: usize,
+    global: Option<GlobalBudget<'c>>,
 }
 
-/// Candidates a record has, about (29 for MBPP-like pairs), to size the runs held in memory.
+/// A global budget: each chunk's candidates and guard options go to external sorts (on disk
+/// past `--in-memory` records' worth), which the cut walks merged, keeping what it chooses in
+/// external sorts too: nothing grows with the records.
+struct GlobalBudget<'c> {
+    plan: CutPlan<'c>,
+    candidates: Runs<Candidate>,
+    options: Runs<GuardOptions>,
+    /// Items each external sort holds in memory.
+    limit: usize,
+    folder: PathBuf,
+}
+
+/// The global cut, walked: each record's guard and what the fills took, in record order, for
+/// [`Cut::into_chosen`].
+struct Walked {
+    cut: Cut,
+    guards: Runs<Candidate>,
+    taken: Runs<Candidate>,
+}
+
+/// Candidates a record has, about (29 for MBPP-like pairs), to size the sorts held in memory.
 const CANDIDATES_PER_RECORD: usize = 32;
 
 impl<'c> Budget<'c> {
     fn new(config: &'c SelectConfig, in_memory: usize, folder: &Path) -> Self {
-        match config.scope {
-            BudgetScope::Global => Budget::Global {
-                plan: CutPlan::new(config),
-                runs: Runs::new(in_memory.saturating_mul(CANDIDATES_PER_RECORD), folder),
-            },
-            BudgetScope::PerRecord => Budget::PerRecord {
-                config,
-                chosen: Vec::new(),
-            },
+        let limit = in_memory.saturating_mul(CANDIDATES_PER_RECORD);
+        let global = matches!(config.scope, BudgetScope::Global).then(|| GlobalBudget {
+            plan: CutPlan::new(config),
+            candidates: Runs::new(select::by_priority, limit, folder),
+            options: Runs::new(select::by_guard_order, in_memory, folder),
+            limit,
+            folder: folder.to_path_buf(),
+        });
+        Budget {
+            config,
+            records: 0,
+            global,
         }
     }
 
-    /// The next records' shortlists, in input order.
-    fn add(&mut self, shortlists: Vec<Shortlist>) -> Result<()> {
-        match self {
-            Budget::Global { plan, runs } => {
-                let (tokens, candidates) = select::gather(shortlists);
-                runs.push(plan.add(&tokens, candidates))
-            }
-            Budget::PerRecord { config, chosen } => {
-                chosen.extend(select::cut(shortlists, config));
-                Ok(())
-            }
-        }
+    /// The next records, in input order.
+    fn add(&mut self, analysed: &[Result<Analysis, RecordOutput>]) -> Result<()> {
+        let Some(global) = &mut self.global else {
+            self.records += analysed.iter().filter(|a| a.is_ok()).count();
+            return Ok(());
+        };
+        let (tokens, candidates) = select::gather(shortlists(analysed, self.config));
+        self.records += tokens.len();
+        let batch = global.plan.add(&tokens, candidates);
+        global.candidates.extend(batch.run)?;
+        global.options.extend(batch.options)
     }
 
-    fn records(&self) -> usize {
-        match self {
-            Budget::Global { plan, .. } => plan.records(),
-            Budget::PerRecord { chosen, .. } => chosen.len(),
+    /// The global cut's walk: the guards, then the fills of code and of prose; none per record.
+    fn cut(self) -> Result<Option<Walked>> {
+        let Some(GlobalBudget {
+            plan,
+            mut candidates,
+            mut options,
+            limit,
+            folder,
+        }) = self.global
+        else {
+            return Ok(None);
+        };
+        let mut cut = plan.into_cut();
+        let mut by_priority = Runs::new(select::by_priority, limit, &folder);
+        let mut by_record = Runs::new(select::by_record, limit, &folder);
+        let mut sorted = options.merged()?;
+        for guard in sorted.by_ref().filter_map(|o| cut.guard(&o)) {
+            by_priority.extend([guard])?;
+            by_record.extend([guard])?;
         }
-    }
-
-    /// Every record's choice, in input order.
-    fn cut(self) -> Result<Box<dyn Iterator<Item = Chosen>>> {
-        match self {
-            Budget::Global { plan, mut runs } => {
-                let mut cut = plan.into_cut();
-                walk(runs.merged()?, |sorted| cut.fill_code(sorted))?;
-                walk(runs.merged()?, |sorted| cut.fill_prose(sorted))?;
-                Ok(Box::new(cut.into_chosen()))
-            }
-            Budget::PerRecord { chosen, .. } => Ok(Box::new(chosen.into_iter())),
-        }
+        sorted.finish()?;
+        let mut taken = Runs::new(select::by_record, limit, &folder);
+        let (mut sorted, mut guards) = (candidates.merged()?, by_priority.merged()?);
+        taken.extend(cut.fill_code(&mut sorted, &mut guards))?;
+        sorted.finish()?;
+        guards.finish()?;
+        let (mut sorted, mut guards) = (candidates.merged()?, by_priority.merged()?);
+        taken.extend(cut.fill_prose(&mut sorted, &mut guards))?;
+        sorted.finish()?;
+        guards.finish()?;
+        Ok(Some(Walked {
+            cut,
+            guards: by_record,
+            taken,
+        }))
     }
 }
 
-/// Feeds `fill` a merge's candidates, one at a time; an error reading them back ends the walk
-/// and is returned.
-fn walk(merge: Merge<'_>, fill: impl FnOnce(&mut dyn Iterator<Item = Candidate>)) -> Result<()> {
-    let mut error = None;
-    fill(&mut merge.map_while(|c| c.map_err(|e| error = Some(e)).ok()));
-    error.map_or(Ok(()), Err)
+/// The shortlists of a chunk's analysed records.
+fn shortlists(analysed: &[Result<Analysis, RecordOutput>], config: &SelectConfig) -> Vec<Shortlist> {
+    let ok = analysed.iter().filter_map(|a| a.as_ref().ok());
+    ok.map(|a| select::shortlist(a, config.granularity)).collect()
 }
 
 /// A progress bar per pipeline stage, all shown at once (a streamed run goes back and forth

@@ -41,8 +41,11 @@ after(async () => {
 });
 
 for (const device of ["webgpu", "cpu"]) {
-  test(`SmolLM2 scores in the browser (${device}) as natively`, async () => {
+  test(`SmolLM2 scores in the browser (${device}) as natively`, async (t) => {
     const { page, errors } = await openPreviewer(browser, server.url);
+    const started = performance.now();
+    // Where the test's time goes, in its output: SwiftShader makes this CI's longest test.
+    const took = (what) => t.diagnostic(`${device}: ${what} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await page.fill("#instruction", instruction);
     await page.fill("#response", fixture);
     await page.selectOption("#device", device);
@@ -50,6 +53,7 @@ for (const device of ["webgpu", "cpu"]) {
     // SwiftShader runs WebGPU on the CPU: with other work on the cores, scoring has taken over
     // four minutes. The wait only guards against a hang.
     await page.waitForFunction(() => document.body.dataset.scored === "1", null, { timeout: 900_000 });
+    took("loaded and scored");
     const shown = await page.evaluate(() => {
       const output = window.previewer.outputs[0];
       return { device: document.body.dataset.device, output, message: document.getElementById("message").textContent };
@@ -69,6 +73,7 @@ for (const device of ["webgpu", "cpu"]) {
       const result = await window.previewer.model.curate(new TextEncoder().encode(text), { curate: { keep: 1 } });
       return { report: result.report, kept: result.kept.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
     }, pool);
+    took("curated");
     assert.match(curated.report.embedding, /hidden states/);
     assert.deepEqual(curated.kept.map((p) => p.id), nativeCurated.map((p) => p.id));
     for (const [i, pair] of curated.kept.entries()) {

@@ -10,6 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::iter::Peekable;
 
 use serde::{Deserialize, Serialize};
 
@@ -250,164 +251,232 @@ pub fn gather(shortlists: Vec<Shortlist>) -> (Vec<usize>, Vec<Candidate>) {
 }
 
 /// Selects among `candidates` of records holding `record_tokens` response tokens each, under
-/// one budget over all of them.
+/// one budget over all of them: the [`Cut`]'s steps, with every stream sorted in memory.
 pub fn select(record_tokens: &[usize], candidates: Vec<Candidate>, config: &SelectConfig) -> Vec<Chosen> {
     let mut plan = CutPlan::new(config);
-    let run = plan.add(record_tokens, candidates);
+    let Batch { run, mut options } = plan.add(record_tokens, candidates);
     let mut cut = plan.into_cut();
-    cut.fill_code(run.iter().copied());
-    cut.fill_prose(run.iter().copied());
-    cut.into_chosen().collect()
+    options.sort_unstable_by(by_guard_order);
+    let mut guards: Vec<Candidate> = options.iter().filter_map(|o| cut.guard(o)).collect();
+    guards.sort_unstable_by(by_priority);
+    let mut taken: Vec<Candidate> = cut.fill_code(run.iter().copied(), guards.iter().copied()).collect();
+    taken.extend(cut.fill_prose(run.iter().copied(), guards.iter().copied()));
+    guards.sort_unstable_by(by_record);
+    taken.sort_unstable_by(by_record);
+    cut.into_chosen(guards, taken).collect()
 }
 
-/// A global cut's records, added in order a batch at a time: what the cut must know of each
-/// before the walk (the budget, the guard options). Each batch comes back as a run, its
-/// candidates in [`by_priority`] order, which the walk then reads merged with the others: all
-/// at once in memory ([`select`]), or from disk (native `select`, which never holds a
-/// dataset's candidates).
+/// A global cut's records, added in order a batch at a time. It keeps only totals: each batch
+/// comes back as its candidates and its records' guard options, for the caller to keep (in
+/// memory, or on disk for a dataset of any size) and hand to the [`Cut`] sorted.
 #[derive(Debug)]
 pub struct CutPlan<'c> {
     config: &'c SelectConfig,
+    records: usize,
     tokens: usize,
     any_prose: bool,
-    options: Vec<GuardOptions>,
+}
+
+/// One batch added to a [`CutPlan`]: its candidates, numbered after the records added before,
+/// in [`by_priority`] order; and the guard options of its records that have any.
+#[derive(Debug)]
+pub struct Batch {
+    pub run: Vec<Candidate>,
+    pub options: Vec<GuardOptions>,
 }
 
 impl<'c> CutPlan<'c> {
     pub fn new(config: &'c SelectConfig) -> Self {
         CutPlan {
             config,
+            records: 0,
             tokens: 0,
             any_prose: false,
-            options: Vec::new(),
         }
     }
 
     /// Adds the next records: each one's response token count and their candidates, whose
-    /// `record` counts from 0 in this batch. Returns the candidates as a run: numbered after the
-    /// records added before, in [`by_priority`] order.
-    pub fn add(&mut self, record_tokens: &[usize], mut candidates: Vec<Candidate>) -> Vec<Candidate> {
-        let first = narrow(self.options.len());
+    /// `record` counts from 0 in this batch.
+    pub fn add(&mut self, record_tokens: &[usize], mut candidates: Vec<Candidate>) -> Batch {
+        let first = self.records;
         for c in &mut candidates {
-            c.record += first;
+            c.record += narrow(first);
         }
         candidates.sort_unstable_by(by_priority);
         let mut scans = vec![GuardScan::default(); record_tokens.len()];
         for c in &candidates {
-            let record = c.slot() - first as usize;
+            let record = c.slot() - first;
             scans[record].see(c, record_tokens[record], self.config);
         }
-        self.options
-            .extend(scans.into_iter().map(|scan| scan.options(self.config.guard)));
+        self.records += record_tokens.len();
         self.tokens += record_tokens.iter().sum::<usize>();
         self.any_prose |= candidates.iter().any(Candidate::prose);
-        candidates
+        let guard = self.config.guard;
+        Batch {
+            run: candidates,
+            options: scans.into_iter().filter_map(|scan| scan.options(guard)).collect(),
+        }
     }
 
     /// Records added so far.
     pub fn records(&self) -> usize {
-        self.options.len()
+        self.records
     }
 
-    /// The cut, with the guards placed.
-    pub fn into_cut(self) -> Cut {
-        Cut::new(self.tokens, self.any_prose, self.options, self.config)
-    }
-}
-
-/// The global budget's walk: [`CutPlan::into_cut`] places the guards; then [`Cut::fill_code`]
-/// and [`Cut::fill_prose`], each given every candidate in [`by_priority`] order (the plan's
-/// runs, merged); then [`Cut::into_chosen`].
-#[derive(Debug)]
-pub struct Cut {
-    left: Sides,
-    /// Each record's guard unit, if it got one.
-    guards: Vec<Option<Candidate>>,
-    /// Everything taken, guards included, as (record, unit, index).
-    taken: Vec<(u32, Unit, u32)>,
-}
-
-impl Cut {
     /// The budget over `tokens` response tokens in all, split between code and prose (all of
-    /// it to code when no record has a prose candidate), less the guards: each record with
-    /// options takes its first that the whole remaining budget still holds (guards never blow
-    /// the budget), records cheapest first (then by priority) so that the budget guards as
-    /// many as it can, paid from its side (a side that overspends pays from the other).
-    fn new(tokens: usize, any_prose: bool, options: Vec<GuardOptions>, config: &SelectConfig) -> Cut {
-        let budget = config.budget * tokens as f64;
-        let prose = if any_prose {
-            config.prose_share.clamp(0.0, 1.0) * budget
+    /// it to code when no record has a prose candidate).
+    pub fn into_cut(self) -> Cut {
+        let budget = self.config.budget * self.tokens as f64;
+        let prose = if self.any_prose {
+            self.config.prose_share.clamp(0.0, 1.0) * budget
         } else {
             0.0
         };
-        let mut cut = Cut {
+        Cut {
             left: Sides {
                 prose,
                 code: budget - prose,
             },
-            guards: vec![None; options.len()],
-            taken: Vec::new(),
-        };
-        let mut order: Vec<&Candidate> = options.iter().filter_map(|o| o.0[0].as_ref()).collect();
-        order.sort_unstable_by(|a, b| a.cost.cmp(&b.cost).then_with(|| by_priority(a, b)));
-        for first in order {
-            let left = cut.left.prose + cut.left.code;
-            let Some(&c) = options[first.slot()].0.iter().flatten().find(|c| c.cost as f64 <= left) else {
-                continue;
-            };
-            cut.guards[c.slot()] = Some(c);
-            cut.taken.push((c.record, c.unit, c.index));
-            *cut.left.side(c.prose()) -= c.cost as f64;
-            cut.left.settle();
+            records: self.records,
         }
-        cut
+    }
+}
+
+/// The global budget's walk over streams the caller keeps sorted, so that nothing in it grows
+/// with the records: [`Cut::guard`] for every record's options in [`by_guard_order`]; then
+/// [`Cut::fill_code`] and [`Cut::fill_prose`], each over every candidate and the guards, both
+/// in [`by_priority`] order, and each drained; then [`Cut::into_chosen`] from the guards and
+/// what the fills took, both in [`by_record`] order.
+#[derive(Debug)]
+pub struct Cut {
+    left: Sides,
+    records: usize,
+}
+
+impl Cut {
+    /// The guard of a record with `options`: its first option that the whole remaining budget
+    /// still holds (guards never blow the budget), paid from its side (a side that overspends
+    /// pays from the other). Records come cheapest first so that the budget guards as many as
+    /// it can.
+    pub fn guard(&mut self, options: &GuardOptions) -> Option<Candidate> {
+        let left = self.left.prose + self.left.code;
+        let c = [Some(options.first), options.second]
+            .into_iter()
+            .flatten()
+            .find(|c| c.cost as f64 <= left)?;
+        *self.left.side(c.prose()) -= c.cost as f64;
+        self.left.settle();
+        Some(c)
     }
 
-    /// Code, greedily by priority, skipping what no longer fits. Prose candidates pass by.
-    pub fn fill_code(&mut self, sorted: impl IntoIterator<Item = Candidate>) {
-        let mut left = self.left.code;
-        self.fill(sorted, false, &mut left);
-        self.left.code = left;
+    /// Code, greedily by priority, skipping what no longer fits: yields what it takes.
+    pub fn fill_code<S, G>(&mut self, sorted: S, guards: G) -> Fill<'_, S::IntoIter, G::IntoIter>
+    where
+        S: IntoIterator<Item = Candidate>,
+        G: IntoIterator<Item = Candidate>,
+    {
+        Fill::new(&mut self.left.code, false, sorted, guards)
     }
 
     /// Prose, after code, with its share plus what code left unused (nothing flows back).
-    pub fn fill_prose(&mut self, sorted: impl IntoIterator<Item = Candidate>) {
-        let mut left = self.left.prose + self.left.code;
-        self.fill(sorted, true, &mut left);
-        self.left = Sides { prose: left, code: 0.0 };
-    }
-
-    fn fill(&mut self, sorted: impl IntoIterator<Item = Candidate>, prose: bool, left: &mut f64) {
-        for c in sorted {
-            let guard = self.guards[c.slot()].is_some_and(|g| (g.unit, g.index) == (c.unit, c.index));
-            if c.prose() == prose && !guard && c.cost as f64 <= *left {
-                self.taken.push((c.record, c.unit, c.index));
-                *left -= c.cost as f64;
-            }
-        }
+    pub fn fill_prose<S, G>(&mut self, sorted: S, guards: G) -> Fill<'_, S::IntoIter, G::IntoIter>
+    where
+        S: IntoIterator<Item = Candidate>,
+        G: IntoIterator<Item = Candidate>,
+    {
+        self.left.prose += std::mem::take(&mut self.left.code);
+        Fill::new(&mut self.left.prose, true, sorted, guards)
     }
 
     /// Each record's choice, in record order.
-    pub fn into_chosen(self) -> impl Iterator<Item = Chosen> {
-        let Cut { guards, mut taken, .. } = self;
-        taken.sort_unstable();
+    pub fn into_chosen(
+        self,
+        guards: impl IntoIterator<Item = Candidate>,
+        taken: impl IntoIterator<Item = Candidate>,
+    ) -> impl Iterator<Item = Chosen> {
+        let mut guards = guards.into_iter().peekable();
         let mut taken = taken.into_iter().peekable();
-        guards.into_iter().enumerate().map(move |(record, guard)| {
+        (0..self.records).map(move |record| {
+            let guard = guards.next_if(|g| g.slot() == record);
             let mut chosen = Chosen {
                 guard_tokens: guard.map_or(0, |g| g.cost as usize),
                 ..Chosen::default()
             };
-            while let Some((_, unit, index)) = taken.next_if(|t| t.0 as usize == record) {
-                let list = match unit {
+            let fills = std::iter::from_fn(|| taken.next_if(|t| t.slot() == record));
+            for c in guard.into_iter().chain(fills) {
+                let list = match c.unit {
                     Unit::Item => &mut chosen.items,
                     Unit::CodeToken => &mut chosen.code_tokens,
                     Unit::ProseToken => &mut chosen.prose_tokens,
                 };
-                list.push(index as usize);
+                list.push(c.index as usize);
+            }
+            // The guard came first; the fills are in order.
+            for list in [&mut chosen.items, &mut chosen.code_tokens, &mut chosen.prose_tokens] {
+                list.sort_unstable();
             }
             chosen
         })
     }
+}
+
+/// A fill of one side of the budget: walks the candidates in [`by_priority`] order and yields
+/// each one of its side that still fits and is not a guard.
+#[derive(Debug)]
+pub struct Fill<'c, S: Iterator<Item = Candidate>, G: Iterator<Item = Candidate>> {
+    left: &'c mut f64,
+    prose: bool,
+    sorted: S,
+    guards: Peekable<G>,
+}
+
+impl<'c, S: Iterator<Item = Candidate>, G: Iterator<Item = Candidate>> Fill<'c, S, G> {
+    fn new(
+        left: &'c mut f64,
+        prose: bool,
+        sorted: impl IntoIterator<IntoIter = S>,
+        guards: impl IntoIterator<IntoIter = G>,
+    ) -> Self {
+        Fill {
+            left,
+            prose,
+            sorted: sorted.into_iter(),
+            guards: guards.into_iter().peekable(),
+        }
+    }
+}
+
+impl<S: Iterator<Item = Candidate>, G: Iterator<Item = Candidate>> Iterator for Fill<'_, S, G> {
+    type Item = Candidate;
+
+    fn next(&mut self) -> Option<Candidate> {
+        for c in self.sorted.by_ref() {
+            // The guards come in the same order: those before `c` are passed, and `c` is one
+            // if it is the next.
+            while self.guards.next_if(|g| by_priority(g, &c).is_lt()).is_some() {}
+            if self.guards.next_if(|g| by_priority(g, &c).is_eq()).is_some() {
+                continue;
+            }
+            if c.prose() == self.prose && c.cost as f64 <= *self.left {
+                *self.left -= c.cost as f64;
+                return Some(c);
+            }
+        }
+        None
+    }
+}
+
+/// The order the guards are placed in: cheapest first option first, then by its priority.
+pub fn by_guard_order(a: &GuardOptions, b: &GuardOptions) -> Ordering {
+    a.first
+        .cost
+        .cmp(&b.first.cost)
+        .then_with(|| by_priority(&a.first, &b.first))
+}
+
+/// Record order: by record, then unit, then index.
+pub fn by_record(a: &Candidate, b: &Candidate) -> Ordering {
+    (a.record, a.unit, a.index).cmp(&(b.record, b.unit, b.index))
 }
 
 /// What is left of the budget on each side.
@@ -438,9 +507,13 @@ impl Sides {
     }
 }
 
-/// A record's guard options, best first (at most two; none under [`Guard::None`]).
-#[derive(Debug, Clone, Copy, Default)]
-struct GuardOptions([Option<Candidate>; 2]);
+/// A record's guard options: the unit it is guarded with if the budget holds it, else the
+/// second, if any.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GuardOptions {
+    pub first: Candidate,
+    pub second: Option<Candidate>,
+}
 
 /// One record's candidates seen in [`by_priority`] order, for its guard options. With
 /// `Guard::Item`: the best item that fits the record's own share of the budget (at least one
@@ -468,17 +541,18 @@ impl GuardScan {
         }
     }
 
-    fn options(self, guard: Guard) -> GuardOptions {
+    /// None under [`Guard::None`], or for a record without candidates.
+    fn options(self, guard: Guard) -> Option<GuardOptions> {
         let item = self.fitting.or(self.cheapest);
-        let [first, second] = match guard {
+        let preference = match guard {
             Guard::Item => [item, self.prose],
             Guard::Prose => [self.prose, item],
-            Guard::None => [None, None],
+            Guard::None => return None,
         };
-        GuardOptions(if first.is_some() {
-            [first, second]
-        } else {
-            [second, None]
+        let mut options = preference.into_iter().flatten();
+        Some(GuardOptions {
+            first: options.next()?,
+            second: options.next(),
         })
     }
 }
