@@ -230,3 +230,57 @@ fn wgpu_and_cpu_agree() {
     let worst = cpu.iter().zip(&gpu).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(worst <= 1e-3, "wgpu and CPU log-probs differ by {worst}");
 }
+
+/// The pair stage's reading (IFD and the mean-pooled hidden states) on burn-wgpu is the CPU's.
+/// (The browser test checks the reading on the CPU only; on WebGPU it checks the scoring.)
+#[test]
+fn pair_readings_agree_on_wgpu_and_cpu() {
+    use burn::tensor::{Device, DeviceKind};
+    use codeblock_core::curate::Reading;
+    use codeblock_core::model::{ModelBundle, read_pairs};
+    use codeblock_core::pipeline::record::{Message, Record};
+
+    let bytes = model_bytes();
+    let pairs = [
+        ("Sum a list.", "```python\ndef total(xs):\n    return sum(xs)\n```"),
+        (
+            "Count words.",
+            "Split on spaces:\n```python\ndef count(text):\n    return len(text.split())\n```",
+        ),
+    ];
+    let records: Vec<Record> = pairs
+        .iter()
+        .map(|&(instruction, response)| Record {
+            id: instruction.into(),
+            prompt: vec![Message {
+                role: "user".into(),
+                content: instruction.into(),
+            }],
+            response: response.into(),
+        })
+        .collect();
+    let read = |device: Device| -> Vec<Reading> {
+        let bundle = ModelBundle::from_gguf(&bytes, &device).unwrap();
+        let records: Vec<&Record> = records.iter().collect();
+        let readings = pollster::block_on(read_pairs(&bundle, &device, &records, 2048));
+        readings.into_iter().map(Result::unwrap).collect()
+    };
+    let cpu = read(Device::flex());
+    let gpu = read(Device::wgpu(DeviceKind::DefaultDevice));
+    for (c, g) in cpu.iter().zip(&gpu) {
+        assert!(
+            (c.ifd - g.ifd).abs() <= 1e-3,
+            "IFD {} on the CPU, {} on wgpu",
+            c.ifd,
+            g.ifd
+        );
+        assert_eq!(c.embedding.len(), g.embedding.len());
+        let worst = c
+            .embedding
+            .iter()
+            .zip(&g.embedding)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst <= 1e-3, "embeddings differ by up to {worst}");
+    }
+}

@@ -94,12 +94,8 @@ impl<T: Fixed> Runs<T> {
             }
             None => None,
         };
-        let mut sources = vec![Source {
-            next_byte: 0,
-            left: 0,
-            block: self.held.clone().into_iter(),
-        }];
-        sources.extend(self.on_disk.iter().map(|&(next_byte, left)| Source {
+        let mut sources = vec![Source::Held(self.held.iter())];
+        sources.extend(self.on_disk.iter().map(|&(next_byte, left)| Source::Disk {
             next_byte,
             left,
             block: Vec::new().into_iter(),
@@ -118,11 +114,15 @@ impl<T: Fixed> Runs<T> {
     }
 }
 
-/// A run being read: its block in memory, and what is left of it on disk.
-struct Source<T> {
-    next_byte: u64,
-    left: usize,
-    block: std::vec::IntoIter<T>,
+/// A run being read: the items held in memory, or one on disk (its block in memory, and where
+/// the rest is).
+enum Source<'a, T> {
+    Held(std::slice::Iter<'a, T>),
+    Disk {
+        next_byte: u64,
+        left: usize,
+        block: std::vec::IntoIter<T>,
+    },
 }
 
 /// The merge of [`Runs::merged`]: the next item of each run, first on top. An error reading a
@@ -130,7 +130,7 @@ struct Source<T> {
 pub struct Merge<'a, T> {
     order: fn(&T, &T) -> Ordering,
     file: Option<&'a File>,
-    sources: Vec<Source<T>>,
+    sources: Vec<Source<'a, T>>,
     heads: BinaryHeap<Head<T>>,
     error: Option<anyhow::Error>,
 }
@@ -138,18 +138,23 @@ pub struct Merge<'a, T> {
 impl<T: Fixed> Merge<'_, T> {
     /// Puts run `run`'s next item on the heap, reading its next block if need be.
     fn advance(&mut self, run: usize) {
-        let source = &mut self.sources[run];
-        if source.block.len() == 0 && source.left > 0 {
-            match read_block(self.file, source) {
-                Ok(block) => source.block = block.into_iter(),
-                Err(error) => {
-                    self.error = Some(error);
-                    self.heads.clear();
-                    return;
+        let next = match &mut self.sources[run] {
+            Source::Held(items) => items.next().copied(),
+            Source::Disk { next_byte, left, block } => {
+                if block.len() == 0 && *left > 0 {
+                    match read_block(self.file, next_byte, left) {
+                        Ok(read) => *block = read.into_iter(),
+                        Err(error) => {
+                            self.error = Some(error);
+                            self.heads.clear();
+                            return;
+                        }
+                    }
                 }
+                block.next()
             }
-        }
-        if let Some(item) = source.block.next() {
+        };
+        if let Some(item) = next {
             self.heads.push(Head {
                 item,
                 run,
@@ -164,15 +169,16 @@ impl<T: Fixed> Merge<'_, T> {
     }
 }
 
-fn read_block<T: Fixed>(file: Option<&File>, source: &mut Source<T>) -> Result<Vec<T>> {
+/// The next block of a run on disk whose rest (`left` items) starts at `next_byte`.
+fn read_block<T: Fixed>(file: Option<&File>, next_byte: &mut u64, left: &mut usize) -> Result<Vec<T>> {
     let mut file = file.expect("runs on disk have a file");
-    let len = source.left.min(BLOCK);
+    let len = (*left).min(BLOCK);
     let mut bytes = vec![0; len * T::BYTES];
-    file.seek(SeekFrom::Start(source.next_byte))
+    file.seek(SeekFrom::Start(*next_byte))
         .and_then(|_| file.read_exact(&mut bytes))
         .context("cannot read back a temporary file")?;
-    source.next_byte += bytes.len() as u64;
-    source.left -= len;
+    *next_byte += bytes.len() as u64;
+    *left -= len;
     Ok(bytes.chunks_exact(T::BYTES).map(T::decode).collect())
 }
 
