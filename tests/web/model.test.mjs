@@ -68,18 +68,22 @@ for (const device of ["webgpu", "cpu"]) {
       native.items.map((i) => i.selected),
     );
     assert.equal(shown.output.stats.supervised_tokens, native.stats.supervised_tokens);
-    // The pair stage with the same model: IFD and the hidden-state embedding as natively.
-    const curated = await page.evaluate(async (text) => {
-      const result = await window.previewer.model.curate(new TextEncoder().encode(text), { curate: { keep: 1 } });
-      return { report: result.report, kept: result.kept.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
-    }, pool);
-    took("curated");
-    assert.match(curated.report.embedding, /hidden states/);
-    assert.deepEqual(curated.kept.map((p) => p.id), nativeCurated.map((p) => p.id));
-    for (const [i, pair] of curated.kept.entries()) {
-      for (const key of ["ifd", "knn_distance"]) {
-        const gap = Math.abs(pair.curate[key] - nativeCurated[i].curate[key]);
-        assert.ok(gap < 1e-3, `${pair.id}: ${key} differs from native by ${gap}`);
+    // The pair stage with the same model: IFD and the hidden-state embedding as natively. On the
+    // CPU only: on WebGPU it is the same model code on the device the scoring above checks, and
+    // SwiftShader took 722 s of this test's 976 for it (scoring: 254 s).
+    if (device === "cpu") {
+      const curated = await page.evaluate(async (text) => {
+        const result = await window.previewer.model.curate(new TextEncoder().encode(text), { curate: { keep: 1 } });
+        return { report: result.report, kept: result.kept.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
+      }, pool);
+      took("curated");
+      assert.match(curated.report.embedding, /hidden states/);
+      assert.deepEqual(curated.kept.map((p) => p.id), nativeCurated.map((p) => p.id));
+      for (const [i, pair] of curated.kept.entries()) {
+        for (const key of ["ifd", "knn_distance"]) {
+          const gap = Math.abs(pair.curate[key] - nativeCurated[i].curate[key]);
+          assert.ok(gap < 1e-3, `${pair.id}: ${key} differs from native by ${gap}`);
+        }
       }
     }
     // Arguments of the wrong type are TypeErrors naming them; the model is intact after them.
