@@ -259,7 +259,10 @@ impl Fixed for GuardOptions {
     fn encode(&self, out: &mut Vec<u8>) {
         self.first.encode(out);
         out.push(u8::from(self.second.is_some()));
-        self.second.unwrap_or(self.first).encode(out);
+        match self.second {
+            Some(second) => second.encode(out),
+            None => out.resize(out.len() + Candidate::BYTES, 0),
+        }
     }
 
     fn decode(bytes: &[u8]) -> Self {

@@ -439,12 +439,11 @@ impl<'c> Budget<'c> {
 
     /// The next records, in input order.
     fn add(&mut self, analysed: &[Result<Analysis, RecordOutput>]) -> Result<()> {
+        self.records += analysed.iter().filter(|a| a.is_ok()).count();
         let Some(global) = &mut self.global else {
-            self.records += analysed.iter().filter(|a| a.is_ok()).count();
             return Ok(());
         };
         let (tokens, candidates) = select::gather(shortlists(analysed, self.config));
-        self.records += tokens.len();
         let batch = global.plan.add(&tokens, candidates);
         global.candidates.extend(batch.run)?;
         global.options.extend(batch.options)

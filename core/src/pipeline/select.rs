@@ -318,11 +318,6 @@ impl<'c> CutPlan<'c> {
         }
     }
 
-    /// Records added so far.
-    pub fn records(&self) -> usize {
-        self.records
-    }
-
     /// The budget over `tokens` response tokens in all, split between code and prose (all of
     /// it to code when no record has a prose candidate).
     pub fn into_cut(self) -> Cut {
