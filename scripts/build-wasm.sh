@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Builds the wasm modules, each once, for the npm package (wasm/pkg: Node and bundlers, with
 # .d.ts types, packed to wasm/pkg/codeblock-wasm-<version>.tgz) and the previewer (web/, for
-# browsers): the whole pipeline (`@codeblock/wasm`, web/pkg); the editor's light entry without a
-# tokenizer (`@codeblock/wasm/partition`, web/pkg-partition for the browser bench); and the
-# previewer's module with the model (web/pkg-model: feature `model`, burn on WebGPU or the CPU),
-# loaded only when a user picks a GGUF file. Nothing here is committed output. Prints the sizes.
+# browsers): the whole pipeline for Python (`@codeblock/wasm`, web/pkg); the same with every
+# language's grammar (`@codeblock/wasm/languages`, web/pkg-languages: the previewer's); the
+# editor's light entry without a tokenizer (`@codeblock/wasm/partition`, web/pkg-partition for
+# the browser bench); and the previewer's module with the model and every grammar (web/pkg-model:
+# features `model` and `languages`, burn on WebGPU or the CPU), loaded only when a user picks a
+# GGUF file. Nothing here is committed output. Prints the sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 source scripts/setup-web.sh
 
-rm -rf wasm/pkg web/pkg web/pkg-partition web/pkg-model
+rm -rf wasm/pkg web/pkg web/pkg-languages web/pkg-partition web/pkg-model
 mkdir -p wasm/pkg
 cp wasm/package.json wasm/README.md LICENSE wasm/pkg/
 
@@ -37,16 +39,17 @@ build_module() {
   rm -f "$optimised" "$npm"/*/.gitignore "$web/.gitignore"
 }
 build_module "" wasm/pkg web/pkg
+build_module "--features languages" wasm/pkg/languages web/pkg-languages
 build_module --no-default-features wasm/pkg/partition web/pkg-partition
 
 (cd wasm/pkg && npm pack --silent >/dev/null)
 
 # The model module: release, not size-optimised (wasm-opt takes minutes on it, for half the size).
-cargo build --release -p codeblock-wasm --features model --target wasm32-unknown-unknown --locked
+cargo build --release -p codeblock-wasm --features model,languages --target wasm32-unknown-unknown --locked
 wasm-bindgen --target web --out-dir web/pkg-model --out-name codeblock \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/codeblock_wasm.wasm"
 rm -f web/pkg-model/.gitignore
-for module in web/pkg web/pkg-partition; do
+for module in web/pkg web/pkg-languages web/pkg-partition; do
   bytes=$(stat -c %s $module/codeblock_bg.wasm)
   echo "wasm module $module: $bytes bytes after wasm-opt -Oz ($(gzip -9 -c $module/codeblock_bg.wasm | wc -c) gzipped)"
 done

@@ -4,12 +4,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use codeblock_core::pipeline::lang::parse_python;
+use codeblock_core::pipeline::captures::{Role, capture};
+use codeblock_core::pipeline::lang::{self, Language};
 use codeblock_core::pipeline::output::{RecordOutput, Selected, Status};
 use codeblock_core::pipeline::segment::SegmentKind;
 use codeblock_core::pipeline::tokens::HfTokenizer;
 use codeblock_core::span::{LineIndex, Span};
-use tree_sitter::Node;
+use tree_sitter::Tree;
 
 /// Where `scripts/setup.sh` put the real tokenizer (Qwen3's `tokenizer.json`), or
 /// `CODEBLOCK_TOKENIZER`.
@@ -84,24 +85,6 @@ fn check_span(text: &str, span: Span, what: &str) {
     );
 }
 
-/// Statements whose header may be an item: the only nodes an item may partly overlap.
-const COMPOUND: &[&str] = &[
-    "function_definition",
-    "class_definition",
-    "decorated_definition",
-    "if_statement",
-    "elif_clause",
-    "else_clause",
-    "for_statement",
-    "while_statement",
-    "try_statement",
-    "except_clause",
-    "finally_clause",
-    "with_statement",
-    "match_statement",
-    "case_clause",
-];
-
 /// Asserts what every output must hold: spans in bounds, segments tiling the response, items
 /// sorted, disjoint and never cutting a syntax node, mask consistent with the selection, and
 /// the budget respected.
@@ -130,10 +113,13 @@ pub fn check_invariants(output: &RecordOutput, budget: f64) {
             .iter()
             .find(|s| s.span.contains(item.span))
             .expect("every item lies inside one segment");
-        assert!(matches!(segment.kind, SegmentKind::Code { .. }), "items lie in code");
+        let SegmentKind::Code { language, .. } = segment.kind else {
+            panic!("items lie in code")
+        };
         let source = &text[segment.span.start..segment.span.end];
         let local = Span::new(item.span.start - segment.span.start, item.span.end - segment.span.start);
-        assert_whole_nodes(parse_python(source).root_node(), local);
+        let tree = lang::parse(language, source).expect("items lie in code of a parsed language");
+        assert_whole_nodes(&tree, language, local);
     }
     for span in selected
         .mask
@@ -165,10 +151,21 @@ pub fn check_invariants(output: &RecordOutput, budget: f64) {
     );
 }
 
-/// Every node either contains the span, lies inside it, lies outside it, or is a compound
-/// statement whose header the span is.
-fn assert_whole_nodes(root: Node, span: Span) {
-    let mut stack = vec![root];
+/// Every node either contains the span, lies inside it, lies outside it, or is one a header may
+/// cut: a compound statement (or wrapper, or clause) whose header the span is, or a node on the
+/// way to one of its bodies; the span then starts no later than the node.
+fn assert_whole_nodes(tree: &Tree, language: Language, span: Span) {
+    let captures = capture(tree, language);
+    let bodies: Vec<Span> = captures
+        .roles
+        .values()
+        .flat_map(|role| match role {
+            Role::Compound(bodies) => bodies.clone(),
+            _ => Vec::new(),
+        })
+        .map(|b| Span::new(b.start_byte(), b.end_byte()))
+        .collect();
+    let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
         let node_span = Span::new(node.start_byte(), node.end_byte());
         if node_span.contains(span) || span.contains(node_span) || !node_span.overlaps(span) {
@@ -178,8 +175,9 @@ fn assert_whole_nodes(root: Node, span: Span) {
             }
             continue;
         }
+        let may_be_cut = captures.roles.contains_key(&node.id()) || bodies.iter().any(|b| node_span.contains(*b));
         assert!(
-            COMPOUND.contains(&node.kind()) && node_span.start >= span.start,
+            may_be_cut && node_span.start >= span.start,
             "item {span:?} cuts through a `{}` node {node_span:?}",
             node.kind()
         );

@@ -3,7 +3,7 @@
 // `codeblock select`); this file only reads inputs and draws results. Positions are UTF-16.
 // Picking a GGUF model loads the larger module with the model (pkg-model/) and scores there,
 // on WebGPU or the CPU; selection then uses the model's scores until the input changes.
-import init, { Session, defaultConfig } from "./pkg/codeblock.js";
+import init, { Session, defaultConfig } from "./pkg-languages/codeblock.js";
 
 const $ = (id) => document.getElementById(id);
 const KNOBS = {

@@ -13,8 +13,10 @@ use arbitrary::{Arbitrary, Unstructured};
 use burn::tensor::Device;
 use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::formats::jsonl;
+use codeblock_core::hash::fnv1a;
 use codeblock_core::model::{Llama, load_hf};
 use codeblock_core::pipeline::config::Config;
+use codeblock_core::pipeline::lang;
 use codeblock_core::pipeline::record::Fields;
 use codeblock_core::pipeline::score::{NgramScorer, PrecomputedScorer};
 use codeblock_core::pipeline::structure;
@@ -28,7 +30,7 @@ pub enum Target {
     Jsonl,
     /// The same with a real `tokenizer.json`.
     JsonlTokenizer,
-    /// Python source → coding items, names, data flow (an editor's call).
+    /// Source code → coding items, names, data flow (an editor's call), in any language.
     Python,
     /// Score lines (`select --scores`, any shape) → the pipeline scored with them.
     Scores,
@@ -528,7 +530,12 @@ impl Harness {
             Target::JsonlTokenizer => select(&as_pairs(input), &self.tokenizer),
             Target::Python => {
                 let code = String::from_utf8_lossy(input);
-                let items = structure::code_items(&code, &config.partition);
+                // One grammar per input, picked by its hash: over a run every grammar reads
+                // every kind of input (they share the partition and names code), at one parse
+                // an input.
+                let languages: Vec<lang::Language> = lang::parsed_languages().collect();
+                let language = languages[(fnv1a(input) % languages.len() as u64) as usize];
+                let items = structure::code_items(&code, language, &config.partition);
                 serde_json::to_string(&items).expect("items serialize");
             }
             Target::Scores => {

@@ -38,8 +38,8 @@ pub fn run(args: Args) -> Result<()> {
         .canonicalize()
         .with_context(|| format!("cannot open {}", args.dir.display()))?;
     anyhow::ensure!(
-        root.join("pkg/codeblock.js").is_file(),
-        "{} has no built wasm module (pkg/codeblock.js): run scripts/build-wasm.sh first",
+        root.join("pkg-languages/codeblock.js").is_file(),
+        "{} has no built wasm module (pkg-languages/codeblock.js): run scripts/build-wasm.sh first",
         root.display()
     );
     let listener = TcpListener::bind((args.host.as_str(), args.port))

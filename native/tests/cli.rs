@@ -584,7 +584,7 @@ fn ablations_and_curate_with_the_default_model() {
         "{report}"
     );
     assert_eq!(report["records_in"], 4);
-    assert_eq!(report["dropped_by_reason"]["no Python code that parses"], 1, "{report}");
+    assert_eq!(report["dropped_by_reason"]["no code that parses"], 1, "{report}");
     let kept = read_jsonl(&kept);
     assert_eq!(kept.len(), 3, "{report}");
     for line in &kept {

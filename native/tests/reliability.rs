@@ -115,9 +115,9 @@ fn get(address: &str, path: &str) -> (u16, String) {
 fn serve_answers_only_inside_its_folder() {
     let dir = scratch("serve");
     let web = dir.join("web");
-    std::fs::create_dir_all(web.join("pkg")).unwrap();
+    std::fs::create_dir_all(web.join("pkg-languages")).unwrap();
     std::fs::write(web.join("index.html"), "<p>the page</p>").unwrap();
-    std::fs::write(web.join("pkg/codeblock.js"), "export {}").unwrap();
+    std::fs::write(web.join("pkg-languages/codeblock.js"), "export {}").unwrap();
     std::fs::write(dir.join("secret.txt"), "secret").unwrap();
     std::os::unix::fs::symlink(dir.join("secret.txt"), web.join("link.txt")).unwrap();
     std::os::unix::fs::symlink(&*dir, web.join("outside")).unwrap();
@@ -127,7 +127,7 @@ fn serve_answers_only_inside_its_folder() {
     assert_eq!(get(&server.address, "/"), (200, "<p>the page</p>".into()));
     for reach in [
         "/../secret.txt",
-        "/pkg/../../secret.txt",
+        "/pkg-languages/../../secret.txt",
         "/%2e%2e/secret.txt",
         "/link.txt",
         "/outside/secret.txt",
@@ -152,7 +152,7 @@ fn serve_answers_only_inside_its_folder() {
             stream
         })
         .collect();
-    assert_eq!(get(&server.address, "/pkg/codeblock.js").0, 200);
+    assert_eq!(get(&server.address, "/pkg-languages/codeblock.js").0, 200);
     assert_eq!(request(&server.address, b"POST / HTTP/1.1\r\n\r\n").0, 405);
     drop(stalled);
 }

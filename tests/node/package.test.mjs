@@ -56,6 +56,33 @@ test("the light editor entry: partition without a tokenizer, under 1 MB, same an
   assert.equal(lightApi.partition(code).items.length, 4);
 });
 
+test("the languages entry partitions every language; the Python modules keep other code whole", () => {
+  const all = createRequire(join(project, "index.js"))("@codeblock/wasm/languages");
+  const rust = "use std::fs;\n\nfn size(path: &str) -> u64 {\n    let meta = fs::metadata(path).unwrap();\n    meta.len()\n}\n";
+  const items = all.partition(rust, { language: "rust" });
+  assert.deepEqual(
+    items.items.map((i) => [i.kind, i.node, i.depth]),
+    [
+      ["imports", "use_declaration", 0],
+      ["header", "function_item", 0],
+      ["statement", "let_declaration", 1],
+      ["statement", "call_expression", 1],
+    ],
+  );
+  assert.deepEqual(items.edges.map((e) => [e.from, e.to, e.names]), [[0, 2, ["fs"]], [1, 2, ["path"]], [2, 3, ["meta"]]]);
+  assert.deepEqual(items.diagnostics, []);
+  const record = { instruction: "Size of a file.", output: "```rust\n" + rust + "```\n" };
+  const session = new all.Session();
+  assert.equal(session.select(record).segments[1].language, "rust");
+  // The Python module has no Rust grammar: the code is kept, reported, and not partitioned.
+  assert.equal(api.partition(rust, { language: "rust" }).items.length, 0);
+  assert.match(api.partition(rust, { language: "rust" }).diagnostics[0].message, /Rust code is not parsed by this build/);
+  const python = new api.Session().select(record);
+  assert.equal(python.items.length, 0);
+  assert.match(python.diagnostics[0].message, /code in another language/);
+  assert.throws(() => all.partition(rust, { language: "cobol" }), /options: unknown variant `cobol`/);
+});
+
 test("partition gives items, edges and core logic, in bytes or UTF-16", () => {
   const bytes = api.partition(code);
   assert.deepEqual(

@@ -24,9 +24,9 @@ after(async () => {
 });
 
 /** Native `codeblock select` on one alpaca record with the page's default knobs. */
-function native(extraArgs) {
+function native(extraArgs, output = fixture) {
   const dir = mkdtempSync(join(tmpdir(), "codeblock-web-"));
-  writeFileSync(join(dir, "in.jsonl"), JSON.stringify({ instruction, output: fixture }) + "\n");
+  writeFileSync(join(dir, "in.jsonl"), JSON.stringify({ instruction, output }) + "\n");
   execFileSync(process.env.CODEBLOCK_BIN, ["select", "--input", join(dir, "in.jsonl"), "--out", join(dir, "out.jsonl"), ...extraArgs], {
     stdio: "pipe",
   });
@@ -43,10 +43,10 @@ async function pageSelection(page) {
   }));
 }
 
-async function paste(page) {
+async function paste(page, response = fixture) {
   await page.fill("#instruction", instruction);
-  await page.fill("#response", fixture);
-  await page.waitForFunction((n) => document.querySelectorAll("#tokens .token").length > 0 && document.getElementById("response").value.length === n, fixture.length);
+  await page.fill("#response", response);
+  await page.waitForFunction((n) => document.querySelectorAll("#tokens .token").length > 0 && document.getElementById("response").value.length === n, response.length);
   await page.waitForTimeout(300); // the typing debounce
 }
 
@@ -74,6 +74,21 @@ test("a pasted fixture matches native, with the real tokenizer, and the slider r
   const artifacts = process.env.CODEBLOCK_ARTIFACTS || join(root, "out");
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, "previewer.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test("responses in other languages are partitioned and coloured as native does", async () => {
+  const { page, errors } = await openPreviewer(browser, server.url);
+  for (const name of ["rust_structs_impls", "javascript_functions", "go_functions"]) {
+    const response = readFileSync(join(root, `tests/fixtures/${name}.md`), "utf8");
+    await paste(page, response);
+    const expected = native([], response);
+    const shown = await pageSelection(page);
+    assert.ok(expected.items.length >= 8, `${name}: ${expected.items.length} items natively`);
+    assert.equal(shown.items, expected.items.length, name);
+    assert.deepEqual(shown.selected, expected.items.flatMap((item, i) => (item.selected ? [i] : [])), name);
+    assert.equal(shown.supervised, expected.stats.supervised_tokens, name);
+  }
   assert.deepEqual(errors, []);
 });
 

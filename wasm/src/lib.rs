@@ -9,6 +9,7 @@
 //! and `curate`, with a tokenizer inside) and, without it, the editor's light entry
 //! (`partition` and `defaultConfig` only).
 
+use codeblock_core::pipeline::lang::Language;
 use codeblock_core::pipeline::{Config, structure};
 use codeblock_core::span::Positions;
 use serde::Deserialize;
@@ -34,12 +35,14 @@ extern "C" {
 }
 
 /// What every call may be told; all optional. `config` is METHOD.md's knobs, as in
-/// `codeblock select --config`. The light module knows only `config` and `positions`.
+/// `codeblock select --config`. The light module knows only `config`, `positions` and `language`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     config: Config,
     positions: Positions,
+    /// `partition`'s language.
+    language: Language,
     /// The pair stage's knobs, for `curate`.
     #[cfg(feature = "select")]
     curate: codeblock_core::curate::CurateConfig,
@@ -70,8 +73,9 @@ impl Options {
     }
 }
 
-/// The coding items of Python source (a file in an editor), with the def-use edges between
-/// them, the core-logic spans and syntax diagnostics. No tokenizer or scores needed.
+/// The coding items of source code in `options.language` (a file in an editor), with the
+/// def-use edges between them, the core-logic spans and syntax diagnostics. No tokenizer or
+/// scores needed.
 #[wasm_bindgen(unchecked_return_type = "CodeItems")]
 pub fn partition(
     #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
@@ -79,7 +83,8 @@ pub fn partition(
 ) -> Result<JsValue, JsValue> {
     let code = string_arg("code", &code)?;
     let options = Options::from_js(options)?;
-    let items = structure::code_items(&code, &options.config.partition).in_positions(&code, options.positions);
+    let items = structure::code_items(&code, options.language, &options.config.partition)
+        .in_positions(&code, options.positions);
     Ok(to_js(&items)?)
 }
 

@@ -15,7 +15,7 @@ export interface Options {
 
 export type Segment =
   | { kind: "prose" | "inline_code" | "fence"; span: Span }
-  | { kind: "code"; tag: string; language: "python" | "other"; span: Span };
+  | { kind: "code"; tag: string; language: Language; span: Span };
 
 export interface Item extends CodeItem {
   tokens: number;

@@ -10,9 +10,14 @@ export interface Config {
   max_response_bytes?: number;
 }
 
+/** A language codeblock parses (`"other"`: kept, not partitioned). */
+export type Language = "python" | "javascript" | "typescript" | "tsx" | "java" | "go" | "rust" | "other";
+
 /** Options of every call; all optional. */
 export interface Options {
   config?: Config;
+  /** `partition`'s language (default `"python"`). */
+  language?: Language;
   /** How spans count: `"bytes"` (UTF-8, as written by `codeblock select`) or `"utf16"` (JS strings, VS Code). */
   positions?: "bytes" | "utf16";
 }
@@ -26,6 +31,6 @@ export interface Diagnostic { span: Span; lines: [number, number]; message: stri
 
 export interface CodeItem { span: Span; lines: [number, number]; kind: ItemKind; node: string; depth: number }
 
-/** `partition(code)`: the coding items of Python source. */
+/** `partition(code, { language })`: the coding items of source code. */
 export interface CodeItems { items: CodeItem[]; edges: Edge[]; core: Span[]; diagnostics: Diagnostic[] }
 

@@ -15,8 +15,8 @@
 (match_statement body: (block) @body) @compound
 (case_clause consequence: (block) @body) @compound
 
-; Decorators join the header of the definition they decorate.
-(decorated_definition) @decorated
+; Decorators join the header of the definition they decorate (its last named child).
+(decorated_definition) @wrapper
 
 ; Consecutive imports form one item.
 [(import_statement) (import_from_statement) (future_import_statement)] @import

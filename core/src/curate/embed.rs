@@ -3,20 +3,20 @@
 //! a model; a model's mean-pooled last hidden states serve as well (`model::embed`). Distances
 //! are cosine distances (`1 − cos`, in [0, 2]); neighbours are found exactly.
 
-use crate::curate::python_blocks;
+use crate::curate::code_blocks;
 use crate::hash::fnv1a;
 use crate::pipeline::tokens::{LexicalTokenizer, Tokenize};
 
 /// Buckets of the hashed features.
 pub const DIMS: usize = 1024;
 
-/// The model-free embedding of a response: its Python code's token trigrams, hashed (the whole
-/// response when it holds no Python code), unit length (all zeros for an empty text).
+/// The model-free embedding of a response: its code's token trigrams, hashed (the whole
+/// response when it holds no code), unit length (all zeros for an empty text).
 pub fn code_embedding(response: &str) -> Vec<f32> {
-    let blocks = python_blocks(response);
+    let blocks = code_blocks(response);
     let text = match blocks.is_empty() {
         true => response.to_string(),
-        false => blocks.concat(),
+        false => blocks.iter().map(|b| b.code).collect::<String>(),
     };
     let tokens: Vec<&str> = LexicalTokenizer
         .tokenize(&text)

@@ -13,7 +13,9 @@ pub use pool::{Curated, Measured, Pair, PairScore, Pool, Reading, Report};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::lang::{self, Language};
+use crate::pipeline::partition::PartitionConfig;
 use crate::pipeline::segment::{self, SegmentKind};
+use crate::pipeline::structure;
 
 /// Knobs of the pair stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,8 +42,8 @@ impl Default for CurateConfig {
 /// What is known of one pair's quality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quality {
-    /// The share of the response's Python code (bytes) in code blocks that parse without an
-    /// error; 0 for a response with no Python code.
+    /// The share of the response's code (bytes) in code blocks that parse without an error;
+    /// 0 for a response with no code in a language this build parses.
     pub parses: f64,
     /// Whether the response's code passes the pair's own tests, when it carries any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,15 +71,13 @@ pub fn quality(q: &Quality) -> f64 {
     q.parses * tests * ifd
 }
 
-/// The share of a response's Python code, in bytes, that lies in code blocks parsing without
-/// an error (a response that is code without fences counts as one block).
+/// The share of a response's code, in bytes, that lies in code blocks parsing without an error
+/// (a response that is code without fences counts as one block).
 pub fn parse_share(response: &str) -> f64 {
     let (mut clean, mut all) = (0, 0);
-    for block in python_blocks(response) {
-        all += block.len();
-        if !lang::parse_python(block).root_node().has_error() {
-            clean += block.len();
-        }
+    for block in code_blocks(response) {
+        all += block.code.len();
+        clean += if block.parses { block.code.len() } else { 0 };
     }
     match all {
         0 => 0.0,
@@ -85,30 +85,54 @@ pub fn parse_share(response: &str) -> f64 {
     }
 }
 
-/// The Python code of a response: its Python (or untagged) fences, or the whole response when
-/// it has no fence and parses as Python.
-pub fn python_blocks(response: &str) -> Vec<&str> {
+/// A block of a response's code, in a language this build parses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeBlock<'a> {
+    pub language: Language,
+    pub code: &'a str,
+    /// Whether it parses without an error.
+    pub parses: bool,
+}
+
+/// The code of a response, as the structure stages read it: its fences in the languages this
+/// build parses (an untagged one in the language it is read as), or the whole response when it
+/// has no fence and parses as Python.
+pub fn code_blocks(response: &str) -> Vec<CodeBlock<'_>> {
     let mut diagnostics = Vec::new();
     let segments = segment::segment(response, &mut diagnostics);
     if !segments.iter().any(|s| s.kind == SegmentKind::Fence) {
         let tree = lang::parse_python(response);
         return match lang::looks_like_python(&tree, response) {
-            true => vec![response],
+            true => vec![CodeBlock {
+                language: Language::Python,
+                code: response,
+                parses: !tree.root_node().has_error(),
+            }],
             false => vec![],
         };
     }
     segments
         .iter()
-        .filter(|s| {
-            matches!(
-                &s.kind,
-                SegmentKind::Code {
-                    language: Language::Python,
-                    ..
-                }
-            )
+        .filter_map(|s| {
+            let SegmentKind::Code { tag, language } = &s.kind else {
+                return None;
+            };
+            let code = &response[s.span.start..s.span.end];
+            let mut language = *language;
+            let config = PartitionConfig::default();
+            let tree = structure::parse_as(code, tag, &mut language, &config, &mut diagnostics, s.span)?;
+            let parses = !tree.root_node().has_error();
+            Some(CodeBlock { language, code, parses })
         })
-        .map(|s| &response[s.span.start..s.span.end])
+        .collect()
+}
+
+/// A response's Python code blocks (what a pair's Python `test` runs against).
+pub fn python_blocks(response: &str) -> Vec<&str> {
+    code_blocks(response)
+        .into_iter()
+        .filter(|b| b.language == Language::Python)
+        .map(|b| b.code)
         .collect()
 }
 
@@ -174,7 +198,24 @@ mod tests {
         assert_eq!(parse_share("x = 1\ny = x\n"), 1.0, "code without fences");
         let half = "```python\nx = 1\n```\n```python\ny = (\n```\n";
         assert_eq!(parse_share(half), 0.5, "one clean block of two the same size");
-        assert_eq!(parse_share("```js\nlet x = 1;\n```\n"), 0.0, "not Python");
+        assert_eq!(parse_share("```js\nlet x = 1;\n```\n"), 1.0, "JavaScript parses");
+        assert_eq!(parse_share("```js\nlet x = ;\n```\n"), 0.0, "broken JavaScript");
+        assert_eq!(
+            parse_share("```bash\nls -l\n```\n"),
+            0.0,
+            "no grammar: not code that parses"
+        );
+        let blocks = code_blocks("```\nconst f = (x) => x * 2;\n```\n```py\nimport os\n```\n");
+        let languages: Vec<Language> = blocks.iter().map(|b| b.language).collect();
+        assert_eq!(
+            languages,
+            [Language::JavaScript, Language::Python],
+            "an untagged fence read as JavaScript"
+        );
+        assert_eq!(
+            python_blocks("```\nconst f = (x) => x * 2;\n```\n```py\nimport os\n```\n"),
+            ["import os\n"]
+        );
     }
 
     #[test]

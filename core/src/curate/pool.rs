@@ -217,7 +217,7 @@ fn centre(embeddings: &mut [Vec<f32>]) {
 /// Why a pair that was not kept was dropped: its first zero signal, else the cut.
 fn drop_reason(s: &PairScore) -> &'static str {
     if s.quality.parses == 0.0 {
-        "no Python code that parses"
+        "no code that parses"
     } else if s.quality.passes_tests == Some(false) {
         "fails its tests"
     } else if s.quality_score == 0.0 {
@@ -275,11 +275,7 @@ mod tests {
         let reasons: Vec<&str> = report.dropped_by_reason.keys().map(String::as_str).collect();
         assert_eq!(
             reasons,
-            [
-                "fails its tests",
-                "no Python code that parses",
-                "unreadable: malformed_json"
-            ]
+            ["fails its tests", "no code that parses", "unreadable: malformed_json"]
         );
         let kept: Value = serde_json::from_str(curated.kept_lines.trim()).unwrap();
         assert_eq!(kept["prompt"], "mul");

@@ -50,11 +50,11 @@ pub fn subtract(keep: &[Span], remove: &[Span]) -> Vec<Span> {
 mod tests {
     use super::*;
     use crate::pipeline::captures::capture;
-    use crate::pipeline::lang::parse_python;
+    use crate::pipeline::lang::{Language, parse_python};
 
     fn core_texts(source: &str) -> Vec<&str> {
         let tree = parse_python(source);
-        core_spans(&capture(&tree), 0)
+        core_spans(&capture(&tree, Language::Python), 0)
             .into_iter()
             .map(|s| &source[s.start..s.end])
             .collect()

@@ -24,6 +24,7 @@ pub mod tokens;
 use crate::Diagnostic;
 use analysis::{Analysis, Prepared};
 pub use config::{Config, ConfigError};
+use lang::Language;
 use output::{Input, RecordOutput, Reject};
 use record::Record;
 use score::{CoreTokens, ScoreError, ScoreRequest, TokenScorer, Utility};
@@ -45,7 +46,7 @@ pub fn prepare(record: Record, tokenizer: &dyn Tokenize, config: &Config) -> Res
             ),
         ));
     }
-    if let Some(why) = structure::unparsable(response, &config.partition) {
+    if let Some(why) = structure::unparsable(response, Language::Python, &config.partition) {
         return Err(Reject::new(why.reason, format!("the response has {}", why.message)));
     }
     if response.trim().is_empty() {

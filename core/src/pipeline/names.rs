@@ -6,6 +6,13 @@
 //! from functions nested in it. A use links to the latest earlier definition in the innermost
 //! scope that has one; from an enclosing scope, a later definition counts too, because a function
 //! body runs after the code that follows it.
+//!
+//! Every other language says its names in `queries/<lang>/locals.scm` (as tree-sitter's own
+//! highlighters do): `@scope` nodes open a scope, `@definition` binds a name in the innermost
+//! scope around it (`@definition.outer`: in the scope around that one, for a function's own
+//! name), `@update` writes an existing name (and reads it), `@reference` reads one. Uses resolve
+//! by the same rule as Python's. Each language has a namespace of its own: names do not flow
+//! between languages, and do flow between fences of one language in a response.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -15,7 +22,8 @@ use std::num::NonZeroU16;
 
 use tree_sitter::{Node, TreeCursor};
 
-use crate::pipeline::lang::{self, kind_of};
+use crate::pipeline::captures::Locals;
+use crate::pipeline::lang::{self, Language, kind_of};
 use crate::pipeline::partition::{ItemNode, PartItem};
 use crate::span::Span;
 
@@ -51,6 +59,9 @@ enum Role {
     Def,
     /// Both: the target of an augmented assignment reads and writes.
     UseDef,
+    /// Both, in the scope where the name resolves (an assignment in a `locals.scm` language:
+    /// `x = 1` in JavaScript, Go, Java or Rust writes the `x` declared around it).
+    Update,
 }
 
 /// A node being walked, with what its children inherit.
@@ -119,9 +130,32 @@ pub struct NameIndex {
     listed_parents: HashSet<usize>,
     /// Where the segment being added starts in the response.
     offset: usize,
+    /// The module scope of each language but Python's (which is [`MODULE`]).
+    roots: HashMap<Language, ScopeId>,
 }
 
 const MODULE: ScopeId = 0;
+
+impl Scope {
+    fn new(kind: ScopeKind, parent: Option<ScopeId>) -> Scope {
+        Scope {
+            kind,
+            parent,
+            globals: HashSet::new(),
+            nonlocals: HashSet::new(),
+        }
+    }
+}
+
+/// What a `locals.scm` capture says of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Occurrence {
+    Definition,
+    Outer,
+    Update,
+    Member,
+    Reference,
+}
 
 impl Default for NameIndex {
     fn default() -> Self {
@@ -139,6 +173,7 @@ impl Default for NameIndex {
             places: HashMap::new(),
             listed_parents: HashSet::new(),
             offset: 0,
+            roots: HashMap::new(),
         }
     }
 }
@@ -154,6 +189,64 @@ impl NameIndex {
         self.offset = offset;
         for (offset, item) in items.iter().enumerate() {
             self.add_item(first + offset, &item.nodes, source);
+        }
+    }
+
+    /// Records the names of the items of one parsed segment in a language with `locals.scm`, as
+    /// [`add_segment`](Self::add_segment) does for Python.
+    pub fn add_segment_by_locals(
+        &mut self,
+        language: Language,
+        first: usize,
+        items: &[PartItem],
+        locals: &Locals,
+        source: &str,
+        offset: usize,
+    ) {
+        self.offset = offset;
+        let root = *self.roots.entry(language).or_insert_with(|| {
+            self.scopes.push(Scope::new(ScopeKind::Module, None));
+            self.scopes.len() - 1
+        });
+        // Scopes outermost first; each name finds the innermost one around it on a stack.
+        let mut scopes: Vec<Node> = locals.scopes.clone();
+        scopes.sort_by_key(|n| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
+        scopes.dedup_by_key(|n| n.id());
+        let mut names: Vec<(Node, Occurrence)> = [
+            (&locals.definitions, Occurrence::Definition),
+            (&locals.outer_definitions, Occurrence::Outer),
+            (&locals.updates, Occurrence::Update),
+            (&locals.members, Occurrence::Member),
+            (&locals.references, Occurrence::Reference),
+        ]
+        .into_iter()
+        .flat_map(|(nodes, occurrence)| nodes.iter().map(move |&n| (n, occurrence)))
+        .collect();
+        // Of the patterns that capture one node, the first kind listed in `Occurrence` wins.
+        names.sort_by_key(|(n, occurrence)| (n.start_byte(), n.id(), *occurrence));
+        names.dedup_by_key(|(n, _)| n.id());
+        let mut open: Vec<(usize, ScopeId)> = Vec::new();
+        let mut next_scope = scopes.iter().peekable();
+        for (node, occurrence) in names {
+            while let Some(scope) = next_scope.next_if(|s| s.start_byte() <= node.start_byte()) {
+                open.retain(|&(end, _)| end > scope.start_byte());
+                let parent = open.last().map_or(root, |&(_, id)| id);
+                self.scopes.push(Scope::new(ScopeKind::Function, Some(parent)));
+                open.push((scope.end_byte(), self.scopes.len() - 1));
+            }
+            open.retain(|&(end, _)| end > node.start_byte());
+            let inner = open.last().map_or(root, |&(_, id)| id);
+            let (role, scope) = match occurrence {
+                Occurrence::Definition => (Role::Def, inner),
+                Occurrence::Outer => (Role::Def, self.scopes[inner].parent.unwrap_or(root)),
+                Occurrence::Update => (Role::Update, inner),
+                Occurrence::Reference => (Role::Use, inner),
+                Occurrence::Member => continue,
+            };
+            let at = items.partition_point(|item| item.span.end <= node.start_byte());
+            if items.get(at).is_some_and(|item| item.span.start <= node.start_byte()) {
+                self.emit(node, role, scope, first + at, source);
+            }
         }
     }
 
@@ -192,9 +285,20 @@ impl NameIndex {
                 defs.entry((scope, &event.name)).or_default().push(event.item);
             }
         }
+        let updates: Vec<((ScopeId, &str), usize)> = self
+            .events
+            .iter()
+            .filter(|e| e.role == Role::Update)
+            .map(|e| ((self.declared_in(&defs, &e.name, e.scope), e.name.as_str()), e.item))
+            .collect();
+        for (key, item) in updates {
+            let items = defs.entry(key).or_default();
+            items.push(item);
+            items.sort_unstable();
+        }
         let mut edges: BTreeMap<(usize, usize), BTreeSet<&str>> = BTreeMap::new();
         for event in &self.events {
-            if !matches!(event.role, Role::Use | Role::UseDef) {
+            if !matches!(event.role, Role::Use | Role::UseDef | Role::Update) {
                 continue;
             }
             if let Some(from) = self.resolve(&defs, &event.name, event.scope, event.item)
@@ -240,6 +344,18 @@ impl NameIndex {
             }
         }
         None
+    }
+
+    /// The innermost scope from `scope` outwards that declares `name` (`scope` if none does).
+    fn declared_in(&self, defs: &HashMap<(ScopeId, &str), Vec<usize>>, name: &str, scope: ScopeId) -> ScopeId {
+        let mut current = Some(scope);
+        while let Some(s) = current {
+            if defs.contains_key(&(s, name)) {
+                return s;
+            }
+            current = self.scopes[s].parent;
+        }
+        scope
     }
 
     /// The scope a name binds in when assigned in `scope`.
@@ -566,8 +682,15 @@ mod tests {
     fn edges_of(source: &str) -> Vec<(usize, usize, String)> {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let captures = crate::pipeline::captures::capture(&tree);
-        let items = partition(&tree, &captures, 0, &PartitionConfig::default(), &mut diagnostics);
+        let captures = crate::pipeline::captures::capture(&tree, Language::Python);
+        let items = partition(
+            &tree,
+            &captures,
+            Language::Python,
+            0,
+            &PartitionConfig::default(),
+            &mut diagnostics,
+        );
         let mut index = NameIndex::default();
         index.add_segment(0, &items, source, 0);
         index

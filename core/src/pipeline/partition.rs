@@ -14,6 +14,7 @@ use tree_sitter::{Node, Tree};
 
 use crate::Diagnostic;
 use crate::pipeline::captures::{Captures, Role};
+use crate::pipeline::lang::Language;
 use crate::span::Span;
 
 /// Knobs of the partition stage.
@@ -84,20 +85,26 @@ pub struct PartItem<'tree> {
 pub fn partition<'tree>(
     tree: &'tree Tree,
     captures: &Captures<'tree>,
+    language: Language,
     offset: usize,
     config: &PartitionConfig,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<PartItem<'tree>> {
     let mut cutter = Cutter {
         roles: &captures.roles,
+        language,
         config,
         offset,
         diagnostics,
         items: Vec::new(),
     };
-    let mut containers = vec![(tree.root_node(), 0)];
-    while let Some((container, depth)) = containers.pop() {
-        cutter.container(container, depth, &mut containers);
+    let mut containers = vec![Container {
+        node: tree.root_node(),
+        depth: 0,
+        from: 0,
+    }];
+    while let Some(container) = containers.pop() {
+        cutter.container(container, &mut containers);
     }
     let mut items = cutter.items;
     items.sort_by_key(|item| item.span.start);
@@ -106,10 +113,30 @@ pub fn partition<'tree>(
 
 struct Cutter<'a, 'tree> {
     roles: &'a HashMap<usize, Role<'tree>>,
+    language: Language,
     config: &'a PartitionConfig,
     offset: usize,
     diagnostics: &'a mut Vec<Diagnostic>,
     items: Vec<PartItem<'tree>>,
+}
+
+/// A node whose named children from byte `from` on are statements at `depth`.
+#[derive(Debug, Clone, Copy)]
+struct Container<'tree> {
+    node: Node<'tree>,
+    depth: usize,
+    from: usize,
+}
+
+/// A compound statement being cut: its header (until it is out) and its current run of nodes.
+struct Walk<'a, 'tree> {
+    statement: Node<'tree>,
+    definition: Node<'tree>,
+    depth: usize,
+    bodies: &'a [Node<'tree>],
+    clause: bool,
+    header: Option<Vec<ItemNode<'tree>>>,
+    run: Vec<ItemNode<'tree>>,
 }
 
 /// Consecutive statements being merged into one item (imports, or short statements).
@@ -118,49 +145,74 @@ struct Run<'tree> {
 }
 
 impl<'tree> Cutter<'_, 'tree> {
-    /// Partitions the statements of a module or block; bodies found are pushed on `containers`.
-    fn container(&mut self, container: Node<'tree>, depth: usize, containers: &mut Vec<(Node<'tree>, usize)>) {
+    /// Partitions the statements of a module, block or clause; bodies found are pushed on
+    /// `containers`.
+    fn container(&mut self, container: Container<'tree>, containers: &mut Vec<Container<'tree>>) {
+        let Container { node, depth, from } = container;
         let mut run: Option<Run<'tree>> = None;
-        let mut cursor = container.walk();
-        let children: Vec<Node<'tree>> = container.named_children(&mut cursor).collect();
+        // Leading statements (attributes) waiting for the statement they join.
+        let mut leading: Vec<ItemNode<'tree>> = Vec::new();
+        let mut cursor = node.walk();
+        let children: Vec<Node<'tree>> = node
+            .named_children(&mut cursor)
+            .filter(|n| n.start_byte() >= from && !is_comment(*n))
+            .collect();
         for statement in children {
-            if statement.kind() == "comment" {
-                continue;
-            }
             if statement.is_error() || statement.is_missing() {
                 self.flush(&mut run);
+                self.flush_leading(&mut leading, node, depth);
                 self.syntax_error(statement);
                 // Complete statements inside an error node still parse: recover them.
                 let mut inner = statement.walk();
                 let recovered: Vec<Node<'tree>> = statement
                     .named_children(&mut inner)
-                    .filter(|n| is_statement(*n) && !n.has_error())
+                    .filter(|n| self.language.is_statement(n.kind()) && !n.has_error())
                     .collect();
                 if !recovered.is_empty() {
                     self.statements(recovered, statement, depth, containers);
                 }
                 continue;
             }
-            match self.roles.get(&statement.id()) {
+            let role = self.roles.get(&statement.id());
+            match role {
+                Some(Role::Leading) if !statement.has_error() => {
+                    self.flush(&mut run);
+                    leading.push(ItemNode {
+                        node: statement,
+                        parent: node,
+                    });
+                    continue;
+                }
                 Some(Role::Import) if !statement.has_error() => {
-                    let item = self.item(ItemKind::Imports, statement, container, depth);
+                    let item = self.item(ItemKind::Imports, statement, node, depth, &mut leading);
                     self.extend_run(&mut run, item, true);
+                    continue;
                 }
-                Some(Role::Compound(_) | Role::Decorated) => {
+                Some(Role::Compound(_) | Role::Clause) => {
                     self.flush(&mut run);
-                    self.compound(statement, container, depth, containers);
+                    let prefix = std::mem::take(&mut leading);
+                    self.compound(statement, node, depth, prefix, containers);
+                    continue;
                 }
-                _ if statement.has_error() => {
+                Some(Role::Wrapper) if self.wrapped(statement).is_some() => {
                     self.flush(&mut run);
-                    self.syntax_error(statement);
+                    let prefix = std::mem::take(&mut leading);
+                    self.compound(statement, node, depth, prefix, containers);
+                    continue;
                 }
-                _ => {
-                    let item = self.item(ItemKind::Statement, statement, container, depth);
-                    self.extend_run(&mut run, item, false);
-                }
+                _ => {}
+            }
+            if statement.has_error() {
+                self.flush(&mut run);
+                self.flush_leading(&mut leading, node, depth);
+                self.syntax_error(statement);
+            } else {
+                let item = self.item(ItemKind::Statement, statement, node, depth, &mut leading);
+                self.extend_run(&mut run, item, false);
             }
         }
         self.flush(&mut run);
+        self.flush_leading(&mut leading, node, depth);
     }
 
     /// Statements recovered from an error node, partitioned like a container's.
@@ -169,77 +221,185 @@ impl<'tree> Cutter<'_, 'tree> {
         statements: Vec<Node<'tree>>,
         error: Node<'tree>,
         depth: usize,
-        containers: &mut Vec<(Node<'tree>, usize)>,
+        containers: &mut Vec<Container<'tree>>,
     ) {
         for statement in statements {
             match self.roles.get(&statement.id()) {
-                Some(Role::Compound(_) | Role::Decorated) => self.compound(statement, error, depth, containers),
-                Some(Role::Import) => self.items.push(self.item(ItemKind::Imports, statement, error, depth)),
-                _ => self.items.push(self.item(ItemKind::Statement, statement, error, depth)),
+                Some(Role::Compound(_) | Role::Clause) => {
+                    self.compound(statement, error, depth, Vec::new(), containers)
+                }
+                Some(Role::Wrapper) if self.wrapped(statement).is_some() => {
+                    self.compound(statement, error, depth, Vec::new(), containers)
+                }
+                Some(Role::Import) => {
+                    let item = self.item(ItemKind::Imports, statement, error, depth, &mut Vec::new());
+                    self.items.push(item);
+                }
+                _ => {
+                    let item = self.item(ItemKind::Statement, statement, error, depth, &mut Vec::new());
+                    self.items.push(item);
+                }
             }
         }
     }
 
-    /// A compound statement or clause: its header is an item; bodies and clauses go on.
+    /// The compound statement a wrapper holds, found down its last named children, with the
+    /// nodes before it on the way (a decorated definition's decorators, `export`).
+    fn wrapped(&self, wrapper: Node<'tree>) -> Option<(Node<'tree>, Vec<ItemNode<'tree>>)> {
+        let mut before = Vec::new();
+        let mut node = wrapper;
+        loop {
+            let mut cursor = node.walk();
+            let last = node.named_children(&mut cursor).filter(|n| !is_comment(*n)).last()?;
+            let mut cursor = node.walk();
+            before.extend(
+                node.children(&mut cursor)
+                    .take_while(|c| c.id() != last.id())
+                    .filter(|c| !is_comment(*c))
+                    .map(|child| ItemNode {
+                        node: child,
+                        parent: node,
+                    }),
+            );
+            match self.roles.get(&last.id()) {
+                Some(Role::Compound(_) | Role::Clause) => return Some((last, before)),
+                Some(Role::Wrapper) | None => node = last,
+                Some(Role::Import | Role::Leading) => return None,
+            }
+        }
+    }
+
+    /// A compound statement, clause or wrapper. Its children outside its bodies and nested
+    /// clauses form header items: the run before the first body is the header (with `prefix`,
+    /// leading statements or the keywords that came before a nested clause, in front); later
+    /// runs that hold a word (`while (x);` after a `do` body) are items too, and a run just
+    /// before a nested clause joins that clause's header (`else` of `else if`). Bodies and a
+    /// clause's statements are partitioned again, one level deeper.
     fn compound(
         &mut self,
         statement: Node<'tree>,
         parent: Node<'tree>,
         depth: usize,
-        containers: &mut Vec<(Node<'tree>, usize)>,
+        mut prefix: Vec<ItemNode<'tree>>,
+        containers: &mut Vec<Container<'tree>>,
     ) {
         if depth >= self.config.max_depth {
             if statement.has_error() {
                 self.syntax_error(statement);
             } else {
-                self.items.push(self.item(ItemKind::Compound, statement, parent, depth));
+                let item = self.item(ItemKind::Compound, statement, parent, depth, &mut prefix);
+                self.items.push(item);
             }
             return;
         }
-        let (definition, mut header) = match self.roles.get(&statement.id()) {
-            Some(Role::Decorated) => {
-                let mut cursor = statement.walk();
-                let decorators = statement
-                    .named_children(&mut cursor)
-                    .filter(|n| n.kind() == "decorator")
-                    .map(|node| ItemNode {
-                        node,
-                        parent: statement,
-                    })
-                    .collect();
-                match statement.child_by_field_name("definition") {
-                    Some(definition) => (definition, decorators),
-                    None => return self.syntax_error(statement),
+        let definition = match self.roles.get(&statement.id()) {
+            Some(Role::Wrapper) => match self.wrapped(statement) {
+                Some((definition, before)) => {
+                    prefix.extend(before);
+                    definition
                 }
-            }
-            _ => (statement, Vec::new()),
+                None => return self.syntax_error(statement),
+            },
+            _ => statement,
         };
-        let bodies = match self.roles.get(&definition.id()) {
-            Some(Role::Compound(bodies)) => bodies,
+        let (bodies, clause): (&[Node], bool) = match self.roles.get(&definition.id()) {
+            Some(Role::Compound(bodies)) => (bodies, false),
+            Some(Role::Clause) => (&[], true),
             _ => return self.syntax_error(statement),
         };
-        let mut cursor = definition.walk();
-        let mut in_header = true;
-        for child in definition.children(&mut cursor) {
-            if bodies.iter().any(|b| b.id() == child.id()) {
-                in_header = false;
-                containers.push((child, depth + 1));
-            } else if matches!(self.roles.get(&child.id()), Some(Role::Compound(_))) {
-                in_header = false;
-                self.compound(child, definition, depth, containers);
-            } else if in_header {
-                header.push(ItemNode {
+        let mut walk = Walk {
+            statement,
+            definition,
+            depth,
+            bodies,
+            clause,
+            header: Some(prefix),
+            run: Vec::new(),
+        };
+        self.walk(definition, &mut walk, containers);
+        self.end_run(&mut walk);
+    }
+
+    /// Walks the children of `node`, a compound statement or a node on the way to its bodies.
+    /// Returns false once a clause's statements are reached (the rest are its container's).
+    fn walk(&mut self, node: Node<'tree>, walk: &mut Walk<'_, 'tree>, containers: &mut Vec<Container<'tree>>) -> bool {
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            let holds_body = |b: &&Node| b.start_byte() >= child.start_byte() && b.end_byte() <= child.end_byte();
+            if walk.bodies.iter().any(|b| b.id() == child.id()) {
+                self.end_run(walk);
+                containers.push(Container {
                     node: child,
-                    parent: definition,
+                    depth: walk.depth + 1,
+                    from: 0,
+                });
+            } else if walk.bodies.iter().any(|b| holds_body(&b)) {
+                // A body further down (Go's `{ statements }`): the nodes before it join the
+                // header; a run never leaves the node it started in (a `}` would cut it).
+                if !self.walk(child, walk, containers) {
+                    return false;
+                }
+                self.end_run(walk);
+            } else if matches!(self.roles.get(&child.id()), Some(Role::Compound(_) | Role::Clause))
+                || matches!(self.roles.get(&child.id()), Some(Role::Wrapper)) && self.wrapped(child).is_some()
+            {
+                let keywords = match walk.header.take() {
+                    // The header ends where its first nested clause starts.
+                    Some(mut header) => {
+                        header.append(&mut walk.run);
+                        self.header_item(header, walk);
+                        Vec::new()
+                    }
+                    None => std::mem::take(&mut walk.run),
+                };
+                self.compound(child, node, walk.depth, keywords, containers);
+            } else if walk.header.is_some() {
+                walk.run.push(ItemNode {
+                    node: child,
+                    parent: node,
+                });
+                if walk.clause && child.kind() == ":" {
+                    self.end_run(walk);
+                    containers.push(Container {
+                        node: walk.definition,
+                        depth: walk.depth + 1,
+                        from: child.end_byte(),
+                    });
+                    return false;
+                }
+            } else if !is_comment(child) {
+                walk.run.push(ItemNode {
+                    node: child,
+                    parent: node,
                 });
             }
         }
+        true
+    }
+
+    /// Ends a run of a compound's own nodes: the header if it is not out yet, else a later run,
+    /// an item when it holds a word (not only closing punctuation).
+    fn end_run(&mut self, walk: &mut Walk<'_, 'tree>) {
+        if let Some(mut nodes) = walk.header.take() {
+            nodes.append(&mut walk.run);
+            return self.header_item(nodes, walk);
+        }
+        let nodes = std::mem::take(&mut walk.run);
+        let worded = nodes
+            .iter()
+            .any(|n| n.node.is_named() || n.node.kind().bytes().any(|b| b.is_ascii_alphanumeric()));
+        if worded {
+            self.header_item(nodes, walk);
+        }
+    }
+
+    fn header_item(&mut self, header: Vec<ItemNode<'tree>>, walk: &Walk<'_, 'tree>) {
         if header.iter().any(|n| n.node.has_error() || n.node.is_missing()) || header.is_empty() {
             self.diagnostics.push(Diagnostic::new(
-                self.node_span(statement),
+                self.node_span(walk.statement),
                 format!(
                     "syntax error in the header of this `{}`; its body is still partitioned",
-                    definition.kind()
+                    walk.definition.kind()
                 ),
             ));
             return;
@@ -247,21 +407,38 @@ impl<'tree> Cutter<'_, 'tree> {
         let span = Span::new(header[0].node.start_byte(), header[header.len() - 1].node.end_byte());
         self.items.push(PartItem {
             kind: ItemKind::Header,
-            node_kind: definition.kind(),
-            depth,
+            node_kind: walk.definition.kind(),
+            depth: walk.depth,
             span,
             nodes: header,
         });
     }
 
-    /// An item of one whole statement.
-    fn item(&self, kind: ItemKind, node: Node<'tree>, parent: Node<'tree>, depth: usize) -> PartItem<'tree> {
+    /// An item of one whole statement, with the leading statements waiting for it in front.
+    fn item(
+        &self,
+        kind: ItemKind,
+        node: Node<'tree>,
+        parent: Node<'tree>,
+        depth: usize,
+        leading: &mut Vec<ItemNode<'tree>>,
+    ) -> PartItem<'tree> {
+        let mut nodes = std::mem::take(leading);
+        nodes.push(ItemNode { node, parent });
         PartItem {
             kind,
             node_kind: node.kind(),
             depth,
-            span: Span::new(node.start_byte(), node.end_byte()),
-            nodes: vec![ItemNode { node, parent }],
+            span: Span::new(nodes[0].node.start_byte(), node.end_byte()),
+            nodes,
+        }
+    }
+
+    /// Leading statements with nothing after them to join: an item of their own.
+    fn flush_leading(&mut self, leading: &mut Vec<ItemNode<'tree>>, parent: Node<'tree>, depth: usize) {
+        if let Some(last) = leading.pop() {
+            let item = self.item(ItemKind::Statement, last.node, parent, depth, leading);
+            self.items.push(item);
         }
     }
 
@@ -308,13 +485,10 @@ impl<'tree> Cutter<'_, 'tree> {
     }
 }
 
-fn is_statement(node: Node) -> bool {
-    let kind = node.kind();
-    kind.ends_with("_statement")
-        || matches!(
-            kind,
-            "function_definition" | "class_definition" | "decorated_definition"
-        )
+/// Whether a node is a comment (or another extra a grammar allows anywhere, like Python's line
+/// continuation): never an item of its own. Error nodes can be extras too; they are not comments.
+fn is_comment(node: Node) -> bool {
+    node.is_extra() && !node.is_error() && !node.is_missing()
 }
 
 #[cfg(test)]
@@ -326,10 +500,17 @@ mod tests {
     fn cut(source: &str, config: &PartitionConfig) -> (Vec<(ItemKind, usize, String)>, usize) {
         let tree = parse_python(source);
         let mut diagnostics = Vec::new();
-        let items = partition(&tree, &capture(&tree), 0, config, &mut diagnostics)
-            .into_iter()
-            .map(|i| (i.kind, i.depth, source[i.span.start..i.span.end].to_string()))
-            .collect();
+        let items = partition(
+            &tree,
+            &capture(&tree, Language::Python),
+            Language::Python,
+            0,
+            config,
+            &mut diagnostics,
+        )
+        .into_iter()
+        .map(|i| (i.kind, i.depth, source[i.span.start..i.span.end].to_string()))
+        .collect();
         (items, diagnostics.len())
     }
 

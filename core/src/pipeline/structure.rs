@@ -1,5 +1,5 @@
 //! The structure stages of a response, before tokens: segment, parse, partition, names and core
-//! logic, each code segment parsed once. Also the structure of Python source alone, for editors.
+//! logic, each code segment parsed once. Also the structure of source code alone, for editors.
 
 use crate::Diagnostic;
 use crate::pipeline::analysis::PreparedItem;
@@ -50,12 +50,17 @@ pub fn structure(response: &str, config: &PartitionConfig) -> Structure {
     structure_of(response, segments, unfenced, diagnostics, config)
 }
 
-/// The coding items of Python source alone (a file in an editor): one code segment, partitioned
-/// even where it does not parse (syntax errors become diagnostics).
-pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
-    if let Some(why) = unparsable(code, config) {
+/// The coding items of source code alone (a file in an editor): one code segment, partitioned
+/// even where it does not parse (syntax errors become diagnostics). A language this build does
+/// not parse gets one diagnostic and no items.
+pub fn code_items(code: &str, language: Language, config: &PartitionConfig) -> CodeItems {
+    let why = match language.is_parsed() {
+        true => unparsable(code, language, config).map(|why| why.message),
+        false => Some(format!("{language:?} code is not parsed by this build")),
+    };
+    if let Some(why) = why {
         let index = LineIndex::new(code);
-        let diagnostic = Diagnostic::new(Span::new(0, code.len()), format!("{}: not partitioned", why.message));
+        let diagnostic = Diagnostic::new(Span::new(0, code.len()), format!("{why}: not partitioned"));
         return CodeItems {
             items: Vec::new(),
             edges: Vec::new(),
@@ -65,8 +70,8 @@ pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
     }
     let whole = Segment {
         kind: SegmentKind::Code {
-            tag: "python".into(),
-            language: Language::Python,
+            tag: language.tag().into(),
+            language,
         },
         span: Span::new(0, code.len()),
     };
@@ -90,8 +95,8 @@ pub fn code_items(code: &str, config: &PartitionConfig) -> CodeItems {
     }
 }
 
-/// Why code is not parsed: a shape that tree-sitter-python handles in time that grows with
-/// its square. `select` rejects such a record (`reason`); an editor's call gets a diagnostic.
+/// Why code is not parsed: a shape that tree-sitter's parsers (measured on Python's) handle in
+/// time that grows with its square. `select` rejects such a record (`reason`); an editor's call gets a diagnostic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unparsable {
     pub reason: &'static str,
@@ -102,12 +107,13 @@ pub struct Unparsable {
 /// - more bytes than `max_code_bytes`: the tree cursors over the parse of some broken code
 ///   (one long line of operators) walk back over the error's children at each step (a 1 MB
 ///   line of `!/` took 3.7 s, 4 MB 52 s);
-/// - a run of comment lines (blank lines between them count as part of the run): the
-///   scanner looks ahead over the rest of the run at each of its lines inside a block, where a
-///   dedent may follow (4,000 lines took 4.8 s);
+/// - a run of comment lines (blank lines between them count as part of the run; a comment is
+///   a line opening with the language's line comment marker): Python's scanner looks ahead over
+///   the rest of the run at each of its lines inside a block, where a dedent may follow (4,000
+///   lines took 4.8 s);
 /// - brackets nested deeper than CPython allows (200): each step of the parse's tree cursors
 ///   walks back over the whole depth (100,000 took 15 s).
-pub fn unparsable(text: &str, config: &PartitionConfig) -> Option<Unparsable> {
+pub fn unparsable(text: &str, language: Language, config: &PartitionConfig) -> Option<Unparsable> {
     if text.len() > config.max_code_bytes {
         let message = format!(
             "{} bytes of code; the limit is {} (partition.max_code_bytes: walking the parse of \
@@ -124,7 +130,7 @@ pub fn unparsable(text: &str, config: &PartitionConfig) -> Option<Unparsable> {
     for line in text.lines().map(str::trim_start) {
         match line {
             "" => {}
-            comment if comment.starts_with('#') => {
+            comment if comment.starts_with(language.line_comment()) => {
                 run += 1;
                 longest = longest.max(run);
             }
@@ -153,6 +159,20 @@ pub fn unparsable(text: &str, config: &PartitionConfig) -> Option<Unparsable> {
             _ => {}
         }
     }
+    if matches!(language, Language::JavaScript | Language::TypeScript | Language::Tsx) {
+        let labels = trailing_labels(text);
+        if labels > MAX_TRAILING_LABELS {
+            let message = format!(
+                "{labels} labels after other code on their line; the limit is {MAX_TRAILING_LABELS} \
+                 (after an error, a chain of them takes the JavaScript and TypeScript parsers time \
+                 that grows with its square)"
+            );
+            return Some(Unparsable {
+                reason: "label_chain_too_long",
+                message,
+            });
+        }
+    }
     (deepest > config.max_nesting).then(|| Unparsable {
         reason: "nesting_too_deep",
         message: format!(
@@ -161,6 +181,35 @@ pub fn unparsable(text: &str, config: &PartitionConfig) -> Option<Unparsable> {
             config.max_nesting
         ),
     })
+}
+
+/// The most [`trailing_labels`] JavaScript or TypeScript code may hold. Real code holds next
+/// to none; 4,000 of them (`x y a: ` repeated, 28 KB) took tree-sitter-javascript 23 s to
+/// parse, and a fuzzed 300 KB of `Here is the code:` lines a quarter of an hour.
+pub const MAX_TRAILING_LABELS: usize = 256;
+
+/// How many `word:` (one colon) stand after other code on their line, right after a word, a
+/// number or a string (`x y a:`, `Here is the code:`): the labels that nest, after an error,
+/// in a chain that the parser walks again at each. A key in braces or after a comma, a member
+/// at the start of its line, a ternary and `case X:` do not count.
+fn trailing_labels(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+    let mut count = 0;
+    for (colon, _) in text.match_indices(':') {
+        if bytes.get(colon + 1) == Some(&b':') || colon > 0 && bytes[colon - 1] == b':' {
+            continue;
+        }
+        let start = colon - bytes[..colon].iter().rev().take_while(|&&b| word(b)).count();
+        let before = bytes[..start].iter().rev().position(|&b| b != b' ' && b != b'\t');
+        let Some(gap) = before else { continue };
+        let previous = bytes[start - gap - 1];
+        let after_word = word(previous) || matches!(previous, b'\'' | b'"' | b'`');
+        let after_case = text[..start - gap].trim_end().ends_with("case")
+            && !text[..start - gap - 4].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        count += usize::from(start < colon && after_word && !after_case);
+    }
+    count
 }
 
 /// Partition, names and core logic of every code segment; `unfenced` is the parse of a
@@ -181,25 +230,18 @@ fn structure_of(
             continue;
         };
         let source = &text[seg.span.start..seg.span.end];
-        let tree = unfenced.take().unwrap_or_else(|| lang::parse_python(source));
-        if tag.is_empty() && *language == Language::Python && !lang::mostly_parses(&tree) {
-            *language = Language::Other;
-            diagnostics.push(Diagnostic::new(
-                seg.span,
-                "untagged fence that does not parse as Python: kept as other code",
-            ));
+        let Some(tree) = unfenced
+            .take()
+            .or_else(|| parse_as(source, tag, language, config, &mut diagnostics, seg.span))
+        else {
             continue;
+        };
+        let captures = captures::capture(&tree, *language);
+        let parts = partition::partition(&tree, &captures, *language, seg.span.start, config, &mut diagnostics);
+        match language {
+            Language::Python => names.add_segment(items.len(), &parts, source, seg.span.start),
+            _ => names.add_segment_by_locals(*language, items.len(), &parts, &captures.locals, source, seg.span.start),
         }
-        if *language != Language::Python {
-            diagnostics.push(Diagnostic::new(
-                seg.span,
-                "code in another language: kept, not partitioned",
-            ));
-            continue;
-        }
-        let captures = captures::capture(&tree);
-        let parts = partition::partition(&tree, &captures, seg.span.start, config, &mut diagnostics);
-        names.add_segment(items.len(), &parts, source, seg.span.start);
         for part in &parts {
             items.push(PreparedItem {
                 span: part.span.shift(seg.span.start),
@@ -229,6 +271,51 @@ fn structure_of(
     }
 }
 
+/// The parse of a code segment in its language. An untagged fence is parsed as Python; if that
+/// has errors, it is parsed in the language [`lang::guess`] names, which wins when fewer of its
+/// bytes lie in errors; if neither mostly parses, it is other code. `None`, with a diagnostic,
+/// when the code is kept as other code (a language this build does not parse, or an untagged
+/// fence that parses as nothing); `language` then says `other` for an untagged fence.
+pub(crate) fn parse_as(
+    source: &str,
+    tag: &str,
+    language: &mut Language,
+    config: &PartitionConfig,
+    diagnostics: &mut Vec<Diagnostic>,
+    span: Span,
+) -> Option<tree_sitter::Tree> {
+    if !language.is_parsed() {
+        diagnostics.push(Diagnostic::new(span, "code in another language: kept, not partitioned"));
+        return None;
+    }
+    if *language != Language::Python
+        && let Some(why) = unparsable(source, *language, config)
+    {
+        diagnostics.push(Diagnostic::new(span, format!("{}: kept, not partitioned", why.message)));
+        return None;
+    }
+    let tree = lang::parse(*language, source).expect("the language is parsed");
+    if !tag.is_empty() || !tree.root_node().has_error() {
+        return Some(tree);
+    }
+    let python_errors = lang::error_bytes(&tree);
+    let guessed = lang::guess(source)
+        .filter(|&guess| unparsable(source, guess, config).is_none())
+        .and_then(|guess| Some((guess, lang::parse(guess, source)?)))
+        .filter(|(_, other)| lang::error_bytes(other) < python_errors);
+    let (guess, tree) = guessed.unwrap_or((Language::Python, tree));
+    if lang::mostly_parses(&tree) {
+        *language = guess;
+        return Some(tree);
+    }
+    *language = Language::Other;
+    diagnostics.push(Diagnostic::new(
+        span,
+        "untagged fence that does not parse as Python: kept as other code",
+    ));
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,8 +328,8 @@ mod tests {
             ..PartitionConfig::default()
         };
         let code = "x = 1\n".repeat(10);
-        assert_eq!(code_items(&code, &config).items.len(), 10);
-        let refused = code_items(&code.repeat(2), &config);
+        assert_eq!(code_items(&code, Language::Python, &config).items.len(), 10);
+        let refused = code_items(&code.repeat(2), Language::Python, &config);
         assert!(refused.items.is_empty());
         let [diagnostic] = refused.diagnostics.as_slice() else {
             panic!("{:?}", refused.diagnostics)
@@ -259,10 +346,18 @@ mod tests {
     #[test]
     fn a_long_run_of_comments_is_not_parsed() {
         let config = PartitionConfig::default();
-        assert_eq!(unparsable("# a\nx = 1\n  # b\n\n# c\n", &config), None);
+        assert_eq!(
+            unparsable("# a\nx = 1\n  # b\n\n# c\n", Language::Python, &config),
+            None
+        );
         let code = |comments: usize| format!("def f():\n    x = 1\n{}    return x\n", "    # why\n".repeat(comments));
-        assert_eq!(code_items(&code(config.max_comment_run), &config).items.len(), 3);
-        let refused = code_items(&code(config.max_comment_run + 1), &config);
+        assert_eq!(
+            code_items(&code(config.max_comment_run), Language::Python, &config)
+                .items
+                .len(),
+            3
+        );
+        let refused = code_items(&code(config.max_comment_run + 1), Language::Python, &config);
         assert!(refused.items.is_empty());
         let [diagnostic] = refused.diagnostics.as_slice() else {
             panic!("{:?}", refused.diagnostics)
@@ -281,20 +376,63 @@ mod tests {
         let config = PartitionConfig::default();
         let nested = |depth: usize| format!("x = {}1{}\n", "(".repeat(depth), ")".repeat(depth));
         assert_eq!(
-            unparsable(&format!("))) {}", nested(config.max_nesting)), &config),
+            unparsable(
+                &format!("))) {}", nested(config.max_nesting)),
+                Language::Python,
+                &config
+            ),
             None
         );
-        assert_eq!(code_items(&nested(config.max_nesting), &config).items.len(), 1);
-        let why = unparsable(&nested(config.max_nesting + 1), &config).expect("too deep");
+        assert_eq!(
+            code_items(&nested(config.max_nesting), Language::Python, &config)
+                .items
+                .len(),
+            1
+        );
+        let why = unparsable(&nested(config.max_nesting + 1), Language::Python, &config).expect("too deep");
         assert_eq!(why.reason, "nesting_too_deep");
         assert!(why.message.starts_with("brackets nested 201 deep"), "{}", why.message);
-        assert!(code_items(&nested(config.max_nesting + 1), &config).items.is_empty());
+        assert!(
+            code_items(&nested(config.max_nesting + 1), Language::Python, &config)
+                .items
+                .is_empty()
+        );
+    }
+
+    /// Broken JavaScript nested thousands deep (an error, then a label, again and again: a
+    /// fuzzed response took a quarter of an hour) is not parsed, in a fence or an editor's
+    /// source; keys, members, ternaries and cases do not count as such labels.
+    #[test]
+    fn a_long_chain_of_trailing_labels_is_not_parsed() {
+        let config = PartitionConfig::default();
+        assert_eq!(trailing_labels("x y a: 1 1 b: 's' c: Here is the code:\n"), 4);
+        let legit = "const o = {a: 1, b: 2};\ninterface I {\n  a: string\n  b: number\n}\nx = c ? d: e;\nswitch (x) { case A: f(); }\nouter: for (;;) {}\nf(a::b, (x): T => x);\n";
+        assert_eq!(trailing_labels(legit), 0);
+        let broken = "x y a: ".repeat(MAX_TRAILING_LABELS + 1);
+        let refused = code_items(&broken, Language::JavaScript, &config);
+        assert!(refused.items.is_empty());
+        let [diagnostic] = refused.diagnostics.as_slice() else {
+            panic!("{:?}", refused.diagnostics)
+        };
+        assert!(
+            diagnostic.message.starts_with("257 labels after other code"),
+            "{}",
+            diagnostic.message
+        );
+        let structure = structure(&format!("```ts\n{broken}\n```\n"), &config);
+        assert!(structure.items.is_empty());
+        assert!(structure.diagnostics[0].message.ends_with("kept, not partitioned"));
+        // Python reads the same text (its parser has no such labels).
+        assert_eq!(unparsable(&broken, Language::Python, &config), None);
+        let within = "x y a: ".repeat(MAX_TRAILING_LABELS);
+        let items = code_items(&within, Language::JavaScript, &config);
+        assert!(items.diagnostics.iter().all(|d| !d.message.contains("labels")));
     }
 
     #[test]
     fn code_items_count_in_bytes_or_utf16() {
         let code = "s = 'é'\nt = s + s\n";
-        let bytes = code_items(code, &PartitionConfig::default());
+        let bytes = code_items(code, Language::Python, &PartitionConfig::default());
         let spans: Vec<Span> = bytes.items.iter().map(|i| i.span).collect();
         assert_eq!(spans, [Span::new(0, 8), Span::new(9, 18)]);
         assert_eq!(bytes.edges.len(), 1);
@@ -319,7 +457,11 @@ mod tests {
 
     #[test]
     fn code_items_of_broken_source_come_with_a_diagnostic() {
-        let items = code_items("def f(:\n    return 1\nx = 2\n", &PartitionConfig::default());
+        let items = code_items(
+            "def f(:\n    return 1\nx = 2\n",
+            Language::Python,
+            &PartitionConfig::default(),
+        );
         assert!(!items.diagnostics.is_empty());
         assert!(items.items.iter().any(|i| i.node == "expression_statement"));
     }

@@ -1,0 +1,3 @@
+; Never core: comments (JSDoc included) and imports.
+(comment) @noncore
+(import_statement) @noncore
