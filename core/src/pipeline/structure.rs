@@ -429,6 +429,29 @@ mod tests {
         assert!(items.diagnostics.iter().all(|d| !d.message.contains("labels")));
     }
 
+    /// Names flow between the fences of one language and never between languages.
+    #[test]
+    fn names_stay_in_their_language() {
+        let response = "```python\ntotal = 1\n```\n```js\nconst total = 2;\nf(total);\n```\n```go\nfunc g() {\n\tuse(total)\n}\n```\n```python\nprint(total)\n```\n";
+        let structure = structure(response, &PartitionConfig::default());
+        let languages: Vec<Language> = structure
+            .segments
+            .iter()
+            .filter_map(|s| match s.kind {
+                SegmentKind::Code { language, .. } => Some(language),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            languages,
+            [Language::Python, Language::JavaScript, Language::Go, Language::Python]
+        );
+        let edges: Vec<(usize, usize)> = structure.edges.iter().map(|e| (e.from, e.to)).collect();
+        // Items: 0 Python `total = 1`; 1 `const total`, 2 `f(total)`; 3 `func g()`, 4 `use(total)`;
+        // 5 `print(total)`. Go's `total` is defined nowhere in Go.
+        assert_eq!(edges, [(0, 5), (1, 2)]);
+    }
+
     #[test]
     fn code_items_count_in_bytes_or_utf16() {
         let code = "s = 'é'\nt = s + s\n";
