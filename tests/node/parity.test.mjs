@@ -17,20 +17,24 @@ const root = new URL("../..", import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 const python = require(join(root, "wasm/pkg/node/codeblock.js"));
 const languages = require(join(root, "wasm/pkg/languages/node/codeblock.js"));
-const { curate, partition } = python;
+const { partition } = python;
+const { curate } = languages;
 const light = require(join(root, "wasm/pkg/partition/node/codeblock.js"));
 const bin = process.env.CODEBLOCK_BIN;
 const tokenizer = process.env.CODEBLOCK_TOKENIZER;
 
-/** Fixtures of other languages than Python are named after their language. */
+/** Fixtures in other languages than Python are named after their language; a fixture that mixes
+ * languages tags its fences. */
 const otherLanguage = /^(javascript|typescript|tsx|java|go|rust)_/;
+const otherFence = /^\s*```\s*(javascript|js|jsx|typescript|ts|tsx|java|go|golang|rust|rs)\s*$/m;
 
 /** Every fixture (or only the Python ones) as a prompt/completion record, then lines native
  * must reject. */
 function fixturesJsonl(pythonOnly = false) {
   const dir = join(root, "tests/fixtures");
   const records = readdirSync(dir)
-    .filter((name) => name.endsWith(".md") && !(pythonOnly && otherLanguage.test(name)))
+    .filter((name) => name.endsWith(".md"))
+    .filter((name) => !(pythonOnly && (otherLanguage.test(name) || otherFence.test(readFileSync(join(dir, name), "utf8")))))
     .sort()
     .map((name) => JSON.stringify({ id: name, prompt: "Fixture.", completion: readFileSync(join(dir, name), "utf8") }));
   const text = [...records, "{oops", '{"instruction":"x"}', "", '{"prompt":"p","completion":""}'].join("\n") + "\n";
