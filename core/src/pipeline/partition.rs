@@ -139,6 +139,13 @@ struct Walk<'a, 'tree> {
     run: Vec<ItemNode<'tree>>,
 }
 
+/// A compound statement or clause at a statement's place: `definition` is the statement itself
+/// or what it wraps, and `before` the wrapper's nodes in front of that.
+struct Found<'tree> {
+    definition: Node<'tree>,
+    before: Vec<ItemNode<'tree>>,
+}
+
 /// Consecutive statements being merged into one item (imports, or short statements).
 struct Run<'tree> {
     item: PartItem<'tree>,
@@ -173,8 +180,7 @@ impl<'tree> Cutter<'_, 'tree> {
                 }
                 continue;
             }
-            let role = self.roles.get(&statement.id());
-            match role {
+            match self.roles.get(&statement.id()) {
                 Some(Role::Leading) if !statement.has_error() => {
                     self.flush(&mut run);
                     leading.push(ItemNode {
@@ -188,19 +194,13 @@ impl<'tree> Cutter<'_, 'tree> {
                     self.extend_run(&mut run, item, true);
                     continue;
                 }
-                Some(Role::Compound(_) | Role::Clause) => {
-                    self.flush(&mut run);
-                    let prefix = std::mem::take(&mut leading);
-                    self.compound(statement, node, depth, prefix, containers);
-                    continue;
-                }
-                Some(Role::Wrapper) if self.wrapped(statement).is_some() => {
-                    self.flush(&mut run);
-                    let prefix = std::mem::take(&mut leading);
-                    self.compound(statement, node, depth, prefix, containers);
-                    continue;
-                }
                 _ => {}
+            }
+            if let Some(found) = self.compound_of(statement) {
+                self.flush(&mut run);
+                let leading = std::mem::take(&mut leading);
+                self.compound(statement, found, node, depth, leading, containers);
+                continue;
             }
             if statement.has_error() {
                 self.flush(&mut run);
@@ -224,13 +224,11 @@ impl<'tree> Cutter<'_, 'tree> {
         containers: &mut Vec<Container<'tree>>,
     ) {
         for statement in statements {
+            if let Some(found) = self.compound_of(statement) {
+                self.compound(statement, found, error, depth, Vec::new(), containers);
+                continue;
+            }
             match self.roles.get(&statement.id()) {
-                Some(Role::Compound(_) | Role::Clause) => {
-                    self.compound(statement, error, depth, Vec::new(), containers)
-                }
-                Some(Role::Wrapper) if self.wrapped(statement).is_some() => {
-                    self.compound(statement, error, depth, Vec::new(), containers)
-                }
                 Some(Role::Import) => {
                     let item = self.item(ItemKind::Imports, statement, error, depth, &mut Vec::new());
                     self.items.push(item);
@@ -243,9 +241,21 @@ impl<'tree> Cutter<'_, 'tree> {
         }
     }
 
+    /// The compound statement or clause a statement is, or holds as a wrapper.
+    fn compound_of(&self, statement: Node<'tree>) -> Option<Found<'tree>> {
+        match self.roles.get(&statement.id())? {
+            Role::Compound(_) | Role::Clause => Some(Found {
+                definition: statement,
+                before: Vec::new(),
+            }),
+            Role::Wrapper => self.wrapped(statement),
+            Role::Import | Role::Leading => None,
+        }
+    }
+
     /// The compound statement a wrapper holds, found down its last named children, with the
     /// nodes before it on the way (a decorated definition's decorators, `export`).
-    fn wrapped(&self, wrapper: Node<'tree>) -> Option<(Node<'tree>, Vec<ItemNode<'tree>>)> {
+    fn wrapped(&self, wrapper: Node<'tree>) -> Option<Found<'tree>> {
         let mut before = Vec::new();
         let mut node = wrapper;
         loop {
@@ -262,58 +272,57 @@ impl<'tree> Cutter<'_, 'tree> {
                     }),
             );
             match self.roles.get(&last.id()) {
-                Some(Role::Compound(_) | Role::Clause) => return Some((last, before)),
+                Some(Role::Compound(_) | Role::Clause) => {
+                    return Some(Found {
+                        definition: last,
+                        before,
+                    });
+                }
                 Some(Role::Wrapper) | None => node = last,
                 Some(Role::Import | Role::Leading) => return None,
             }
         }
     }
 
-    /// A compound statement, clause or wrapper. Its children outside its bodies and nested
-    /// clauses form header items: the run before the first body is the header (with `prefix`,
-    /// leading statements or the keywords that came before a nested clause, in front); later
-    /// runs that hold a word (`while (x);` after a `do` body) are items too, and a run just
-    /// before a nested clause joins that clause's header (`else` of `else if`). Bodies and a
-    /// clause's statements are partitioned again, one level deeper.
+    /// A compound statement, clause or wrapper (`found`: what it is or holds). Its children
+    /// outside its bodies and nested clauses form header items: the run before the first body
+    /// is the header (with `leading` statements, or the keywords that came before a nested
+    /// clause, and a wrapper's own nodes in front); later runs that hold a word (`while (x);`
+    /// after a `do` body) are items too, and a run just before a nested clause joins that
+    /// clause's header (`else` of `else if`). Bodies and a clause's statements are partitioned
+    /// again, one level deeper.
     fn compound(
         &mut self,
         statement: Node<'tree>,
+        found: Found<'tree>,
         parent: Node<'tree>,
         depth: usize,
-        mut prefix: Vec<ItemNode<'tree>>,
+        mut leading: Vec<ItemNode<'tree>>,
         containers: &mut Vec<Container<'tree>>,
     ) {
         if depth >= self.config.max_depth {
             if statement.has_error() {
                 self.syntax_error(statement);
             } else {
-                let item = self.item(ItemKind::Compound, statement, parent, depth, &mut prefix);
+                let item = self.item(ItemKind::Compound, statement, parent, depth, &mut leading);
                 self.items.push(item);
             }
             return;
         }
-        let definition = match self.roles.get(&statement.id()) {
-            Some(Role::Wrapper) => match self.wrapped(statement) {
-                Some((definition, before)) => {
-                    prefix.extend(before);
-                    definition
-                }
-                None => return self.syntax_error(statement),
-            },
-            _ => statement,
-        };
+        let Found { definition, before } = found;
         let (bodies, clause): (&[Node], bool) = match self.roles.get(&definition.id()) {
             Some(Role::Compound(bodies)) => (bodies, false),
-            Some(Role::Clause) => (&[], true),
-            _ => return self.syntax_error(statement),
+            // `compound_of` found it, so it is a clause.
+            _ => (&[], true),
         };
+        leading.extend(before);
         let mut walk = Walk {
             statement,
             definition,
             depth,
             bodies,
             clause,
-            header: Some(prefix),
+            header: Some(leading),
             run: Vec::new(),
         };
         self.walk(definition, &mut walk, containers);
@@ -340,9 +349,7 @@ impl<'tree> Cutter<'_, 'tree> {
                     return false;
                 }
                 self.end_run(walk);
-            } else if matches!(self.roles.get(&child.id()), Some(Role::Compound(_) | Role::Clause))
-                || matches!(self.roles.get(&child.id()), Some(Role::Wrapper)) && self.wrapped(child).is_some()
-            {
+            } else if let Some(found) = self.compound_of(child) {
                 let keywords = match walk.header.take() {
                     // The header ends where its first nested clause starts.
                     Some(mut header) => {
@@ -352,7 +359,7 @@ impl<'tree> Cutter<'_, 'tree> {
                     }
                     None => std::mem::take(&mut walk.run),
                 };
-                self.compound(child, node, walk.depth, keywords, containers);
+                self.compound(child, found, node, walk.depth, keywords, containers);
             } else if walk.header.is_some() {
                 walk.run.push(ItemNode {
                     node: child,
