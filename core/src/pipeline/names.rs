@@ -159,14 +159,8 @@ enum Occurrence {
 
 impl Default for NameIndex {
     fn default() -> Self {
-        let module = Scope {
-            kind: ScopeKind::Module,
-            parent: None,
-            globals: HashSet::new(),
-            nonlocals: HashSet::new(),
-        };
         NameIndex {
-            scopes: vec![module],
+            scopes: vec![Scope::new(ScopeKind::Module, None)],
             events: Vec::new(),
             opened: HashMap::new(),
             scope_at: HashMap::new(),
@@ -291,10 +285,12 @@ impl NameIndex {
             .filter(|e| e.role == Role::Update)
             .map(|e| ((self.declared_in(&defs, &e.name, e.scope), e.name.as_str()), e.item))
             .collect();
-        for (key, item) in updates {
-            let items = defs.entry(key).or_default();
-            items.push(item);
-            items.sort_unstable();
+        if !updates.is_empty() {
+            for (key, item) in updates {
+                defs.entry(key).or_default().push(item);
+            }
+            // `resolve` reads each name's definitions in item order.
+            defs.values_mut().for_each(|items| items.sort_unstable());
         }
         let mut edges: BTreeMap<(usize, usize), BTreeSet<&str>> = BTreeMap::new();
         for event in &self.events {
@@ -445,12 +441,7 @@ impl NameIndex {
             "class_definition" => ScopeKind::Class,
             _ => ScopeKind::Comprehension,
         };
-        self.scopes.push(Scope {
-            kind,
-            parent: Some(parent),
-            globals: HashSet::new(),
-            nonlocals: HashSet::new(),
-        });
+        self.scopes.push(Scope::new(kind, Some(parent)));
         let id = self.scopes.len() - 1;
         self.opened.insert(scope_node.id(), id);
         id
