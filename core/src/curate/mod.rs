@@ -12,9 +12,9 @@ pub use pool::{Curated, Measured, Pair, PairScore, Pool, Reading, Report};
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::lang::{self, Language};
+use crate::pipeline::lang::Language;
 use crate::pipeline::partition::PartitionConfig;
-use crate::pipeline::segment::{self, SegmentKind};
+use crate::pipeline::segment::SegmentKind;
 use crate::pipeline::structure;
 
 /// Knobs of the pair stage.
@@ -99,30 +99,17 @@ pub struct CodeBlock<'a> {
 /// has no fence and parses as Python.
 pub fn code_blocks(response: &str) -> Vec<CodeBlock<'_>> {
     let mut diagnostics = Vec::new();
-    let segments = segment::segment(response, &mut diagnostics);
-    if !segments.iter().any(|s| s.kind == SegmentKind::Fence) {
-        let tree = lang::parse_python(response);
-        return match lang::looks_like_python(&tree, response) {
-            true => vec![CodeBlock {
-                language: Language::Python,
-                code: response,
-                parses: !tree.root_node().has_error(),
-            }],
-            false => vec![],
-        };
-    }
-    segments
-        .iter()
-        .filter_map(|s| {
-            let SegmentKind::Code { tag, language } = &s.kind else {
+    structure::parsed_segments(response, &PartitionConfig::default(), &mut diagnostics)
+        .into_iter()
+        .filter_map(|(segment, tree)| {
+            let (SegmentKind::Code { language, .. }, Some(tree)) = (segment.kind, tree) else {
                 return None;
             };
-            let code = &response[s.span.start..s.span.end];
-            let mut language = *language;
-            let config = PartitionConfig::default();
-            let tree = structure::parse_as(code, tag, &mut language, &config, &mut diagnostics, s.span)?;
-            let parses = !tree.root_node().has_error();
-            Some(CodeBlock { language, code, parses })
+            Some(CodeBlock {
+                language,
+                code: &response[segment.span.start..segment.span.end],
+                parses: !tree.root_node().has_error(),
+            })
         })
         .collect()
 }

@@ -30,9 +30,19 @@ pub struct Structure {
 /// The structure stages: segment, parse, partition, names and core logic.
 pub fn structure(response: &str, config: &PartitionConfig) -> Structure {
     let mut diagnostics = Vec::new();
-    let mut segments = segment::segment(response, &mut diagnostics);
-    // A response without fences is code when it parses as Python; that parse is kept.
-    let mut unfenced = None;
+    let segments = parsed_segments(response, config, &mut diagnostics);
+    structure_of(response, segments, diagnostics, config)
+}
+
+/// A response's segments, each code segment with its parse (`None`: kept as other code, with a
+/// diagnostic). The code is decided here: a response without fences is code when it parses as
+/// Python (that parse is kept), and each fence is read in its language ([`parse_as`]).
+pub fn parsed_segments(
+    response: &str,
+    config: &PartitionConfig,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(Segment, Option<tree_sitter::Tree>)> {
+    let segments = segment::segment(response, diagnostics);
     if !segments.iter().any(|s| s.kind == SegmentKind::Fence) {
         let tree = lang::parse_python(response);
         if lang::looks_like_python(&tree, response) {
@@ -40,14 +50,26 @@ pub fn structure(response: &str, config: &PartitionConfig) -> Structure {
                 tag: String::new(),
                 language: Language::Python,
             };
-            segments = vec![Segment {
+            let whole = Segment {
                 kind,
                 span: Span::new(0, response.len()),
-            }];
-            unfenced = Some(tree);
+            };
+            return vec![(whole, Some(tree))];
         }
     }
-    structure_of(response, segments, unfenced, diagnostics, config)
+    segments
+        .into_iter()
+        .map(|mut seg| {
+            let tree = match &mut seg.kind {
+                SegmentKind::Code { tag, language } => {
+                    let source = &response[seg.span.start..seg.span.end];
+                    parse_as(source, tag, language, config, diagnostics, seg.span)
+                }
+                _ => None,
+            };
+            (seg, tree)
+        })
+        .collect()
 }
 
 /// The coding items of source code alone (a file in an editor): one code segment, partitioned
@@ -75,7 +97,8 @@ pub fn code_items(code: &str, language: Language, config: &PartitionConfig) -> C
         },
         span: Span::new(0, code.len()),
     };
-    let structure = structure_of(code, vec![whole], None, Vec::new(), config);
+    let tree = lang::parse(language, code);
+    let structure = structure_of(code, vec![(whole, tree)], Vec::new(), config);
     let index = LineIndex::new(code);
     CodeItems {
         items: structure
@@ -212,12 +235,10 @@ fn trailing_labels(text: &str) -> usize {
     count
 }
 
-/// Partition, names and core logic of every code segment; `unfenced` is the parse of a
-/// response that is code without fences, kept to avoid parsing it twice.
+/// Partition, names and core logic of every parsed code segment.
 fn structure_of(
     text: &str,
-    mut segments: Vec<Segment>,
-    mut unfenced: Option<tree_sitter::Tree>,
+    parsed: Vec<(Segment, Option<tree_sitter::Tree>)>,
     mut diagnostics: Vec<Diagnostic>,
     config: &PartitionConfig,
 ) -> Structure {
@@ -225,22 +246,19 @@ fn structure_of(
     let mut names = NameIndex::default();
     let mut core = Vec::new();
     let mut wording = Vec::new();
-    for (index, seg) in segments.iter_mut().enumerate() {
-        let SegmentKind::Code { tag, language } = &mut seg.kind else {
+    let mut segments = Vec::with_capacity(parsed.len());
+    for (index, (seg, tree)) in parsed.into_iter().enumerate() {
+        let (SegmentKind::Code { language, .. }, Some(tree)) = (&seg.kind, tree) else {
+            segments.push(seg);
             continue;
         };
+        let language = *language;
         let source = &text[seg.span.start..seg.span.end];
-        let Some(tree) = unfenced
-            .take()
-            .or_else(|| parse_as(source, tag, language, config, &mut diagnostics, seg.span))
-        else {
-            continue;
-        };
-        let captures = captures::capture(&tree, *language);
-        let parts = partition::partition(&tree, &captures, *language, seg.span.start, config, &mut diagnostics);
+        let captures = captures::capture(&tree, language);
+        let parts = partition::partition(&tree, &captures, language, seg.span.start, config, &mut diagnostics);
         match language {
             Language::Python => names.add_segment(items.len(), &parts, source, seg.span.start),
-            _ => names.add_segment_by_locals(*language, items.len(), &parts, &captures.locals, source, seg.span.start),
+            _ => names.add_segment_by_locals(language, items.len(), &parts, &captures.locals, source, seg.span.start),
         }
         for part in &parts {
             items.push(PreparedItem {
@@ -255,6 +273,7 @@ fn structure_of(
         }
         core.extend(logic::core_spans(&captures, seg.span.start));
         wording.extend(captures.long_strings.iter().map(|s| s.shift(seg.span.start)));
+        segments.push(seg);
     }
     let edges = names.edges();
     // Nested error nodes can report the same span twice.
@@ -276,7 +295,7 @@ fn structure_of(
 /// bytes lie in errors; if neither mostly parses, it is other code. `None`, with a diagnostic,
 /// when the code is kept as other code (a language this build does not parse, or an untagged
 /// fence that parses as nothing); `language` then says `other` for an untagged fence.
-pub(crate) fn parse_as(
+fn parse_as(
     source: &str,
     tag: &str,
     language: &mut Language,
