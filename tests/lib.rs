@@ -1,6 +1,7 @@
 //! Helpers for the whole-pipeline fixture tests: the tokenizer they share, the invariants every
 //! output must hold, and the readable rendering that snapshots store.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -108,19 +109,34 @@ pub fn check_invariants(output: &RecordOutput, budget: f64) {
     }
     for item in &selected.items {
         check_span(text, item.span, "item");
-        let segment = selected
-            .segments
+    }
+    // Each segment's items, against that segment parsed once.
+    let mut checked = 0;
+    for segment in &selected.segments {
+        let inside: Vec<Span> = selected
+            .items
             .iter()
-            .find(|s| s.span.contains(item.span))
-            .expect("every item lies inside one segment");
+            .map(|item| item.span)
+            .filter(|span| segment.span.contains(*span))
+            .collect();
+        if inside.is_empty() {
+            continue;
+        }
         let SegmentKind::Code { language, .. } = segment.kind else {
             panic!("items lie in code")
         };
         let source = &text[segment.span.start..segment.span.end];
-        let local = Span::new(item.span.start - segment.span.start, item.span.end - segment.span.start);
         let tree = lang::parse(language, source).expect("items lie in code of a parsed language");
-        assert_whole_nodes(&tree, language, local);
+        let compound = Compound::of(&tree, language);
+        for span in inside {
+            compound.assert_whole_nodes(
+                &tree,
+                Span::new(span.start - segment.span.start, span.end - segment.span.start),
+            );
+            checked += 1;
+        }
     }
+    assert_eq!(checked, selected.items.len(), "every item lies inside one segment");
     for span in selected
         .mask
         .spans
@@ -151,38 +167,53 @@ pub fn check_invariants(output: &RecordOutput, budget: f64) {
     );
 }
 
-/// Every node either contains the span, lies inside it, lies outside it, or is one a header may
-/// cut: a compound statement (or wrapper, or clause) whose header the span is, or a node on the
-/// way to one of its bodies; the span then starts no later than the node.
-fn assert_whole_nodes(tree: &Tree, language: Language, span: Span) {
-    let captures = capture(tree, language);
-    let bodies: Vec<Span> = captures
-        .roles
-        .values()
-        .flat_map(|role| match role {
-            Role::Compound(bodies) => bodies.clone(),
-            _ => Vec::new(),
-        })
-        .map(|b| Span::new(b.start_byte(), b.end_byte()))
-        .collect();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        let node_span = Span::new(node.start_byte(), node.end_byte());
-        if node_span.contains(span) || span.contains(node_span) || !node_span.overlaps(span) {
-            if node_span.contains(span) && node_span != span {
-                let mut cursor = node.walk();
-                stack.extend(node.children(&mut cursor));
-            }
-            continue;
+/// What a tree's `partition.scm` makes compound: the nodes with a role, and the bodies.
+struct Compound {
+    roles: HashSet<usize>,
+    bodies: Vec<Span>,
+}
+
+impl Compound {
+    fn of(tree: &Tree, language: Language) -> Compound {
+        let captures = capture(tree, language);
+        let bodies = captures
+            .roles
+            .values()
+            .flat_map(|role| match role {
+                Role::Compound(bodies) => bodies.clone(),
+                _ => Vec::new(),
+            })
+            .map(|b| Span::new(b.start_byte(), b.end_byte()))
+            .collect();
+        Compound {
+            roles: captures.roles.keys().copied().collect(),
+            bodies,
         }
-        let may_be_cut = captures.roles.contains_key(&node.id()) || bodies.iter().any(|b| node_span.contains(*b));
-        assert!(
-            may_be_cut && node_span.start >= span.start,
-            "item {span:?} cuts through a `{}` node {node_span:?}",
-            node.kind()
-        );
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
+    }
+
+    /// Every node either contains the span, lies inside it, lies outside it, or is one a header
+    /// may cut: a compound statement (or wrapper, or clause) whose header the span is, or a node
+    /// on the way to one of its bodies; the span then starts no later than the node.
+    fn assert_whole_nodes(&self, tree: &Tree, span: Span) {
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            let node_span = Span::new(node.start_byte(), node.end_byte());
+            if node_span.contains(span) || span.contains(node_span) || !node_span.overlaps(span) {
+                if node_span.contains(span) && node_span != span {
+                    let mut cursor = node.walk();
+                    stack.extend(node.children(&mut cursor));
+                }
+                continue;
+            }
+            let may_be_cut = self.roles.contains(&node.id()) || self.bodies.iter().any(|b| node_span.contains(*b));
+            assert!(
+                may_be_cut && node_span.start >= span.start,
+                "item {span:?} cuts through a `{}` node {node_span:?}",
+                node.kind()
+            );
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
     }
 }
 
