@@ -228,7 +228,7 @@ fn trailing_labels(text: &str) -> usize {
         let Some(gap) = before else { continue };
         let previous = bytes[start - gap - 1];
         let after_word = word(previous) || matches!(previous, b'\'' | b'"' | b'`');
-        let after_case = text[..start - gap].trim_end().ends_with("case")
+        let after_case = text[..start - gap].ends_with("case")
             && !text[..start - gap - 4].ends_with(|c: char| c.is_alphanumeric() || c == '_');
         count += usize::from(start < colon && after_word && !after_case);
     }
