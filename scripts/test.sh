@@ -22,6 +22,12 @@ cargo build -p codeblock-core --target wasm32-unknown-unknown --locked
 # CI=true makes insta fail on any snapshot mismatch instead of writing .snap.new files.
 log=$(mktemp)
 CI=true cargo test --workspace --locked 2>&1 | tee "$log"
+# The GPU bench's script as CI can run it: lavapipe, the tiny shape, its JSON of figures.
+gpu_report=$(mktemp)
+CODEBLOCK_BENCH_PROFILE=dev bash scripts/bench-gpu.sh "$gpu_report"
+python3 -c 'import json, sys; shapes = json.load(open(sys.argv[1]))["shapes"]
+assert shapes and all(v > 0 for s in shapes for v in s["codeblock"].values()), shapes' "$gpu_report"
+rm -f "$gpu_report"
 # The Python package as users get it: a release wheel, installed into the test venv.
 wheels=$(mktemp -d)
 "$CODEBLOCK_PYTHON_ENV/bin/maturin" build --quiet --release -m python/Cargo.toml --out "$wheels"

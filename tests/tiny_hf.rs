@@ -94,3 +94,40 @@ fn export_gives_back_the_checkpoint() {
         assert_eq!(again, model_config, "{name}: config.json round trip");
     }
 }
+
+#[test]
+fn a_random_model_has_the_checkpoints_tensors() {
+    use codeblock_core::model::{export_hf, random_model};
+    use safetensors::SafeTensors;
+
+    for name in ["llama", "qwen2"] {
+        let (config, shards) = tiny_checkpoint(name);
+        let (model_config, _) = load_hf(&config, &shards, &Device::flex()).unwrap();
+        let model = random_model(&model_config, &Device::flex()).unwrap();
+        let (_, bytes) = export_hf(&model, &model_config).unwrap();
+        let random = SafeTensors::deserialize(&bytes).unwrap();
+        let mut expected = BTreeMap::new();
+        for shard in &shards {
+            let original = SafeTensors::deserialize(shard).unwrap();
+            for tensor in original.names() {
+                expected.insert(tensor.to_string(), original.tensor(tensor).unwrap().shape().to_vec());
+            }
+        }
+        let found: BTreeMap<String, Vec<usize>> = random
+            .names()
+            .into_iter()
+            .map(|tensor| (tensor.to_string(), random.tensor(tensor).unwrap().shape().to_vec()))
+            .collect();
+        assert_eq!(found, expected, "{name}: the same tensors, of the same shapes");
+        let q = random.tensor("model.layers.0.self_attn.q_proj.weight").unwrap();
+        let values: Vec<f32> = q
+            .data()
+            .chunks(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert!(
+            values.iter().all(|v| v.is_finite()) && values.iter().any(|&v| v != values[0]),
+            "{name}: random weights"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Scoring throughput of the default model on the CPU backend: batches of 8 sequences of 256
 //! tokens through `score_contexts` (forward pass plus the LM head at every position), printed as
-//! prompt tokens/s, with the process's peak resident memory; then PyTorch on the same job in
-//! the same run (`tools/bench/torch_score.py`, transformers loading the same GGUF) and the ratio.
+//! prompt tokens/s, with the process's peak resident memory; then greedy generation of 64 tokens
+//! after a 64-token prompt at batch 1 and 8 (new tokens/s); then PyTorch on the same jobs in the
+//! same run (`tools/bench/torch_score.py`, transformers loading the same GGUF) and the ratios.
 //! PyTorch is not installed by set-up (its Linux wheels pull in gigabytes of CUDA libraries):
 //! `scripts/bench-score.sh` makes a virtual environment with it (`scripts/torch-env.sh`) and runs
 //! this bench with `CODEBLOCK_PYTHON` pointing there; without one it says PyTorch was not run.
@@ -11,8 +12,7 @@
 use std::time::Instant;
 
 use burn::tensor::Device;
-use codeblock_core::formats::gguf::Gguf;
-use codeblock_core::model::{load_gguf, score_contexts};
+use codeblock_core::model::{GenerateConfig, ModelBundle, Request, generate_batch, score_contexts};
 use codeblock_core::train::Context;
 use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
 
@@ -22,12 +22,15 @@ static ALLOCATOR: codeblock::Allocator = codeblock::Allocator;
 const BATCH: usize = 8;
 const LENGTH: usize = 256;
 const ROUNDS: usize = 3;
+/// Generation: prompt and new tokens per row, and the batch sizes.
+const PROMPT: usize = 64;
+const NEW_TOKENS: usize = 64;
+const GENERATION_BATCHES: [usize; 2] = [1, 8];
 
 fn main() {
-    let bytes = model_bytes();
-    let gguf = Gguf::parse(&bytes).expect("the model parses");
     let device = Device::flex();
-    let (config, model) = load_gguf(&gguf, &device).expect("the model loads");
+    let bundle = ModelBundle::from_gguf(&model_bytes(), &device).expect("the model loads");
+    let (config, model) = (&bundle.config, &bundle.model);
     // Deterministic ids spread over the vocabulary.
     let contexts: Vec<Context> = (0..BATCH)
         .map(|b| Context {
@@ -37,18 +40,39 @@ fn main() {
             prompt_len: 1,
         })
         .collect();
-    score_contexts(&model, &device, &contexts); // warm-up
-    let clock = Instant::now();
-    for _ in 0..ROUNDS {
-        std::hint::black_box(score_contexts(&model, &device, &contexts));
-    }
-    let seconds = clock.elapsed().as_secs_f64() / ROUNDS as f64;
+    let seconds = timed(|| {
+        std::hint::black_box(score_contexts(model, &device, &contexts));
+    });
     let ours = (BATCH * LENGTH) as f64 / seconds;
     println!(
         "codeblock (burn flex, CPU): batch {BATCH} × {LENGTH} tokens in {seconds:.2}s = {ours:.0} prompt tokens/s; peak RSS {:.0} MiB",
         peak_rss_mib().unwrap_or(f64::NAN)
     );
-    drop(model);
+    // Greedy, with no end token, so every row makes all its new tokens.
+    let generating = GenerateConfig {
+        max_tokens: NEW_TOKENS,
+        ..GenerateConfig::default()
+    };
+    let generated: Vec<f64> = GENERATION_BATCHES
+        .iter()
+        .map(|&batch| {
+            let requests: Vec<Request> = contexts[..batch]
+                .iter()
+                .map(|c| Request {
+                    prompt: c.ids[..PROMPT].to_vec(),
+                    config: generating.clone(),
+                })
+                .collect();
+            let tokenizer = &bundle.chat.tokenizer;
+            let seconds = timed(|| {
+                std::hint::black_box(generate_batch(model, &device, tokenizer, &requests, &[], config.max_positions()));
+            });
+            let ours = (batch * NEW_TOKENS) as f64 / seconds;
+            println!("codeblock generation, batch {batch}: {NEW_TOKENS} new tokens after {PROMPT} in {seconds:.2}s = {ours:.1} new tokens/s");
+            ours
+        })
+        .collect();
+    drop(bundle);
     match pytorch() {
         Ok(torch) => {
             let theirs = torch["tokens_per_s"].as_f64().unwrap_or(f64::NAN);
@@ -58,10 +82,27 @@ fn main() {
                 torch["threads"],
                 torch["peak_rss_mib"].as_f64().unwrap_or(f64::NAN)
             );
-            println!("ratio codeblock / PyTorch: {:.2}× (aim ≥ 1.0×)", ours / theirs);
+            println!("ratio codeblock / PyTorch, prefill: {:.2}× (aim ≥ 1.0×)", ours / theirs);
+            for (batch, ours) in GENERATION_BATCHES.iter().zip(generated) {
+                let theirs = torch["generation"][batch.to_string()].as_f64().unwrap_or(f64::NAN);
+                println!(
+                    "PyTorch generation, batch {batch}: {theirs:.1} new tokens/s; ratio codeblock / PyTorch {:.2}× (aim ≥ 1.0×)",
+                    ours / theirs
+                );
+            }
         }
-        Err(why) => println!("PyTorch: not measured ({why}); ratio unavailable"),
+        Err(why) => println!("PyTorch: not measured ({why}); ratios unavailable"),
     }
+}
+
+/// Mean seconds of `job` over the rounds, after one warm-up.
+fn timed(mut job: impl FnMut()) -> f64 {
+    job();
+    let clock = Instant::now();
+    for _ in 0..ROUNDS {
+        job();
+    }
+    clock.elapsed().as_secs_f64() / ROUNDS as f64
 }
 
 /// PyTorch's figure on the same job, from `tools/bench/torch_score.py`.
@@ -74,6 +115,9 @@ fn pytorch() -> Result<serde_json::Value, String> {
         .arg(model_path())
         .args(["--batch", &BATCH.to_string(), "--length", &LENGTH.to_string()])
         .args(["--rounds", &ROUNDS.to_string()])
+        .args(["--prompt", &PROMPT.to_string(), "--new-tokens", &NEW_TOKENS.to_string()])
+        .arg("--generation-batches")
+        .arg(GENERATION_BATCHES.map(|b| b.to_string()).join(","))
         .output()
         .map_err(|e| format!("cannot run python3: {e}"))?;
     if !output.status.success() {

@@ -34,6 +34,9 @@ use clap::{Parser, Subcommand};
 /// fresh pages from the kernel on every pass (a sixth of scoring's time in page faults).
 pub use mimalloc::MiMalloc as Allocator;
 
+/// The command line's reading of a device name, which the benches take too.
+pub use model::named_device;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "codeblock",

@@ -16,6 +16,9 @@ pub enum DeviceArg {
     /// A GPU through wgpu when one exists, else the CPU.
     Auto,
     Wgpu,
+    /// The first NVIDIA GPU through CUDA (builds with the `cuda` feature).
+    #[cfg(feature = "cuda")]
+    Cuda,
     Cpu,
 }
 
@@ -38,6 +41,8 @@ pub fn choose_device(arg: DeviceArg) -> (Device, String) {
     };
     match arg {
         DeviceArg::Cpu => (Device::flex(), "CPU (burn flex)".into()),
+        #[cfg(feature = "cuda")]
+        DeviceArg::Cuda => (Device::cuda(0), "CUDA GPU 0".into()),
         DeviceArg::Wgpu => {
             let name = gpu().map_or("a software adapter (no GPU found)".into(), |info| info.name);
             (Device::wgpu(DeviceKind::DefaultDevice), format!("wgpu on {name}"))
@@ -85,12 +90,19 @@ fn quietly<T>(probe: impl FnOnce() -> T) -> T {
     probe()
 }
 
-/// A device named on the command line: `cpu`, `wgpu` (the default adapter) or `gpu:N` (the
-/// N-th discrete GPU), and a sentence saying which one it is.
+/// A device named on the command line: `cpu`, `wgpu` (the default adapter), `gpu:N` (the N-th
+/// discrete GPU through wgpu) or, in a build with the `cuda` feature, `cuda` or `cuda:N`; and a
+/// sentence saying which one it is.
 pub fn named_device(name: &str) -> Result<(Device, String)> {
     match name.split_once(':') {
         None if name == "cpu" => Ok(choose_device(DeviceArg::Cpu)),
         None if name == "wgpu" => Ok(choose_device(DeviceArg::Wgpu)),
+        None if name == "cuda" => cuda(0),
+        Some(("cuda", index)) => cuda(
+            index
+                .parse()
+                .with_context(|| format!("device `{name}`: `{index}` is not a GPU number"))?,
+        ),
         Some(("gpu", index)) => {
             let index: usize = index
                 .parse()
@@ -100,8 +112,16 @@ pub fn named_device(name: &str) -> Result<(Device, String)> {
                 format!("wgpu on discrete GPU {index}"),
             ))
         }
-        _ => anyhow::bail!("device `{name}`: expected cpu, wgpu or gpu:N"),
+        _ => anyhow::bail!("device `{name}`: expected cpu, wgpu, gpu:N, cuda or cuda:N"),
     }
+}
+
+/// The CUDA GPU `index`, where the build has CUDA.
+fn cuda(index: usize) -> Result<(Device, String)> {
+    #[cfg(feature = "cuda")]
+    return Ok((Device::cuda(index), format!("CUDA GPU {index}")));
+    #[cfg(not(feature = "cuda"))]
+    anyhow::bail!("device `cuda:{index}`: this build has no CUDA; build with `--features cuda`")
 }
 
 /// Loads a model: a GGUF file, or a Hugging Face folder (config.json, `*.safetensors`,

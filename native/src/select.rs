@@ -48,7 +48,7 @@ pub struct Args {
     batch_tokens: usize,
     /// Records held in memory between passes over the input (two passes' worth at most); past
     /// that, records wait on disk beside `--out`, so memory stays flat however large the input.
-    #[arg(long, default_value_t = 16384, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 8192, value_parser = clap::value_parser!(u64).range(1..))]
     in_memory: u64,
     /// Precomputed response-token log-probs (JSONL: id, token_ids, logprobs).
     #[arg(long)]

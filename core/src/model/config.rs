@@ -92,6 +92,34 @@ impl LlamaConfig {
         self.context_length.min(MAX_POSITIONS)
     }
 
+    /// The config as a Hugging Face `config.json` (float32 weights).
+    pub fn hf_json(&self) -> serde_json::Value {
+        let (model_type, architecture) = match self.arch {
+            Arch::Llama => ("llama", "LlamaForCausalLM"),
+            Arch::Qwen2 => ("qwen2", "Qwen2ForCausalLM"),
+        };
+        let mut json = serde_json::json!({
+            "model_type": model_type,
+            "architectures": [architecture],
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.layers,
+            "num_attention_heads": self.heads,
+            "num_key_value_heads": self.kv_heads,
+            "head_dim": self.head_dim,
+            "rope_theta": self.rope_theta,
+            "rms_norm_eps": self.rms_eps,
+            "max_position_embeddings": self.context_length,
+            "tie_word_embeddings": self.tied_embeddings,
+            "torch_dtype": "float32",
+        });
+        if self.rope_scale != 1.0 {
+            json["rope_scaling"] = serde_json::json!({"type": "linear", "factor": self.rope_scale});
+        }
+        json
+    }
+
     pub(super) fn validate(&self) -> Result<(), ModelError> {
         if self.heads == 0 || self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
             return Err(ModelError::Config(format!(

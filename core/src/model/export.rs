@@ -9,7 +9,7 @@ use safetensors::{Dtype, View};
 
 use super::llama::Llama;
 use super::load::split_rope_rows;
-use super::{Arch, LlamaConfig, ModelError};
+use super::{LlamaConfig, ModelError};
 
 /// A tensor ready for safetensors: little-endian f32 bytes and a shape.
 struct F32Tensor {
@@ -100,31 +100,8 @@ pub fn export_hf(model: &Llama, config: &LlamaConfig) -> Result<(String, Vec<u8>
     }
     let bytes = safetensors::serialize(tensors.iter().map(|(k, v)| (k.clone(), v)), None)
         .map_err(|e| ModelError::Config(format!("cannot write safetensors: {e}")))?;
-    let (model_type, architecture) = match config.arch {
-        Arch::Llama => ("llama", "LlamaForCausalLM"),
-        Arch::Qwen2 => ("qwen2", "Qwen2ForCausalLM"),
-    };
-    let mut json = serde_json::json!({
-        "model_type": model_type,
-        "architectures": [architecture],
-        "vocab_size": vocab,
-        "hidden_size": hidden,
-        "intermediate_size": config.intermediate_size,
-        "num_hidden_layers": config.layers,
-        "num_attention_heads": config.heads,
-        "num_key_value_heads": config.kv_heads,
-        "head_dim": head_dim,
-        "rope_theta": config.rope_theta,
-        "rms_norm_eps": config.rms_eps,
-        "max_position_embeddings": config.context_length,
-        "tie_word_embeddings": config.tied_embeddings,
-        "torch_dtype": "float32",
-    });
-    if config.rope_scale != 1.0 {
-        json["rope_scaling"] = serde_json::json!({"type": "linear", "factor": config.rope_scale});
-    }
     Ok((
-        serde_json::to_string_pretty(&json).expect("a JSON value serialises") + "\n",
+        serde_json::to_string_pretty(&config.hf_json()).expect("a JSON value serialises") + "\n",
         bytes,
     ))
 }

@@ -1,14 +1,17 @@
 //! Building the model from a weight source: every tensor checked against the config's shapes,
-//! converted to f32, and q/k rows stored for half-split RoPE permuted into our adjacent-pair layout.
+//! converted to f32, and q/k rows stored for half-split RoPE permuted into our adjacent-pair layout;
+//! or random weights of a config's shape.
 
 use burn::module::Param;
-use burn::nn::{Embedding, Linear, RmsNorm, RotaryEncodingConfig};
+use burn::nn::{
+    Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig, RotaryEncoding, RotaryEncodingConfig,
+};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::Precision;
 use super::llama::{Attention, Block, Llama, Mlp};
 use super::weights::{GgufWeights, HfWeights, Weights, hf_config};
-use super::{LlamaConfig, ModelError};
+use super::{Arch, LlamaConfig, ModelError};
 use crate::formats::gguf::Gguf;
 
 struct Loader<'a> {
@@ -140,10 +143,6 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
     } else {
         Some(loader.linear("output", config.vocab_size, config.hidden_size, None)?)
     };
-    let scale = config.rope_scale;
-    let rope = RotaryEncodingConfig::new(config.max_positions(), config.head_dim)
-        .with_theta(config.rope_theta)
-        .init_with_frequency_scaling(move |theta| theta.div_scalar(scale), device);
     Ok(Llama {
         embedding: Embedding {
             weight: Param::from_tensor(embedding),
@@ -151,9 +150,53 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         blocks,
         norm: loader.norm("output_norm.weight")?,
         head,
-        rope,
+        rope: rope(config, device),
         precision: Precision::F32,
     })
+}
+
+/// A model of `config`'s shape with random weights (burn's default initialisers; seed the
+/// device for a repeatable one), for benchmarks and device checks that have no weight file.
+pub fn random_model(config: &LlamaConfig, device: &Device) -> Result<Llama, ModelError> {
+    config.validate()?;
+    let (hidden, kv) = (config.hidden_size, config.kv_heads * config.head_dim);
+    let linear = |input: usize, out: usize, bias: bool| LinearConfig::new(input, out).with_bias(bias).init(device);
+    let norm = || RmsNormConfig::new(hidden).with_epsilon(config.rms_eps).init(device);
+    let qkv_bias = config.arch == Arch::Qwen2;
+    let block = || Block {
+        attention_norm: norm(),
+        attention: Attention {
+            q: linear(hidden, hidden, qkv_bias),
+            k: linear(hidden, kv, qkv_bias),
+            v: linear(hidden, kv, qkv_bias),
+            o: linear(hidden, hidden, false),
+            heads: config.heads,
+            kv_heads: config.kv_heads,
+            head_dim: config.head_dim,
+        },
+        mlp_norm: norm(),
+        mlp: Mlp {
+            gate: linear(hidden, config.intermediate_size, false),
+            up: linear(hidden, config.intermediate_size, false),
+            down: linear(config.intermediate_size, hidden, false),
+        },
+    };
+    Ok(Llama {
+        embedding: EmbeddingConfig::new(config.vocab_size, hidden).init(device),
+        blocks: (0..config.layers).map(|_| block()).collect(),
+        norm: norm(),
+        head: (!config.tied_embeddings).then(|| linear(hidden, config.vocab_size, false)),
+        rope: rope(config, device),
+        precision: Precision::F32,
+    })
+}
+
+/// The rotary position table, for the config's longest context and RoPE scaling.
+fn rope(config: &LlamaConfig, device: &Device) -> RotaryEncoding {
+    let scale = config.rope_scale;
+    RotaryEncodingConfig::new(config.max_positions(), config.head_dim)
+        .with_theta(config.rope_theta)
+        .init_with_frequency_scaling(move |theta| theta.div_scalar(scale), device)
 }
 
 /// A row-major `[rows, cols]` matrix as row-major `[cols, rows]`.

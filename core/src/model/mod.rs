@@ -21,7 +21,7 @@ pub use config::{Arch, LlamaConfig};
 pub use export::export_hf;
 pub use generate::{GenerateConfig, Generation, Request, Stop, generate, generate_batch};
 pub use llama::{KvCache, Llama};
-pub use load::{load_gguf, load_hf};
+pub use load::{load_gguf, load_hf, random_model};
 pub use lora::{Projection, adapters, apply_lora};
 pub use loss::{Target, full_logits_loss, sparse_loss};
 pub use precision::Precision;
