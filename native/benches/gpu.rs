@@ -205,6 +205,7 @@ fn measure(name: &str, device: &Device, device_name: &str, args: &Args) -> Resul
 }
 
 fn main() -> Result<()> {
+    codeblock::keep_freed_memory();
     let args = Args::parse();
     let (device, device_name) = named_device(&args.device)?;
     device.seed(0);

@@ -1,6 +1,7 @@
 //! Scoring throughput of the default model on the CPU backend: batches of 8 sequences of 256
 //! tokens through `score_contexts` (forward pass plus the LM head at every position), printed as
-//! prompt tokens/s, with the process's peak resident memory; then greedy generation of 64 tokens
+//! prompt tokens/s, with the process's peak resident memory; the same tokens as batches side by
+//! side, one per core, as `select --model` runs them; then greedy generation of 64 tokens
 //! after a 64-token prompt at batch 1 and 8 (new tokens/s); then PyTorch on the same jobs in the
 //! same run (`tools/bench/torch_score.py`, transformers loading the same GGUF) and the ratios.
 //! PyTorch is not installed by set-up (its Linux wheels pull in gigabytes of CUDA libraries):
@@ -12,6 +13,7 @@
 use std::time::Instant;
 
 use burn::tensor::Device;
+use codeblock::score_side_by_side;
 use codeblock_core::model::{GenerateConfig, ModelBundle, Request, generate_batch, score_contexts};
 use codeblock_core::train::Context;
 use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
@@ -28,6 +30,7 @@ const NEW_TOKENS: usize = 64;
 const GENERATION_BATCHES: [usize; 2] = [1, 8];
 
 fn main() {
+    codeblock::keep_freed_memory();
     let device = Device::flex();
     let bundle = ModelBundle::from_gguf(&model_bytes(), &device).expect("the model loads");
     let (config, model) = (&bundle.config, &bundle.model);
@@ -47,6 +50,21 @@ fn main() {
     println!(
         "codeblock (burn flex, CPU): batch {BATCH} × {LENGTH} tokens in {seconds:.2}s = {ours:.0} prompt tokens/s; peak RSS {:.0} MiB",
         peak_rss_mib().unwrap_or(f64::NAN)
+    );
+    // Batches side by side, one per core, as `select --model` runs its batches: here the same
+    // tokens as one batch per core.
+    let cores = rayon::current_num_threads();
+    let batches: Vec<Vec<Context>> = contexts
+        .chunks(BATCH.div_ceil(cores))
+        .map(<[Context]>::to_vec)
+        .collect();
+    let side_by_side_seconds = timed(|| {
+        std::hint::black_box(score_side_by_side(model, &device, &batches));
+    });
+    let side_by_side = (BATCH * LENGTH) as f64 / side_by_side_seconds;
+    println!(
+        "codeblock as `select` runs it, {} batches side by side on {cores} cores: {side_by_side_seconds:.2}s = {side_by_side:.0} prompt tokens/s",
+        batches.len()
     );
     // Greedy, with no end token, so every row makes all its new tokens.
     let generating = GenerateConfig {
@@ -82,7 +100,11 @@ fn main() {
                 torch["threads"],
                 torch["peak_rss_mib"].as_f64().unwrap_or(f64::NAN)
             );
-            println!("ratio codeblock / PyTorch, prefill: {:.2}× (aim ≥ 1.0×)", ours / theirs);
+            println!(
+                "ratio codeblock / PyTorch, prefill: one batch {:.2}×, side by side {:.2}× (aim ≥ 1.0×)",
+                ours / theirs,
+                side_by_side / theirs
+            );
             for (batch, ours) in GENERATION_BATCHES.iter().zip(generated) {
                 let theirs = torch["generation"][batch.to_string()].as_f64().unwrap_or(f64::NAN);
                 println!(

@@ -162,6 +162,7 @@ fn pytorch() -> Result<serde_json::Value, String> {
 }
 
 fn main() {
+    codeblock::keep_freed_memory();
     match std::env::args().nth(1).as_deref() {
         Some("sparse") => return variant(true, false),
         Some("full") => return variant(false, false),

@@ -2,6 +2,7 @@
 //! fuzz crate, the readers of the files and requests that users and earlier runs hand the
 //! commands ([`fuzzing`]).
 
+mod allocator;
 mod checkpoint;
 mod compare;
 mod curate;
@@ -28,11 +29,9 @@ mod train;
 
 use clap::{Parser, Subcommand};
 
-/// The global allocator of the binary and of the benches, which measure what users run. The
-/// pipeline allocates many small, short-lived vectors per record (glibc's allocator took a fifth
-/// of `select`'s time, perf on 10k pairs), and the model's large per-layer tensors came back as
-/// fresh pages from the kernel on every pass (a sixth of scoring's time in page faults).
-pub use mimalloc::MiMalloc as Allocator;
+pub use allocator::{Allocator, keep_freed_memory};
+/// How `select` runs a model's batches on the CPU, which the scoring bench measures too.
+pub use model::score_side_by_side;
 
 /// The command line's reading of a device name, which the benches take too.
 pub use model::named_device;

@@ -8,14 +8,16 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context as _, Result, bail, ensure};
+use burn::tensor::Device;
 use codeblock_core::Config;
 use codeblock_core::model::{ModelScorer, Scored};
+use codeblock_core::train::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::input::RecordArgs;
-use crate::model::{self, DeviceArg};
+use crate::model::{self, DeviceArg, score_side_by_side};
 use crate::{interrupt, output};
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +55,7 @@ pub fn run(args: Args) -> Result<()> {
     let (device, device_name) = model::choose_device(args.device);
     eprintln!("model {} on {device_name}", args.model.display());
     let loaded = model::load(&args.model, device)?;
+    let side_by_side = loaded.device == Device::flex() && rayon::current_num_threads() > 1;
     let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
     scorer.batch_tokens = args.batch_tokens;
     let mut inputs = args.records.read()?;
@@ -85,7 +88,7 @@ pub fn run(args: Args) -> Result<()> {
         match result {
             Scored::Line(line) => {
                 scored += 1;
-                // Whole lines, each on disk before the next: a kill loses at most a batch.
+                // Whole lines, each on disk before the next: a kill loses at most a chunk of records.
                 if written.is_ok() {
                     written = out.write_all(format!("{line}\n").as_bytes());
                 }
@@ -108,7 +111,16 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     // Responses are cut exactly as `select` cuts them, so the ids line up there.
-    pollster::block_on(scorer.score_inputs(inputs, &Config::default(), &mut report));
+    let config = Config::default();
+    if side_by_side {
+        // On the CPU, batches side by side, one per core (see `model::scorer`).
+        let (model, device) = (&scorer.bundle().model, scorer.device());
+        let run =
+            async |batches: &[Vec<Context>]| score_side_by_side(model, device, batches).into_iter().map(Ok).collect();
+        pollster::block_on(scorer.score_inputs_by(inputs, &config, run, &mut report));
+    } else {
+        pollster::block_on(scorer.score_inputs(inputs, &config, &mut report));
+    }
     bar.finish_and_clear();
     written.with_context(|| format!("cannot write {}", args.out.display()))?;
     output::write(

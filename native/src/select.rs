@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use clap::ValueEnum;
 use codeblock_core::Config;
-use codeblock_core::model::ModelScorer;
 use codeblock_core::pipeline::analysis::Analysis;
 use codeblock_core::pipeline::output::RecordOutput;
 use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
@@ -43,7 +42,8 @@ pub struct Args {
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
-    /// Token budget of one model batch (sequences × padded length).
+    /// Token budget of one model batch (sequences × padded length); on the CPU one batch per
+    /// core runs at once.
     #[arg(long, default_value_t = 2048)]
     batch_tokens: usize,
     /// Records held in memory between passes over the input (two passes' worth at most); past
@@ -587,11 +587,9 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             let loaded = model::load(path, device)?;
             let tokenizer = loaded.bundle.chat.tokenizer.clone();
             let reference = reference(args, Some(&tokenizer))?;
-            let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
-            scorer.batch_tokens = args.batch_tokens;
             Scoring {
                 tokenizer: Box::new(tokenizer),
-                scorer: Box::new(scorer),
+                scorer: model::scorer(loaded, args.batch_tokens),
                 name: format!("model {} on {device_name}", path.display()),
                 reference,
             }
@@ -644,9 +642,7 @@ fn reference(args: &Args, tokenizer: Option<&HfTokenizer>) -> Result<Option<Box<
             path.display()
         );
     }
-    let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
-    scorer.batch_tokens = args.batch_tokens;
-    Ok(Some(Box::new(scorer)))
+    Ok(Some(model::scorer(loaded, args.batch_tokens)))
 }
 
 fn read_scores(path: &Path) -> Result<PrecomputedScorer> {

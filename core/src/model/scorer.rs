@@ -104,13 +104,33 @@ impl ModelScorer {
 
     /// Scores records as read into score lines, cutting responses exactly as `select` does (so
     /// the ids line up there). [`SCORE_CHUNK`] records at a time, in input order; `report` gets
-    /// each record's result as its batch finishes, with the response tokens scored so far and
+    /// each record's result once its chunk is scored, with the response tokens scored so far and
     /// in all. Every input gets one result. The read-back is asynchronous, as a browser's GPU
     /// requires; native shells block on it.
     pub async fn score_inputs(
         &self,
         inputs: Vec<Input>,
         config: &Config,
+        report: &mut dyn FnMut(Scored, usize, usize),
+    ) {
+        let one_after_another = async |batches: &[Vec<Context>]| {
+            let mut scores = Vec::with_capacity(batches.len());
+            for contexts in batches {
+                scores.push(score_contexts_async(&self.bundle.model, &self.device, contexts).await);
+            }
+            scores
+        };
+        self.score_inputs_by(inputs, config, one_after_another, report).await;
+    }
+
+    /// [`Self::score_inputs`] with each chunk's forward batches run by `run`, which gets their
+    /// contexts and gives back each batch's log-probs, in order: so a shell can spread the
+    /// batches over threads.
+    pub async fn score_inputs_by(
+        &self,
+        inputs: Vec<Input>,
+        config: &Config,
+        mut run: impl AsyncFnMut(&[Vec<Context>]) -> Vec<Result<Vec<Vec<f64>>, ScoreError>>,
         report: &mut dyn FnMut(Scored, usize, usize),
     ) {
         let mut prepared: Vec<Prepared> = Vec::new();
@@ -136,14 +156,13 @@ impl ModelScorer {
                 done += chunk[i].tokens.len();
                 report(Scored::Failed(chunk[i].record.id.clone(), error.into()), done, total);
             }
-            for group in groups {
-                let contexts: Vec<Context> = group.iter().map(|(_, c)| c.clone()).collect();
-                let scores = score_contexts_async(&self.bundle.model, &self.device, &contexts).await;
-                for ((i, context), result) in group
-                    .iter()
-                    .zip(scores.map_or_else(|e| vec![Err(e); contexts.len()], |s| s.into_iter().map(Ok).collect()))
-                {
-                    let request = &chunk[*i];
+            let (indices, contexts): (Vec<Vec<usize>>, Vec<Vec<Context>>) =
+                groups.into_iter().map(|group| group.into_iter().unzip()).unzip();
+            let scores = run(&contexts).await;
+            for ((indices, contexts), scores) in indices.iter().zip(&contexts).zip(scores) {
+                let results = scores.map_or_else(|e| vec![Err(e); contexts.len()], |s| s.into_iter().map(Ok).collect());
+                for ((&i, context), result) in indices.iter().zip(contexts).zip(results) {
+                    let request = &chunk[i];
                     done += request.tokens.len();
                     let scored = match result {
                         Ok(logprobs) => Scored::Line(score_line(&request.record.id, context.response(), &logprobs)),
@@ -269,13 +288,32 @@ fn assemble(
 
 impl TokenScorer for ModelScorer {
     fn logprobs(&mut self, batch: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>> {
+        self.logprobs_by(batch, |batches| {
+            batches
+                .iter()
+                .map(|contexts| score_contexts(&self.bundle.model, &self.device, contexts))
+                .collect()
+        })
+    }
+}
+
+impl ModelScorer {
+    /// [`TokenScorer::logprobs`] with the forward batches run by `run`, which gets every batch's
+    /// contexts and gives back each batch's log-probs as [`score_contexts`] does, in order: so a
+    /// shell can spread the batches over threads.
+    pub fn logprobs_by(
+        &self,
+        batch: &[ScoreRequest],
+        run: impl FnOnce(&[Vec<Context>]) -> Vec<Vec<Vec<f64>>>,
+    ) -> Vec<Result<Vec<f64>, ScoreError>> {
         let Plan { groups, failed } = self.plan(batch);
-        let mut scored = Vec::new();
-        for group in groups {
-            let contexts: Vec<Context> = group.iter().map(|(_, c)| c.clone()).collect();
-            let indices = group.iter().map(|(i, _)| *i);
-            scored.extend(indices.zip(score_contexts(&self.bundle.model, &self.device, &contexts)));
-        }
+        let (indices, contexts): (Vec<Vec<usize>>, Vec<Vec<Context>>) =
+            groups.into_iter().map(|group| group.into_iter().unzip()).unzip();
+        let scored = indices
+            .into_iter()
+            .zip(run(&contexts))
+            .flat_map(|(indices, scores)| indices.into_iter().zip(scores))
+            .collect();
         assemble(batch.len(), scored, failed)
     }
 }
