@@ -181,21 +181,26 @@ fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
     Ok(Loaded { bundle, device })
 }
 
-/// A model's scorer for `select`. On the CPU one forward batch keeps about 1.2 cores busy (the
-/// matrix products use every core, much of the rest one), so batches run side by side, one per
-/// core. The batches are the ones the plain scorer makes, each scored as it would be alone, so
-/// the log-probs are the same bits as `score`'s, whatever the number of cores.
+/// Whether a model's forward batches run side by side, one per core: on a CPU of several cores,
+/// where one batch keeps only about 1.2 of them busy (the matrix products use every core, much
+/// of the rest one). The batches are the ones the plain scorer makes, each scored as it would be
+/// alone, so the log-probs are the same bits whatever the number of cores.
+pub fn side_by_side(device: &Device) -> bool {
+    *device == Device::flex() && rayon::current_num_threads() > 1
+}
+
+/// A model's scorer for `select`, its batches side by side where [`side_by_side`] says so.
 pub fn scorer(loaded: Loaded, batch_tokens: usize) -> Box<dyn TokenScorer> {
-    let on_cpu = loaded.device == Device::flex();
+    let side_by_side = side_by_side(&loaded.device);
     let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
     scorer.batch_tokens = batch_tokens;
-    match on_cpu && rayon::current_num_threads() > 1 {
+    match side_by_side {
         true => Box::new(SideBySide(scorer)),
         false => Box::new(scorer),
     }
 }
 
-/// A CPU scorer whose batches run side by side (see [`scorer`]).
+/// A CPU scorer whose batches run side by side (see [`side_by_side`]).
 struct SideBySide(ModelScorer);
 
 impl TokenScorer for SideBySide {

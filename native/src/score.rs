@@ -9,7 +9,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail, ensure};
-use burn::tensor::Device;
 use codeblock_core::Config;
 use codeblock_core::model::{ModelScorer, Scored};
 use codeblock_core::train::Context;
@@ -55,7 +54,7 @@ pub fn run(args: Args) -> Result<()> {
     let (device, device_name) = model::choose_device(args.device);
     eprintln!("model {} on {device_name}", args.model.display());
     let loaded = model::load(&args.model, device)?;
-    let side_by_side = loaded.device == Device::flex() && rayon::current_num_threads() > 1;
+    let side_by_side = model::side_by_side(&loaded.device);
     let mut scorer = ModelScorer::from_bundle(loaded.bundle, loaded.device);
     scorer.batch_tokens = args.batch_tokens;
     let mut inputs = args.records.read()?;
@@ -113,7 +112,6 @@ pub fn run(args: Args) -> Result<()> {
     // Responses are cut exactly as `select` cuts them, so the ids line up there.
     let config = Config::default();
     if side_by_side {
-        // On the CPU, batches side by side, one per core (see `model::scorer`).
         let (model, device) = (&scorer.bundle().model, scorer.device());
         let run =
             async |batches: &[Vec<Context>]| score_side_by_side(model, device, batches).into_iter().map(Ok).collect();
