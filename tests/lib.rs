@@ -1,5 +1,6 @@
 //! Helpers for the whole-pipeline fixture tests: the tokenizer they share, the invariants every
-//! output must hold, and the readable rendering that snapshots store.
+//! output must hold, and the readable rendering that snapshots store; and what the benches
+//! share (the model, their ids, timing, peak memory, PyTorch's side).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -73,6 +74,45 @@ pub fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The benches' deterministic token ids, spread over the vocabulary: `batch` rows of `length`
+/// (tools/bench/torch_common.py makes the same for PyTorch's side).
+pub fn bench_ids(batch: usize, length: usize, vocab: usize) -> Vec<Vec<u32>> {
+    (0..batch)
+        .map(|b| (0..length).map(|i| ((b * 7919 + i * 104_729) % vocab) as u32).collect())
+        .collect()
+}
+
+/// Mean seconds of `job` over `rounds` timed runs, after one warm-up.
+pub fn timed(rounds: usize, mut job: impl FnMut()) -> f64 {
+    job();
+    let clock = std::time::Instant::now();
+    for _ in 0..rounds {
+        job();
+    }
+    clock.elapsed().as_secs_f64() / rounds as f64
+}
+
+/// A bench's PyTorch side: `tools/bench/SCRIPT` run with these `--flag value`s by
+/// `CODEBLOCK_PYTHON` (else `python3`), and the JSON of its last line; or why there is none (its
+/// last error line).
+pub fn pytorch(script: &str, flags: &[(&str, String)]) -> Result<serde_json::Value, String> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tools/bench")
+        .join(script);
+    let python = std::env::var("CODEBLOCK_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = std::process::Command::new(&python)
+        .arg(script)
+        .args(flags.iter().flat_map(|(flag, value)| [*flag, value.as_str()]))
+        .output()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(stderr.lines().last().unwrap_or("failed").to_string());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
 }
 
 fn check_span(text: &str, span: Span, what: &str) {

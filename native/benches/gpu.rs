@@ -11,8 +11,6 @@
 //! `cargo bench -p codeblock --bench gpu -- --device wgpu --shapes tiny --out FILE`
 //! (`--features cuda` for `--device cuda`).
 
-use std::time::Instant;
-
 use anyhow::{Context as _, Result, bail};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -22,6 +20,7 @@ use codeblock_core::model::{
     Arch, Llama, LlamaConfig, Target, full_logits_loss, random_model, score_contexts, sparse_loss,
 };
 use codeblock_core::train::Context;
+use codeblock_tests::{bench_ids, pytorch, timed};
 use serde_json::{Value, json};
 
 #[global_allocator]
@@ -77,31 +76,14 @@ fn shape(name: &str) -> Result<LlamaConfig> {
     })
 }
 
-/// Deterministic ids spread over the vocabulary.
-fn ids(batch: usize, length: usize, vocab: usize) -> Vec<Vec<u32>> {
-    (0..batch)
-        .map(|b| (0..length).map(|i| ((b * 7919 + i * 104_729) % vocab) as u32).collect())
-        .collect()
-}
-
-/// Mean seconds of `job` over the timed rounds, after one warm-up.
-fn timed(mut job: impl FnMut()) -> f64 {
-    job();
-    let clock = Instant::now();
-    for _ in 0..ROUNDS {
-        job();
-    }
-    clock.elapsed().as_secs_f64() / ROUNDS as f64
-}
-
 fn score_tokens_per_s(config: &LlamaConfig, device: &Device) -> Result<f64> {
     let model = random_model(config, device)?;
-    let contexts: Vec<Context> = ids(SCORE_BATCH, SCORE_LENGTH, config.vocab_size)
+    let contexts: Vec<Context> = bench_ids(SCORE_BATCH, SCORE_LENGTH, config.vocab_size)
         .into_iter()
         .map(|ids| Context { ids, prompt_len: 1 })
         .collect();
     // Reading the log-probs back waits for the device.
-    let seconds = timed(|| {
+    let seconds = timed(ROUNDS, || {
         std::hint::black_box(score_contexts(&model, device, &contexts));
     });
     Ok((SCORE_BATCH * SCORE_LENGTH) as f64 / seconds)
@@ -111,7 +93,7 @@ fn train_tokens_per_s(config: &LlamaConfig, device: &Device, sparse: bool) -> Re
     let device = device.clone().autodiff();
     let mut model: Option<Llama> = Some(random_model(config, &device)?);
     let mut optimizer = AdamWConfig::new().init();
-    let batch = ids(TRAIN_BATCH, TRAIN_LENGTH, config.vocab_size);
+    let batch = bench_ids(TRAIN_BATCH, TRAIN_LENGTH, config.vocab_size);
     let supervised = TRAIN_LENGTH * SUPERVISED_PERCENT / 100;
     let targets: Vec<Target> = (0..TRAIN_BATCH)
         .flat_map(|b| (0..supervised).map(move |k| (b, 1 + k * (TRAIN_LENGTH - 1) / supervised)))
@@ -123,7 +105,7 @@ fn train_tokens_per_s(config: &LlamaConfig, device: &Device, sparse: bool) -> Re
         })
         .collect();
     let flat: Vec<i64> = batch.iter().flatten().map(|&id| i64::from(id)).collect();
-    let seconds = timed(|| {
+    let seconds = timed(ROUNDS, || {
         let current = model.take().expect("the model is put back after each step");
         let tokens = Tensor::<2, Int>::from_data(TensorData::new(flat.clone(), [TRAIN_BATCH, TRAIN_LENGTH]), &device);
         let loss = match sparse {
@@ -140,39 +122,23 @@ fn train_tokens_per_s(config: &LlamaConfig, device: &Device, sparse: bool) -> Re
 }
 
 /// PyTorch's figures for the same jobs, or why there are none.
-fn pytorch(config: &LlamaConfig, device: &str) -> Result<Value, String> {
+fn pytorch_figures(config: &LlamaConfig, device: &str) -> Result<Value, String> {
     let torch_device = match device.split_once(':').map_or(device, |(kind, _)| kind) {
         "cpu" => "cpu",
         // wgpu on a machine with an NVIDIA GPU is that GPU; PyTorch reaches it through CUDA.
         _ => "cuda",
     };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/torch_shapes.py");
-    let python = std::env::var("CODEBLOCK_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = std::process::Command::new(&python)
-        .arg(script)
-        .args(["--config", &config.hf_json().to_string(), "--device", torch_device])
-        .args([
-            "--score-batch",
-            &SCORE_BATCH.to_string(),
-            "--score-length",
-            &SCORE_LENGTH.to_string(),
-        ])
-        .args([
-            "--train-batch",
-            &TRAIN_BATCH.to_string(),
-            "--train-length",
-            &TRAIN_LENGTH.to_string(),
-        ])
-        .args(["--supervised-percent", &SUPERVISED_PERCENT.to_string()])
-        .args(["--rounds", &ROUNDS.to_string()])
-        .output()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.lines().last().unwrap_or("failed").to_string());
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
+    let args = [
+        ("--config", config.hf_json().to_string()),
+        ("--device", torch_device.to_string()),
+        ("--score-batch", SCORE_BATCH.to_string()),
+        ("--score-length", SCORE_LENGTH.to_string()),
+        ("--train-batch", TRAIN_BATCH.to_string()),
+        ("--train-length", TRAIN_LENGTH.to_string()),
+        ("--supervised-percent", SUPERVISED_PERCENT.to_string()),
+        ("--rounds", ROUNDS.to_string()),
+    ];
+    pytorch("torch_shapes.py", &args)
 }
 
 fn measure(name: &str, device: &Device, device_name: &str, args: &Args) -> Result<Value> {
@@ -184,7 +150,7 @@ fn measure(name: &str, device: &Device, device_name: &str, args: &Args) -> Resul
     });
     println!("{name} on {device_name}: codeblock {ours}");
     let mut row = json!({"shape": name, "config": config.hf_json(), "codeblock": ours});
-    match pytorch(&config, &args.device) {
+    match pytorch_figures(&config, &args.device) {
         Ok(theirs) => {
             println!("{name}: PyTorch {theirs}");
             let ratio = |a: &str, b: &str| ours[a].as_f64().zip(theirs[b].as_f64()).map(|(a, b)| a / b);

@@ -10,13 +10,11 @@
 //!
 //! Run: `scripts/bench-score.sh`, or `cargo bench -p codeblock --bench score`.
 
-use std::time::Instant;
-
 use burn::tensor::Device;
 use codeblock::score_side_by_side;
 use codeblock_core::model::{GenerateConfig, ModelBundle, Request, generate_batch, score_contexts};
 use codeblock_core::train::Context;
-use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
+use codeblock_tests::{bench_ids, model_bytes, model_path, peak_rss_mib, pytorch, timed};
 
 #[global_allocator]
 static ALLOCATOR: codeblock::Allocator = codeblock::Allocator;
@@ -34,16 +32,11 @@ fn main() {
     let device = Device::flex();
     let bundle = ModelBundle::from_gguf(&model_bytes(), &device).expect("the model loads");
     let (config, model) = (&bundle.config, &bundle.model);
-    // Deterministic ids spread over the vocabulary.
-    let contexts: Vec<Context> = (0..BATCH)
-        .map(|b| Context {
-            ids: (0..LENGTH)
-                .map(|i| ((b * 7919 + i * 104_729) % config.vocab_size) as u32)
-                .collect(),
-            prompt_len: 1,
-        })
+    let contexts: Vec<Context> = bench_ids(BATCH, LENGTH, config.vocab_size)
+        .into_iter()
+        .map(|ids| Context { ids, prompt_len: 1 })
         .collect();
-    let seconds = timed(|| {
+    let seconds = timed(ROUNDS, || {
         std::hint::black_box(score_contexts(model, &device, &contexts));
     });
     let ours = (BATCH * LENGTH) as f64 / seconds;
@@ -58,7 +51,7 @@ fn main() {
         .chunks(BATCH.div_ceil(cores))
         .map(<[Context]>::to_vec)
         .collect();
-    let side_by_side_seconds = timed(|| {
+    let side_by_side_seconds = timed(ROUNDS, || {
         std::hint::black_box(score_side_by_side(model, &device, &batches));
     });
     let side_by_side = (BATCH * LENGTH) as f64 / side_by_side_seconds;
@@ -82,7 +75,7 @@ fn main() {
                 })
                 .collect();
             let tokenizer = &bundle.chat.tokenizer;
-            let seconds = timed(|| {
+            let seconds = timed(ROUNDS, || {
                 std::hint::black_box(generate_batch(model, &device, tokenizer, &requests, &[], config.max_positions()));
             });
             let ours = (batch * NEW_TOKENS) as f64 / seconds;
@@ -91,7 +84,7 @@ fn main() {
         })
         .collect();
     drop(bundle);
-    match pytorch() {
+    match pytorch_figures() {
         Ok(torch) => {
             let theirs = torch["tokens_per_s"].as_f64().unwrap_or(f64::NAN);
             println!(
@@ -117,35 +110,19 @@ fn main() {
     }
 }
 
-/// Mean seconds of `job` over the rounds, after one warm-up.
-fn timed(mut job: impl FnMut()) -> f64 {
-    job();
-    let clock = Instant::now();
-    for _ in 0..ROUNDS {
-        job();
-    }
-    clock.elapsed().as_secs_f64() / ROUNDS as f64
-}
-
-/// PyTorch's figure on the same job, from `tools/bench/torch_score.py`.
-fn pytorch() -> Result<serde_json::Value, String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/torch_score.py");
-    let python = std::env::var("CODEBLOCK_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = std::process::Command::new(python)
-        .arg(script)
-        .arg("--model")
-        .arg(model_path())
-        .args(["--batch", &BATCH.to_string(), "--length", &LENGTH.to_string()])
-        .args(["--rounds", &ROUNDS.to_string()])
-        .args(["--prompt", &PROMPT.to_string(), "--new-tokens", &NEW_TOKENS.to_string()])
-        .arg("--generation-batches")
-        .arg(GENERATION_BATCHES.map(|b| b.to_string()).join(","))
-        .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.lines().last().unwrap_or("failed").to_string());
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
+/// PyTorch's figures on the same jobs, from `tools/bench/torch_score.py`.
+fn pytorch_figures() -> Result<serde_json::Value, String> {
+    let args = [
+        ("--model", model_path().display().to_string()),
+        ("--batch", BATCH.to_string()),
+        ("--length", LENGTH.to_string()),
+        ("--rounds", ROUNDS.to_string()),
+        ("--prompt", PROMPT.to_string()),
+        ("--new-tokens", NEW_TOKENS.to_string()),
+        (
+            "--generation-batches",
+            GENERATION_BATCHES.map(|b| b.to_string()).join(","),
+        ),
+    ];
+    pytorch("torch_score.py", &args)
 }

@@ -18,7 +18,7 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, DeviceKind, Int, Tensor, TensorData};
 use codeblock_core::formats::gguf::Gguf;
 use codeblock_core::model::{Precision, Target, full_logits_loss, load_gguf, sparse_loss};
-use codeblock_tests::{model_bytes, model_path, peak_rss_mib};
+use codeblock_tests::{bench_ids, model_bytes, model_path, peak_rss_mib, pytorch};
 
 #[global_allocator]
 static ALLOCATOR: codeblock::Allocator = codeblock::Allocator;
@@ -59,7 +59,8 @@ fn variant(sparse: bool, mixed: bool) {
     let (config, model) = load_gguf(&Gguf::parse(&bytes).expect("the model parses"), &device).expect("loads");
     let mut model = Some(model.with_precision(if mixed { half } else { Precision::F32 }));
     let mut optimizer = AdamWConfig::new().init();
-    let ids: Vec<i64> = token_ids(config.vocab_size);
+    let [ids] = bench_ids(1, LENGTH, config.vocab_size).try_into().expect("one row");
+    let ids: Vec<i64> = ids.into_iter().map(i64::from).collect();
     let targets: Vec<Target> = supervised_positions()
         .map(|position| Target {
             batch: 0,
@@ -108,11 +109,6 @@ fn variant(sparse: bool, mixed: bool) {
     );
 }
 
-/// Deterministic ids spread over the vocabulary.
-fn token_ids(vocab: usize) -> Vec<i64> {
-    (0..LENGTH).map(|i| ((i * 104_729) % vocab) as i64).collect()
-}
-
 /// The supervised positions, spread over the sequence.
 fn supervised_positions() -> impl Iterator<Item = usize> {
     (0..SUPERVISED).map(|k| 1 + k * (LENGTH - 1) / SUPERVISED)
@@ -141,24 +137,15 @@ fn measure(which: &str) -> (Phases, f64, usize) {
 }
 
 /// PyTorch's step on the same job (`tools/bench/torch_train_step.py`), or why there is none.
-fn pytorch() -> Result<serde_json::Value, String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/bench/torch_train_step.py");
-    let python = std::env::var("CODEBLOCK_PYTHON").unwrap_or_else(|_| "python3".into());
+fn pytorch_step() -> Result<serde_json::Value, String> {
     let positions: Vec<String> = supervised_positions().map(|p| p.to_string()).collect();
-    let output = Command::new(&python)
-        .arg(script)
-        .arg("--model")
-        .arg(model_path())
-        .args(["--length", &LENGTH.to_string(), "--steps", &STEPS.to_string()])
-        .args(["--supervised", &positions.join(",")])
-        .output()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.lines().last().unwrap_or("failed").to_string());
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
+    let args = [
+        ("--model", model_path().display().to_string()),
+        ("--length", LENGTH.to_string()),
+        ("--steps", STEPS.to_string()),
+        ("--supervised", positions.join(",")),
+    ];
+    pytorch("torch_train_step.py", &args)
 }
 
 fn main() {
@@ -211,7 +198,7 @@ fn main() {
         sparse_mib / full_mib,
         mixed.total() / sparse.total()
     );
-    match pytorch() {
+    match pytorch_step() {
         Ok(torch) => {
             let seconds = |key: &str| torch[key].as_f64().unwrap_or(f64::NAN);
             let total = seconds("forward") + seconds("backward") + seconds("optimizer");

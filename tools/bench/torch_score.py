@@ -14,12 +14,11 @@ Run: scripts/bench-score.sh (both sides), or $CODEBLOCK_PYTHON tools/bench/torch
 
 import argparse
 import json
-import os
 import resource
-import time
 
 import torch
-from transformers import AutoModelForCausalLM
+
+from torch_common import bench_ids, load_gguf, timed
 
 
 def main():
@@ -33,29 +32,15 @@ def main():
     parser.add_argument("--generation-batches", default="1,8")
     args = parser.parse_args()
 
-    model = AutoModelForCausalLM.from_pretrained(
-        os.path.dirname(os.path.abspath(args.model)),
-        gguf_file=os.path.basename(args.model),
-        torch_dtype=torch.float32,
-    ).eval()
-    vocab = model.config.vocab_size
-    ids = torch.tensor(
-        [[(b * 7919 + i * 104_729) % vocab for i in range(args.length)] for b in range(args.batch)]
-    )
+    model = load_gguf(args.model).eval()
+    ids = bench_ids(args.batch, args.length, model.config.vocab_size)
 
     def score():
         with torch.inference_mode():
             logits = model(ids).logits[:, :-1]
             return torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:, None])
 
-    def timed(job):
-        job()  # warm-up
-        start = time.perf_counter()
-        for _ in range(args.rounds):
-            job()
-        return (time.perf_counter() - start) / args.rounds
-
-    seconds = timed(score)
+    seconds = timed(score, args.rounds)
 
     def generation(batch):
         prompts = ids[:batch, : args.prompt]
@@ -68,7 +53,7 @@ def main():
                     max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, pad_token_id=0,
                 )
 
-        return batch * args.new_tokens / timed(generate)
+        return batch * args.new_tokens / timed(generate, args.rounds)
 
     batches = [int(b) for b in args.generation_batches.split(",")]
     print(json.dumps({

@@ -13,27 +13,11 @@ Needs torch and transformers (on a GPU image they come with python3; here
 
 import argparse
 import json
-import time
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-
-def ids(batch, length, vocab):
-    return torch.tensor([[(b * 7919 + i * 104_729) % vocab for i in range(length)] for b in range(batch)])
-
-
-def timed(job, rounds, device):
-    def synced():
-        job()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    synced()  # warm-up
-    start = time.perf_counter()
-    for _ in range(rounds):
-        synced()
-    return (time.perf_counter() - start) / rounds
+from torch_common import bench_ids, timed
 
 
 def main():
@@ -57,7 +41,7 @@ def main():
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32).to(device)
     vocab = config.vocab_size
 
-    scored = ids(args.score_batch, args.score_length, vocab).to(device)
+    scored = bench_ids(args.score_batch, args.score_length, vocab).to(device)
 
     def score():
         with torch.inference_mode():
@@ -67,7 +51,7 @@ def main():
     model.eval()
     score_seconds = timed(score, args.rounds, device)
 
-    trained = ids(args.train_batch, args.train_length, vocab).to(device)
+    trained = bench_ids(args.train_batch, args.train_length, vocab).to(device)
     supervised = args.train_length * args.supervised_percent // 100
     labels = torch.full_like(trained, -100)
     for k in range(supervised):

@@ -11,12 +11,12 @@ Needs torch, transformers, accelerate and gguf (`scripts/torch-env.sh`).
 
 import argparse
 import json
-import os
 import resource
 import time
 
 import torch
-from transformers import AutoModelForCausalLM
+
+from torch_common import bench_ids, load_gguf
 
 
 def main():
@@ -27,13 +27,8 @@ def main():
     parser.add_argument("--supervised", required=True, help="comma-separated positions")
     args = parser.parse_args()
 
-    model = AutoModelForCausalLM.from_pretrained(
-        os.path.dirname(os.path.abspath(args.model)),
-        gguf_file=os.path.basename(args.model),
-        torch_dtype=torch.float32,
-    ).train()
-    vocab = model.config.vocab_size
-    ids = torch.tensor([[(i * 104_729) % vocab for i in range(args.length)]])
+    model = load_gguf(args.model).train()
+    ids = bench_ids(1, args.length, model.config.vocab_size)
     labels = torch.full_like(ids, -100)
     for position in map(int, args.supervised.split(",")):
         labels[0, position] = ids[0, position]
