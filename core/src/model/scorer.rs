@@ -95,11 +95,15 @@ impl ModelScorer {
         }
         let lengths: Vec<usize> = ready.iter().map(|(_, c)| c.ids.len()).collect();
         let mut ready: Vec<Option<(usize, Context)>> = ready.into_iter().map(Some).collect();
-        let groups = by_length(&lengths, self.batch_tokens)
+        let (indices, batches) = by_length(&lengths, self.batch_tokens)
             .into_iter()
-            .map(|group| group.into_iter().filter_map(|i| ready[i].take()).collect())
-            .collect();
-        Plan { groups, failed }
+            .map(|group| group.into_iter().filter_map(|i| ready[i].take()).unzip())
+            .unzip();
+        Plan {
+            indices,
+            batches,
+            failed,
+        }
     }
 
     /// Scores records as read into score lines, cutting responses exactly as `select` does (so
@@ -151,15 +155,17 @@ impl ModelScorer {
         }
         let mut done = 0;
         for chunk in requests.chunks(SCORE_CHUNK) {
-            let Plan { groups, failed } = self.plan(chunk);
+            let Plan {
+                indices,
+                batches,
+                failed,
+            } = self.plan(chunk);
             for (i, error) in failed {
                 done += chunk[i].tokens.len();
                 report(Scored::Failed(chunk[i].record.id.clone(), error.into()), done, total);
             }
-            let (indices, contexts): (Vec<Vec<usize>>, Vec<Vec<Context>>) =
-                groups.into_iter().map(|group| group.into_iter().unzip()).unzip();
-            let scores = run(&contexts).await;
-            for ((indices, contexts), scores) in indices.iter().zip(&contexts).zip(scores) {
+            let scores = run(&batches).await;
+            for ((indices, contexts), scores) in indices.iter().zip(&batches).zip(scores) {
                 let results = scores.map_or_else(|e| vec![Err(e); contexts.len()], |s| s.into_iter().map(Ok).collect());
                 for ((&i, context), result) in indices.iter().zip(contexts).zip(results) {
                     let request = &chunk[i];
@@ -254,7 +260,9 @@ pub(super) fn response_logprobs(model: &Llama, device: &Device, contexts: &[Cont
 /// How a request list is scored: batches of (request index, context), and the failures.
 #[derive(Debug)]
 struct Plan {
-    groups: Vec<Vec<(usize, Context)>>,
+    /// Each batch's request indices, beside its contexts.
+    indices: Vec<Vec<usize>>,
+    batches: Vec<Vec<Context>>,
     failed: Vec<(usize, ScoreError)>,
 }
 
@@ -306,12 +314,14 @@ impl ModelScorer {
         batch: &[ScoreRequest],
         run: impl FnOnce(&[Vec<Context>]) -> Vec<Vec<Vec<f64>>>,
     ) -> Vec<Result<Vec<f64>, ScoreError>> {
-        let Plan { groups, failed } = self.plan(batch);
-        let (indices, contexts): (Vec<Vec<usize>>, Vec<Vec<Context>>) =
-            groups.into_iter().map(|group| group.into_iter().unzip()).unzip();
+        let Plan {
+            indices,
+            batches,
+            failed,
+        } = self.plan(batch);
         let scored = indices
             .into_iter()
-            .zip(run(&contexts))
+            .zip(run(&batches))
             .flat_map(|(indices, scores)| indices.into_iter().zip(scores))
             .collect();
         assemble(batch.len(), scored, failed)
