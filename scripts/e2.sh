@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 [ -e experiments/e2/pool/pool.jsonl ] || bash scripts/setup-pool.sh
 source scripts/setup.sh
 cargo build --release --locked --bin codeblock
-exec nice -n 10 "$CARGO_TARGET_DIR/release/codeblock" experiment --model "$CODEBLOCK_MODEL" \
+# The experiment re-runs its own binary for each stage; a private copy keeps a later release
+# build (a bench, say) from replacing that binary under a running e2.
+cp "$CARGO_TARGET_DIR/release/codeblock" "$CARGO_TARGET_DIR/e2-codeblock"
+exec nice -n 10 "$CARGO_TARGET_DIR/e2-codeblock" experiment --model "$CODEBLOCK_MODEL" \
   --train experiments/e2/pool/pool.jsonl --curate 100 \
   --eval humaneval,mbpp-plus --validate mbpp-validation \
   --modes full,token-cleaning,codeblock,random,random-items,codeblock-no-dataflow,full-pool \

@@ -131,3 +131,30 @@ fn a_random_model_has_the_checkpoints_tensors() {
         );
     }
 }
+
+#[test]
+fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once() {
+    use codeblock_core::model::score_contexts;
+    use codeblock_core::train::Context;
+
+    let system = [1, 2, 3, 4, 5];
+    let context = |prompt: &[u32], response: &[u32]| Context::new([&system[..], prompt].concat(), response);
+    let contexts = [
+        context(&[9, 10], &[11, 12, 13, 14]),
+        context(&[9, 20, 21], &[22]),
+        context(&[30], &[31, 32, 33]),
+    ];
+    for name in ["llama", "qwen2"] {
+        let (config, shards) = tiny_checkpoint(name);
+        let device = Device::flex();
+        let (_, model) = load_hf(&config, &shards, &device).unwrap();
+        let batch = score_contexts(&model, &device, &contexts);
+        for (context, scores) in contexts.iter().zip(&batch) {
+            let alone = score_contexts(&model, &device, std::slice::from_ref(context)).remove(0);
+            assert_eq!(scores.len(), context.response().len());
+            for (a, b) in scores.iter().zip(&alone) {
+                assert!((a - b).abs() < 1e-5, "{name}: {a} in the batch, {b} alone");
+            }
+        }
+    }
+}

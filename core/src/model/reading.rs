@@ -5,7 +5,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::ModelBundle;
-use super::scorer::{by_length, padded_ids, response_logprobs, split};
+use super::scorer::{Hidden, by_length, forward, response_logprobs, split};
 use crate::curate::Reading;
 use crate::pipeline::record::Record;
 use crate::pipeline::tokens::Tokenize;
@@ -91,10 +91,10 @@ async fn read_group(
     alone: &[Context],
 ) -> Result<Vec<Reading>, String> {
     let model = &bundle.model;
-    let hidden = model.hidden(padded_ids(given, device));
-    let pooled = mean_over_responses(hidden.clone(), given, device);
+    let hidden = forward(model, device, given);
+    let pooled = mean_over_responses(&hidden, given, device);
     let given_logprobs = response_logprobs(model, device, given, hidden);
-    let alone_logprobs = response_logprobs(model, device, alone, model.hidden(padded_ids(alone, device)));
+    let alone_logprobs = response_logprobs(model, device, alone, forward(model, device, alone));
     let read = |data: Result<TensorData, _>| data.map_err(|e| format!("reading the device: {e:?}"));
     let given_logprobs = split(given, read(given_logprobs.into_data_async().await)?);
     let alone_logprobs = split(alone, read(alone_logprobs.into_data_async().await)?);
@@ -111,15 +111,15 @@ async fn read_group(
 }
 
 /// The mean of each context's hidden states over its response positions: `[contexts, width]`.
-fn mean_over_responses(hidden: Tensor<3>, contexts: &[Context], device: &Device) -> Tensor<2> {
-    let [batch, length, width] = hidden.dims();
+fn mean_over_responses(hidden: &Hidden, contexts: &[Context], device: &Device) -> Tensor<2> {
+    let [batch, length, width] = hidden.states.dims();
     let mut weights = vec![0f32; batch * length];
     for (row, context) in contexts.iter().enumerate() {
         let count = (context.ids.len() - context.prompt_len) as f32;
         for position in context.prompt_len..context.ids.len() {
-            weights[row * length + position] = 1.0 / count;
+            weights[row * length + position - hidden.start] = 1.0 / count;
         }
     }
     let weights = Tensor::<3>::from_data(TensorData::new(weights, [batch, length, 1]), device);
-    (hidden * weights).sum_dim(1).reshape([batch, width])
+    (hidden.states.clone() * weights).sum_dim(1).reshape([batch, width])
 }

@@ -6,7 +6,7 @@
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{Llama, ModelBundle};
+use super::{KvCache, Llama, ModelBundle};
 use crate::Config;
 use crate::pipeline::analysis::Prepared;
 use crate::pipeline::output::{Input, Reject};
@@ -214,17 +214,63 @@ pub(super) fn by_length(lengths: &[usize], batch_tokens: usize) -> Vec<Vec<usize
 
 /// The forward pass: the log-prob of every response token of every context, in order.
 fn gathered(model: &Llama, device: &Device, contexts: &[Context]) -> Tensor<1> {
-    let hidden = model.hidden(padded_ids(contexts, device));
-    response_logprobs(model, device, contexts, hidden)
+    response_logprobs(model, device, contexts, forward(model, device, contexts))
 }
 
-/// The contexts' ids, right-padded into one batch `[contexts, longest]`.
-pub(super) fn padded_ids(contexts: &[Context], device: &Device) -> Tensor<2, Int> {
-    let length = contexts.iter().map(|c| c.ids.len()).max().unwrap_or(0);
+/// A batch's final hidden states `[contexts, longest - start, width]` from position `start` on.
+pub(super) struct Hidden {
+    pub states: Tensor<3>,
+    pub start: usize,
+}
+
+/// The final hidden states of a batch of contexts, from the first position any response needs.
+/// The positions the contexts share from their start (a chat template's system prompt, say)
+/// run once for the whole batch, and the rest attend to their cached keys and values: the same
+/// states as running every context whole, for fewer products.
+pub(super) fn forward(model: &Llama, device: &Device, contexts: &[Context]) -> Hidden {
+    let start = shared_prefix(contexts);
+    if start == 0 {
+        return Hidden {
+            states: model.hidden(padded_ids(contexts, 0, device)),
+            start,
+        };
+    }
+    let prefix: Vec<i64> = contexts[0].ids[..start].iter().map(|&id| i64::from(id)).collect();
+    let prefix = Tensor::<2, Int>::from_data(TensorData::new(prefix, [1, start]), device);
+    let mut cache = KvCache::default();
+    model.hidden_cached(prefix, &mut cache);
+    cache.keep_rows(&vec![0; contexts.len()], device);
+    Hidden {
+        states: model.hidden_cached(padded_ids(contexts, start, device), &mut cache),
+        start,
+    }
+}
+
+/// How many leading positions every context of a batch of two or more shares, short of the
+/// first position that predicts a response token (whose hidden state is needed).
+fn shared_prefix(contexts: &[Context]) -> usize {
+    let [first, rest @ ..] = contexts else { return 0 };
+    if rest.is_empty() {
+        return 0;
+    }
+    let needed = contexts.iter().map(|c| c.prompt_len - 1).min().unwrap_or(0);
+    rest.iter().fold(needed, |shared, context| {
+        first.ids[..shared]
+            .iter()
+            .zip(&context.ids)
+            .take_while(|(a, b)| a == b)
+            .count()
+    })
+}
+
+/// The contexts' ids from position `start` on, right-padded into one batch
+/// `[contexts, longest - start]`.
+fn padded_ids(contexts: &[Context], start: usize, device: &Device) -> Tensor<2, Int> {
+    let length = contexts.iter().map(|c| c.ids.len()).max().unwrap_or(0) - start;
     let batch = contexts.len();
     let mut tokens = vec![0i64; batch * length];
     for (row, context) in contexts.iter().enumerate() {
-        for (col, &id) in context.ids.iter().enumerate() {
+        for (col, &id) in context.ids[start..].iter().enumerate() {
             tokens[row * length + col] = i64::from(id);
         }
     }
@@ -232,16 +278,17 @@ pub(super) fn padded_ids(contexts: &[Context], device: &Device) -> Tensor<2, Int
 }
 
 /// The log-prob of every response token of every context, in order, from the batch's final
-/// hidden states `[contexts, longest, width]`.
-pub(super) fn response_logprobs(model: &Llama, device: &Device, contexts: &[Context], hidden: Tensor<3>) -> Tensor<1> {
-    let [batch, length, width] = hidden.dims();
-    let hidden = hidden.reshape([batch * length, width]);
+/// hidden states.
+pub(super) fn response_logprobs(model: &Llama, device: &Device, contexts: &[Context], hidden: Hidden) -> Tensor<1> {
+    let Hidden { states, start } = hidden;
+    let [batch, length, width] = states.dims();
+    let hidden = states.reshape([batch * length, width]);
     // Rows that predict response tokens: position p predicts token p + 1.
     let mut rows = Vec::new();
     let mut targets = Vec::new();
     for (row, context) in contexts.iter().enumerate() {
         for p in context.prompt_len - 1..context.ids.len() - 1 {
-            rows.push((row * length + p) as i64);
+            rows.push((row * length + p - start) as i64);
             targets.push(i64::from(context.ids[p + 1]));
         }
     }
@@ -325,5 +372,32 @@ impl ModelScorer {
             .flat_map(|(indices, scores)| indices.into_iter().zip(scores))
             .collect();
         assemble(batch.len(), scored, failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_prefix_stops_short_of_the_first_predicting_position() {
+        let system = [1, 2, 3, 4, 5];
+        let context = |prompt: &[u32], response: &[u32]| Context::new([&system[..], prompt].concat(), response);
+        let contexts = [
+            context(&[9, 10], &[11]),
+            context(&[9, 20], &[22]),
+            context(&[30], &[31]),
+        ];
+        assert_eq!(
+            shared_prefix(&contexts),
+            5,
+            "the system prompt, not the first prompt token"
+        );
+        let contexts = [Context::new(vec![1, 2], &[3]), Context::new(vec![1, 2, 7], &[8])];
+        // Position 1 predicts the first context's response: only position 0 can run shared.
+        assert_eq!(shared_prefix(&contexts), 1);
+        assert_eq!(shared_prefix(&contexts[..1]), 0, "one context shares with no other");
+        let apart = [Context::new(vec![1, 2], &[3]), Context::new(vec![4, 2], &[3])];
+        assert_eq!(shared_prefix(&apart), 0);
     }
 }
