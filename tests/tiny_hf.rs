@@ -133,7 +133,7 @@ fn a_random_model_has_the_checkpoints_tensors() {
 }
 
 #[test]
-fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once() {
+fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once_and_heads_grouped_or_not() {
     use codeblock_core::model::score_contexts;
     use codeblock_core::train::Context;
 
@@ -156,5 +156,9 @@ fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once() {
                 assert!((a - b).abs() < 1e-5, "{name}: {a} in the batch, {b} alone");
             }
         }
+        // Flex's attention takes the grouped key/value heads (2 and 1 for 4 query heads here)
+        // as they are: the same scores as with them repeated per query head, cached or not.
+        let grouped = model.with_grouped_heads(true);
+        assert_eq!(score_contexts(&grouped, &device, &contexts), batch, "{name}: grouped heads");
     }
 }

@@ -12,9 +12,9 @@
 
 use burn::tensor::Device;
 use codeblock::score_side_by_side;
-use codeblock_core::model::{GenerateConfig, ModelBundle, Request, generate_batch, score_contexts};
+use codeblock_core::model::{GenerateConfig, Request, generate_batch, score_contexts};
 use codeblock_core::train::Context;
-use codeblock_tests::{bench_ids, model_bytes, model_path, peak_rss_mib, pytorch, timed};
+use codeblock_tests::{bench_ids, model_path, peak_rss_mib, pytorch, timed};
 
 #[global_allocator]
 static ALLOCATOR: codeblock::Allocator = codeblock::Allocator;
@@ -28,9 +28,11 @@ const NEW_TOKENS: usize = 64;
 const GENERATION_BATCHES: [usize; 2] = [1, 8];
 
 fn main() {
-    codeblock::keep_freed_memory();
     let device = Device::flex();
-    let bundle = ModelBundle::from_gguf(&model_bytes(), &device).expect("the model loads");
+    // The CLI's loader, so the bench runs the model as `select`, `score` and `eval` do.
+    let bundle = codeblock::load_model(&model_path(), device.clone())
+        .expect("the model loads")
+        .bundle;
     let (config, model) = (&bundle.config, &bundle.model);
     let contexts: Vec<Context> = bench_ids(BATCH, LENGTH, config.vocab_size)
         .into_iter()

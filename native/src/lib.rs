@@ -30,8 +30,9 @@ mod train;
 use clap::{Parser, Subcommand};
 
 pub use allocator::{Allocator, keep_freed_memory};
-/// How `select` runs a model's batches on the CPU, which the scoring bench measures too.
-pub use model::score_side_by_side;
+/// How `select` runs a model's batches on the CPU, and the loader every command uses, which
+/// the scoring bench measures too.
+pub use model::{Loaded, load as load_model, score_side_by_side};
 
 /// The command line's reading of a device name, which the benches take too.
 pub use model::named_device;

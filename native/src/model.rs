@@ -26,6 +26,7 @@ pub enum DeviceArg {
 }
 
 /// A model with everything needed to feed it, and the device it is on.
+#[derive(Debug)]
 pub struct Loaded {
     pub bundle: ModelBundle,
     pub device: Device,
@@ -131,11 +132,20 @@ fn cuda(index: usize) -> Result<(Device, String)> {
 /// tokenizer.json, and tokenizer_config.json for the chat template and end token).
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     crate::keep_freed_memory();
-    if path.is_dir() {
-        load_hf_dir(path, device)
-    } else {
-        load_gguf_file(path, device)
-    }
+    let mut loaded = match path.is_dir() {
+        true => load_hf_dir(path, device)?,
+        false => load_gguf_file(path, device)?,
+    };
+    let grouped_heads = groups_heads(&loaded.device);
+    loaded.bundle.model = loaded.bundle.model.with_grouped_heads(grouped_heads);
+    Ok(loaded)
+}
+
+/// Whether a model on `device` can give attention its key/value heads as they are
+/// (`Llama::grouped_heads`): flex's fused attention groups the query heads over them itself,
+/// where autodiff's attention needs them repeated per query head, as GPU backends may.
+fn groups_heads(device: &Device) -> bool {
+    *device == Device::flex() && !device.is_autodiff()
 }
 
 /// A model's tokenizer, chat template and end tokens, without its weights: from a GGUF file's

@@ -49,6 +49,13 @@ pub struct Llama {
     /// The matrix products' precision (set by `with_precision`; not saved with the weights).
     #[module(skip)]
     pub precision: Precision,
+    /// Whether attention gets the key/value heads as they are, each serving its group of query
+    /// heads, instead of copies repeated per query head (set by `with_grouped_heads`; not saved
+    /// with the weights). Only a backend whose fused attention groups the heads itself can take
+    /// them so (flex's can; the fallback that autodiff runs multiplies head by head), and only
+    /// the shell knows its backend.
+    #[module(skip)]
+    pub grouped_heads: bool,
 }
 
 /// One block's cached keys and values, `[batch, kv_heads, positions, head_dim]` each.
@@ -127,9 +134,11 @@ impl Attention {
                 .bool_and(past.unsqueeze::<4>().expand(shape))
         });
         // Fused on backends that have it (flex: no score matrix or mask materialised per head).
-        // Keys and values are repeated per query head because the fallback (autodiff, and any
-        // backend without the op) multiplies them head by head.
-        let (k, v) = (self.repeat_kv(k), self.repeat_kv(v));
+        // Repeating the keys and values copies the whole cache at every generated token.
+        let (k, v) = match context.grouped_heads {
+            true => (k, v),
+            false => (self.repeat_kv(k), self.repeat_kv(v)),
+        };
         let options = AttentionModuleOptions {
             scale: None,
             softcap: None,
@@ -169,6 +178,7 @@ struct Context<'a> {
     /// The position of the chunk's first token (after cached ones).
     start: usize,
     precision: Precision,
+    grouped_heads: bool,
     /// `[batch, keys]`, true at a padded batch's padding keys (see `KvCache`).
     padding: Option<Tensor<2, Bool>>,
 }
@@ -218,11 +228,17 @@ impl Llama {
         Llama { precision, ..self }
     }
 
+    /// The same model with `grouped_heads` set (see there).
+    pub fn with_grouped_heads(self, grouped_heads: bool) -> Self {
+        Llama { grouped_heads, ..self }
+    }
+
     fn context(&self, start: usize, padding: Option<Tensor<2, Bool>>) -> Context<'_> {
         Context {
             rope: &self.rope,
             start,
             precision: self.precision,
+            grouped_heads: self.grouped_heads,
             padding,
         }
     }
