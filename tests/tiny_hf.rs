@@ -159,6 +159,10 @@ fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once_and_head
         // Flex's attention takes the grouped key/value heads (2 and 1 for 4 query heads here)
         // as they are: the same scores as with them repeated per query head, cached or not.
         let grouped = model.with_grouped_heads(true);
-        assert_eq!(score_contexts(&grouped, &device, &contexts), batch, "{name}: grouped heads");
+        assert_eq!(
+            score_contexts(&grouped, &device, &contexts),
+            batch,
+            "{name}: grouped heads"
+        );
     }
 }
