@@ -133,7 +133,7 @@ fn a_random_model_has_the_checkpoints_tensors() {
 }
 
 #[test]
-fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once_and_heads_grouped_or_not() {
+fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once_and_heads_grouped_or_not_in_query_chunks() {
     use codeblock_core::model::score_contexts;
     use codeblock_core::train::Context;
 
@@ -143,6 +143,8 @@ fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once_and_head
         context(&[9, 10], &[11, 12, 13, 14]),
         context(&[9, 20, 21], &[22]),
         context(&[30], &[31, 32, 33]),
+        // Longer than a chunk of queries (64) on the path that splits them.
+        context(&[40], &(0..100).map(|i| i * 7 % 64).collect::<Vec<_>>()),
     ];
     for name in ["llama", "qwen2"] {
         let (config, shards) = tiny_checkpoint(name);
@@ -157,12 +159,13 @@ fn a_batch_scores_as_each_context_alone_with_its_shared_prefix_run_once_and_head
             }
         }
         // Flex's attention takes the grouped key/value heads (2 and 1 for 4 query heads here)
-        // as they are: the same scores as with them repeated per query head, cached or not.
-        let grouped = model.with_grouped_heads(true);
+        // as they are, and the queries a chunk at a time: the same scores as with the heads
+        // repeated per query head and all queries in one call, cached or not.
+        let grouped = model.with_flex_attention(true);
         assert_eq!(
             score_contexts(&grouped, &device, &contexts),
             batch,
-            "{name}: grouped heads"
+            "{name}: grouped heads, queries in chunks"
         );
     }
 }

@@ -136,16 +136,10 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
         true => load_hf_dir(path, device)?,
         false => load_gguf_file(path, device)?,
     };
-    let grouped_heads = groups_heads(&loaded.device);
-    loaded.bundle.model = loaded.bundle.model.with_grouped_heads(grouped_heads);
+    // Flex runs its fused attention (`Llama::flex_attention`); under autodiff, burn's fallback.
+    let flex_attention = loaded.device == Device::flex() && !loaded.device.is_autodiff();
+    loaded.bundle.model = loaded.bundle.model.with_flex_attention(flex_attention);
     Ok(loaded)
-}
-
-/// Whether a model on `device` can give attention its key/value heads as they are
-/// (`Llama::grouped_heads`): flex's fused attention groups the query heads over them itself,
-/// where autodiff's attention needs them repeated per query head, as GPU backends may.
-fn groups_heads(device: &Device) -> bool {
-    *device == Device::flex() && !device.is_autodiff()
 }
 
 /// A model's tokenizer, chat template and end tokens, without its weights: from a GGUF file's

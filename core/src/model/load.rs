@@ -152,7 +152,7 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         head,
         rope: rope(config, device),
         precision: Precision::F32,
-        grouped_heads: false,
+        flex_attention: false,
     })
 }
 
@@ -189,7 +189,7 @@ pub fn random_model(config: &LlamaConfig, device: &Device) -> Result<Llama, Mode
         head: (!config.tied_embeddings).then(|| linear(hidden, config.vocab_size, false)),
         rope: rope(config, device),
         precision: Precision::F32,
-        grouped_heads: false,
+        flex_attention: false,
     })
 }
 

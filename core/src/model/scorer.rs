@@ -3,7 +3,6 @@
 //! log-probability given everything before it. Records are batched by length; the LM head runs
 //! only at the positions that predict response tokens.
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::{KvCache, Llama, ModelBundle};
@@ -297,11 +296,20 @@ pub(super) fn response_logprobs(model: &Llama, device: &Device, contexts: &[Cont
         let n = rows.len();
         let index = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [n]), device);
         let picked = hidden.clone().select(0, index);
-        let log_probs = log_softmax(model.logits(picked), 1);
         let target = Tensor::<2, Int>::from_data(TensorData::new(targets.to_vec(), [n, 1]), device);
-        log_probs.gather(1, target).reshape([n])
+        target_log_probs(model.logits(picked), target)
     });
     Tensor::cat(values.collect(), 0)
+}
+
+/// `log_softmax(logits, 1)` at each row's target `[n, 1]`, in the same arithmetic (the row
+/// shifted by its max, less the log of the sum of the exponentials) but without writing out the
+/// whole log-softmax, which is one more pass over `n` × vocabulary values.
+fn target_log_probs(logits: Tensor<2>, targets: Tensor<2, Int>) -> Tensor<1> {
+    let n = logits.dims()[0];
+    let shifted = logits.clone() - logits.max_dim(1);
+    let target = shifted.clone().gather(1, targets);
+    (target - shifted.exp().sum_dim(1).log()).reshape([n])
 }
 
 /// How a request list is scored: batches of (request index, context), and the failures.
