@@ -154,6 +154,11 @@ pub(crate) fn rewrite(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
 }
 
 /// Complete checkpoints (renamed from partial, with a state file), oldest first.
+/// Whether the run in `out` has a complete checkpoint.
+pub fn any(out: &Path) -> Result<bool> {
+    Ok(!complete(&root(out))?.is_empty())
+}
+
 fn complete(root: &Path) -> Result<Vec<PathBuf>> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Ok(Vec::new());

@@ -1,7 +1,7 @@
 //! Checkpoints and `--resume` on a tiny Llama (tests/data/tiny, with a character-level
 //! tokenizer made here): a run killed with SIGKILL mid-training resumes to exactly the loss
 //! curve of an uninterrupted run; a corrupted checkpoint stops the resume with an error naming
-//! the file; a partial one is ignored.
+//! the file; a partial one is ignored; a run with none starts again.
 
 mod common;
 
@@ -229,6 +229,31 @@ fn damaged_or_partial_checkpoints_are_detected() {
         stderr.contains("is corrupted: model.bpk does not match its sha256"),
         "{stderr}"
     );
+}
+
+/// A run stopped before its first checkpoint (here, one that writes none) has nothing to go on
+/// from: `--resume` starts it again with its saved settings, to the same curve.
+#[test]
+fn a_run_without_a_checkpoint_resumes_from_the_start() {
+    let dir = scratch("no-checkpoint");
+    let model = tiny_model(&dir);
+    let data = selected(&dir, &model);
+    let run = dir.join("run");
+    let mut command = train_command(&model, &data, &run, "0");
+    command.args(["--max-steps", "3"]);
+    assert!(command.status().unwrap().success());
+    let expected = losses(&run);
+    assert_eq!(expected.len(), 3);
+    assert!(checkpoints(&run).is_empty(), "{:?}", checkpoints(&run));
+
+    let resumed = codeblock().arg("train").arg("--resume").arg(&run).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has no finished checkpoint yet: starting at step 0"),
+        "{stderr}"
+    );
+    assert_eq!(losses(&run), expected);
 }
 
 #[test]

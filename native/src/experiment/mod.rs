@@ -253,10 +253,10 @@ impl Experiment {
             &format!("train {}", run.name()),
             &model.join("model.safetensors"),
             || {
-                if dir.join("checkpoints").exists() {
-                    return train::resume(&dir);
-                }
                 let data = self.selection(run.arm.selection())?;
+                if crate::checkpoint::any(&dir)? {
+                    return train_child(&dir);
+                }
                 let mut settings = train::Args::new_run(&self.args.model, &data, &dir, run.arm.mode(), self.args.steps);
                 settings.device = self.args.device;
                 settings.knobs = self.args.training.clone();
@@ -274,7 +274,8 @@ impl Experiment {
                         })?,
                     });
                 }
-                train::run(settings)
+                settings.save()?;
+                train_child(&dir)
             },
         )?;
         // A finished run's checkpoints only served resuming it: an experiment of many models
@@ -432,6 +433,15 @@ fn value_name(value: impl ValueEnum) -> String {
     value
         .to_possible_value()
         .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// `codeblock train --resume dir`: the run saved there, from its newest checkpoint or from the
+/// start. In a child process, as every stage: the memory a training holds (gigabytes, which the
+/// allocator keeps for reuse) goes back when it ends, not after the whole experiment.
+fn train_child(dir: &Path) -> Result<()> {
+    let mut train = codeblock("train");
+    train.arg("--resume").arg(dir);
+    succeed(train)
 }
 
 /// This binary's `subcommand`, to run as a child process.

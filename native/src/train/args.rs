@@ -244,22 +244,33 @@ impl Args {
         args
     }
 
-    /// The run's settings: these, saved to `OUT/run.json` for a new run; or, with `--resume`,
-    /// the ones saved there.
+    /// The run's settings, and whether it goes on from a checkpoint: these, saved to
+    /// `OUT/run.json` for a new run; or, with `--resume`, the ones saved there.
     pub fn resolve(self) -> Result<(Args, bool)> {
         if let Some(dir) = &self.resume {
-            return Ok((saved(dir)?, true));
+            let saved = saved(dir)?;
+            // A run stopped before its first checkpoint has nothing to lose: it starts again.
+            let started = crate::checkpoint::any(dir)?;
+            if !started {
+                eprintln!("{} has no finished checkpoint yet: starting at step 0", dir.display());
+            }
+            return Ok((saved, started));
         }
+        self.save()?;
+        Ok((self, false))
+    }
+
+    /// Saves these settings as a new run's `OUT/run.json`, which `--resume OUT` then starts.
+    pub fn save(&self) -> Result<()> {
         let out = self.out();
         ensure!(
-            !out.join("checkpoints").exists(),
+            !crate::checkpoint::any(out)?,
             "{} already holds a run with checkpoints: `--resume {}` goes on with it",
             out.display(),
             out.display()
         );
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        crate::output::write(&out.join("run.json"), serde_json::to_string_pretty(&self)?)?;
-        Ok((self, false))
+        crate::output::write(&out.join("run.json"), serde_json::to_string_pretty(self)?)
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Checkpoints every `--checkpoint-every` steps and at the end (`checkpoint.rs`); `--resume OUT`
 //! goes on from the newest with the run's saved settings (`OUT/run.json`), to the same result
-//! as an uninterrupted run. `--lora-rank` trains LoRA adapters instead of every weight.
+//! as an uninterrupted run (or starts the run, stopped before its first checkpoint, again). `--lora-rank` trains LoRA adapters instead of every weight.
 //! `--export` writes the result (adapters merged) as a Hugging Face checkpoint.
 
 use std::io::Write;
@@ -33,11 +33,6 @@ pub use args::{Args, Knobs, ModeArg, saved};
 
 /// AdamW's epsilon (burn's default), before loss scaling.
 const ADAMW_EPSILON: f32 = 1e-5;
-
-/// Goes on with the run in `dir` from its newest checkpoint.
-pub fn resume(dir: &Path) -> Result<()> {
-    train(saved(dir)?, true)
-}
 
 pub fn run(args: Args) -> Result<()> {
     ensure!(
