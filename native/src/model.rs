@@ -132,14 +132,10 @@ fn cuda(index: usize) -> Result<(Device, String)> {
 /// tokenizer.json, and tokenizer_config.json for the chat template and end token).
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     crate::keep_freed_memory();
-    let mut loaded = match path.is_dir() {
-        true => load_hf_dir(path, device)?,
-        false => load_gguf_file(path, device)?,
-    };
-    // Flex runs its fused attention (`Llama::flex_attention`); under autodiff, burn's fallback.
-    let flex_attention = loaded.device == Device::flex() && !loaded.device.is_autodiff();
-    loaded.bundle.model = loaded.bundle.model.with_flex_attention(flex_attention);
-    Ok(loaded)
+    match path.is_dir() {
+        true => load_hf_dir(path, device),
+        false => load_gguf_file(path, device),
+    }
 }
 
 /// A model's tokenizer, chat template and end tokens, without its weights: from a GGUF file's

@@ -49,12 +49,12 @@ pub struct Llama {
     /// The matrix products' precision (set by `with_precision`; not saved with the weights).
     #[module(skip)]
     pub precision: Precision,
-    /// Whether attention runs on flex's fused CPU kernel without autodiff (set by
-    /// `with_flex_attention`; not saved with the weights), and so gets what suits it: the
+    /// Whether attention runs on flex's fused CPU kernel without autodiff (set when the model
+    /// is built, from its device; not saved with the weights), and so gets what suits it: the
     /// key/value heads as they are, each serving its group of query heads, where the fallback
     /// that autodiff runs multiplies head by head and needs copies repeated per query head; and
     /// causal queries in chunks (`causal_in_chunks`), where a GPU kernel would pay a launch per
-    /// chunk. Only the shell knows its backend.
+    /// chunk.
     #[module(skip)]
     pub flex_attention: bool,
 }

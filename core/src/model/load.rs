@@ -152,7 +152,7 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         head,
         rope: rope(config, device),
         precision: Precision::F32,
-        flex_attention: false,
+        flex_attention: runs_flex_attention(device),
     })
 }
 
@@ -189,8 +189,14 @@ pub fn random_model(config: &LlamaConfig, device: &Device) -> Result<Llama, Mode
         head: (!config.tied_embeddings).then(|| linear(hidden, config.vocab_size, false)),
         rope: rope(config, device),
         precision: Precision::F32,
-        flex_attention: false,
+        flex_attention: runs_flex_attention(device),
     })
+}
+
+/// Whether a model built on `device` runs flex's fused attention (`Llama::flex_attention`):
+/// on flex without autodiff, whose attention is burn's fallback.
+fn runs_flex_attention(device: &Device) -> bool {
+    *device == Device::flex() && !device.is_autodiff()
 }
 
 /// The rotary position table, for the config's longest context and RoPE scaling.
