@@ -249,6 +249,7 @@ impl Args {
     pub fn resolve(self) -> Result<(Args, bool)> {
         if let Some(dir) = &self.resume {
             let saved = saved(dir)?;
+            saved.check()?;
             // A run stopped before its first checkpoint has nothing to lose: it starts again.
             let started = crate::checkpoint::any(dir)?;
             if !started {
@@ -260,8 +261,18 @@ impl Args {
         Ok((self, false))
     }
 
+    /// Settings no run can train with.
+    fn check(&self) -> Result<()> {
+        ensure!(
+            self.knobs.grad_accum > 0 && self.knobs.batch_tokens > 0,
+            "--grad-accum and --batch-tokens must be positive"
+        );
+        Ok(())
+    }
+
     /// Saves these settings as a new run's `OUT/run.json`, which `--resume OUT` then starts.
     pub fn save(&self) -> Result<()> {
+        self.check()?;
         let out = self.out();
         ensure!(
             !crate::checkpoint::any(out)?,
@@ -292,6 +303,24 @@ pub fn saved(dir: &Path) -> Result<Args> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Settings no run can train with are refused before a new run saves them and when a
+    /// saved run (an experiment's) is resumed.
+    #[test]
+    fn zero_micro_batches_are_refused_new_or_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = Args::new_run(Path::new("m.gguf"), Path::new("d.jsonl"), dir.path(), ModeArg::Full, 3);
+        run.knobs.grad_accum = 0;
+        let message = format!("{:#}", run.save().unwrap_err());
+        assert_eq!(message, "--grad-accum and --batch-tokens must be positive");
+        assert!(!dir.path().join("run.json").exists());
+
+        let settings = serde_json::to_string(&run).unwrap();
+        std::fs::write(dir.path().join("run.json"), settings).unwrap();
+        let resume = Args::parse_from(["train", "--resume", dir.path().to_str().unwrap()]);
+        let message = format!("{:#}", resume.resolve().unwrap_err());
+        assert_eq!(message, "--grad-accum and --batch-tokens must be positive");
+    }
 
     /// A `run.json` that names no model or data is damaged, not a panic later (seen while
     /// writing the fuzz crate's train-settings target).

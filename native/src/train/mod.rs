@@ -35,10 +35,6 @@ pub use args::{Args, Knobs, ModeArg, saved};
 const ADAMW_EPSILON: f32 = 1e-5;
 
 pub fn run(args: Args) -> Result<()> {
-    ensure!(
-        args.knobs.grad_accum > 0 && args.knobs.batch_tokens > 0,
-        "--grad-accum and --batch-tokens must be positive"
-    );
     let (args, resuming) = args.resolve()?;
     train(args, resuming)
 }
