@@ -153,12 +153,12 @@ pub(crate) fn rewrite(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
     write_synced(&dir.join(STATE), &serde_json::to_vec_pretty(&state)?)
 }
 
-/// Complete checkpoints (renamed from partial, with a state file), oldest first.
 /// Whether the run in `out` has a complete checkpoint.
 pub fn any(out: &Path) -> Result<bool> {
     Ok(!complete(&root(out))?.is_empty())
 }
 
+/// Complete checkpoints (renamed from partial, with a state file), oldest first.
 fn complete(root: &Path) -> Result<Vec<PathBuf>> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Ok(Vec::new());

@@ -194,7 +194,7 @@ pub fn random_model(config: &LlamaConfig, device: &Device) -> Result<Llama, Mode
 }
 
 /// Whether a model built on `device` runs flex's fused attention (`Llama::flex_attention`):
-/// on flex without autodiff, whose attention is burn's fallback.
+/// on flex, unless under autodiff (which runs burn's fallback attention).
 fn runs_flex_attention(device: &Device) -> bool {
     *device == Device::flex() && !device.is_autodiff()
 }

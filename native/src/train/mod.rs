@@ -5,7 +5,8 @@
 //!
 //! Checkpoints every `--checkpoint-every` steps and at the end (`checkpoint.rs`); `--resume OUT`
 //! goes on from the newest with the run's saved settings (`OUT/run.json`), to the same result
-//! as an uninterrupted run (or starts the run, stopped before its first checkpoint, again). `--lora-rank` trains LoRA adapters instead of every weight.
+//! as an uninterrupted run (or starts again a run stopped before its first checkpoint).
+//! `--lora-rank` trains LoRA adapters instead of every weight.
 //! `--export` writes the result (adapters merged) as a Hugging Face checkpoint.
 
 use std::io::Write;
