@@ -153,4 +153,50 @@ mod tests {
             "the file has no name"
         );
     }
+
+    /// The pipeline's own records (flattened fields, internally tagged enums, skipped options,
+    /// rejects) come back from disk as they went: the reason the codec must describe itself.
+    #[test]
+    fn analyses_and_rejects_come_back_from_disk() {
+        use codeblock_core::Config;
+        use codeblock_core::pipeline::output::Input;
+        use codeblock_core::pipeline::record::{Message, Record};
+        use codeblock_core::pipeline::score::NgramScorer;
+        use codeblock_core::pipeline::tokens::LexicalTokenizer;
+
+        let record = |id: &str, response: &str| {
+            Input::record(Record {
+                id: id.into(),
+                prompt: vec![Message {
+                    role: "user".into(),
+                    content: "Write it.".into(),
+                }],
+                response: response.into(),
+            })
+        };
+        let inputs = vec![
+            record(
+                "code",
+                "Here:\n```python\ndef f(x):\n    y = x + 1\n    return y\n```\nDone.",
+            ),
+            record("empty", "  "),
+            record("prose", "No code, only words."),
+        ];
+        let analysed = codeblock_core::pipeline::analyse(
+            inputs,
+            &LexicalTokenizer,
+            &mut NgramScorer::default(),
+            None,
+            &Config::default(),
+            &mut (),
+        );
+        let json = |chunk: &Vec<_>| serde_json::to_string(chunk).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut spill = Spill::new(0, dir.path());
+        spill.push(analysed.clone()).unwrap();
+        let back: Vec<_> = spill.into_chunks().unwrap().map(Result::unwrap).collect();
+        assert_eq!(back.len(), 1);
+        assert_eq!(json(&back[0]), json(&analysed));
+        assert!(analysed.iter().any(Result::is_err) && analysed.iter().any(Result::is_ok));
+    }
 }
