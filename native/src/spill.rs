@@ -100,8 +100,9 @@ pub fn temporary_file(folder: &Path) -> Result<File> {
 }
 
 /// Records as MessagePack with field names, because it is self-describing: the pipeline's types
-/// use serde's `flatten` and skipped fields, which compact formats cannot read back. (CBOR, by
-/// ciborium, made `select` of 100k records 1.14–1.25× slower: its decoder topped the profile.)
+/// use serde's `flatten`, internally tagged enums and skipped fields, which compact formats
+/// cannot read back. (CBOR, by ciborium, made `select` of 100k records 1.14–1.25× slower: its
+/// decoder topped the profile.)
 fn encode<T: Serialize>(records: &[T]) -> Result<Vec<u8>> {
     let mut encoder = FrameEncoder::new(Vec::new());
     rmp_serde::encode::write_named(&mut encoder, records).context("cannot encode records to spill")?;
