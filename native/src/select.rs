@@ -9,7 +9,9 @@ use clap::ValueEnum;
 use codeblock_core::Config;
 use codeblock_core::pipeline::analysis::Analysis;
 use codeblock_core::pipeline::output::RecordOutput;
-use codeblock_core::pipeline::score::{Aggregate, CoreTokens, NgramScorer, PrecomputedScorer, TokenScorer, Utility};
+use codeblock_core::pipeline::score::{
+    Aggregate, CoreTokens, Fitted, NgramScorer, PrecomputedScorer, TokenScorer, Utility,
+};
 use codeblock_core::pipeline::select::{
     self, BudgetScope, Candidate, Chosen, Cut, CutPlan, Granularity, Guard, GuardOptions, SelectConfig, Shortlist,
 };
@@ -17,7 +19,7 @@ use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, PreparedSlot, Progress, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rayon::iter::{IntoParallelIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::input::{self, RecordArgs};
@@ -244,6 +246,7 @@ fn set<T>(target: &mut T, value: Option<T>) {
 struct Timings {
     read_s: f64,
     prepare_s: f64,
+    /// Zero with the n-gram scorer, which scores inside the rank stage, on every core.
     score_s: f64,
     rank_s: f64,
     select_s: f64,
@@ -262,6 +265,9 @@ struct Report<'a> {
 
 /// Records per chunk: what each pass works on at once.
 const CHUNK: usize = 4096;
+
+/// Records scored and ranked together on one core, when the scorer allows it.
+const RANK_PIECE: usize = 256;
 
 /// Runs the pipeline in three passes over the input, holding one chunk of records at a time
 /// (the rest wait on disk): (1) read and prepare, on every core, showing the scorers the
@@ -303,7 +309,7 @@ pub fn run(args: Args) -> Result<()> {
             .collect();
         pipeline::observe(
             &prepared,
-            scorer.as_mut(),
+            scorer.as_dyn(),
             reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
         );
         prepared_spill.push(prepared)?;
@@ -312,13 +318,18 @@ pub fn run(args: Args) -> Result<()> {
     let mut analysed_spill: Spill<Result<Analysis, RecordOutput>> = Spill::new(in_memory, folder);
     let mut budget = Budget::new(&config.select, in_memory, folder);
     for prepared in prepared_spill.into_chunks()? {
-        let analysed = pipeline::analyse_prepared(
-            prepared?,
-            scorer.as_mut(),
-            reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
-            &config,
-            &mut progress,
-        );
+        let analysed = match &mut scorer {
+            Scorer::Ngram(ngram) if reference.is_none() => {
+                analyse_on_every_core(prepared?, ngram, &config, &mut progress)
+            }
+            scorer => pipeline::analyse_prepared(
+                prepared?,
+                scorer.as_dyn(),
+                reference.as_deref_mut().map(|r| r as &mut dyn TokenScorer),
+                &config,
+                &mut progress,
+            ),
+        };
         budget.add(&analysed)?;
         analysed_spill.push(analysed)?;
     }
@@ -387,6 +398,29 @@ pub fn run(args: Args) -> Result<()> {
         output::write(path, text + "\n")?;
     }
     Ok(())
+}
+
+/// Stages 2 and 3 of a chunk on every core: a fitted n-gram model is read-only, so pieces of
+/// the chunk score with it at once, and each record ranks on its own. The same analyses as
+/// [`pipeline::analyse_prepared`], in order; progress and time count as the rank stage.
+fn analyse_on_every_core(
+    prepared: Vec<PreparedSlot>,
+    ngram: &NgramScorer,
+    config: &Config,
+    progress: &mut StageProgress,
+) -> Vec<Result<Analysis, RecordOutput>> {
+    progress.stage(Stage::Rank, prepared.len());
+    let bar = progress.bar();
+    prepared
+        .into_par_iter()
+        .chunks(RANK_PIECE)
+        .flat_map_iter(|piece| {
+            let records = piece.len();
+            let analysed = pipeline::analyse_prepared(piece, &mut Fitted(ngram), None, config, &mut ());
+            bar.inc(records as u64);
+            analysed
+        })
+        .collect()
 }
 
 /// The budget's side of the passes: records counted as they come and, under a global budget,
@@ -570,10 +604,26 @@ impl Progress for StageProgress {
 /// How responses are tokenized and scored, and the scorer's name for the report.
 struct Scoring {
     tokenizer: Box<dyn Tokenize + Send + Sync>,
-    scorer: Box<dyn TokenScorer>,
+    scorer: Scorer,
     name: String,
     /// The reference scorer of the `excess` utility.
     reference: Option<Box<dyn TokenScorer>>,
+}
+
+/// The scorer of a run. The n-gram baseline is kept as itself: once fitted it is read-only, so
+/// it scores on every core. A model or precomputed scores score in order, one call at a time.
+enum Scorer {
+    Ngram(NgramScorer),
+    Other(Box<dyn TokenScorer>),
+}
+
+impl Scorer {
+    fn as_dyn(&mut self) -> &mut dyn TokenScorer {
+        match self {
+            Scorer::Ngram(ngram) => ngram,
+            Scorer::Other(other) => other.as_mut(),
+        }
+    }
 }
 
 /// The tokenizer of the response and the scorer of its tokens, with a name for the report: the
@@ -589,7 +639,7 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             let reference = reference(args, Some(&tokenizer))?;
             Scoring {
                 tokenizer: Box::new(tokenizer),
-                scorer: model::scorer(loaded, args.batch_tokens),
+                scorer: Scorer::Other(model::scorer(loaded, args.batch_tokens)),
                 name: format!("model {} on {device_name}", path.display()),
                 reference,
             }
@@ -610,13 +660,13 @@ fn tokenizer_and_scorer(args: &Args) -> Result<Scoring> {
             match scores {
                 Some(path) => Scoring {
                     tokenizer,
-                    scorer: Box::new(read_scores(path)?),
+                    scorer: Scorer::Other(Box::new(read_scores(path)?)),
                     name: "precomputed".into(),
                     reference,
                 },
                 None => Scoring {
                     tokenizer,
-                    scorer: Box::new(NgramScorer::default()),
+                    scorer: Scorer::Ngram(NgramScorer::default()),
                     name: "ngram".into(),
                     reference,
                 },
