@@ -1,7 +1,8 @@
 // An experiment's report.html in real headless Chromium: `codeblock report` on a small
 // experiment's files (tests/data/experiment: 8 runs of 7 arms, one with two seeds, read on
 // two tasks of HumanEval and MBPP+), then every chart is drawn with its data and the page asks
-// for nothing from the network. Saves a screenshot (CODEBLOCK_ARTIFACTS).
+// for nothing from the network; and e2's own report as committed. Saves screenshots
+// (CODEBLOCK_ARTIFACTS).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,6 +15,16 @@ test("report.html draws every chart of an experiment", async () => {
   const dir = mkdtempSync(join(tmpdir(), "codeblock-report-"));
   cpSync(join(root, "tests/data/experiment"), dir, { recursive: true });
   execFileSync(process.env.CODEBLOCK_BIN, ["report", dir], { stdio: "pipe" });
+  await checkReport(dir, "report.png");
+});
+
+// e2's committed report, as `codeblock experiment` wrote it at the end of the experiment.
+test("e2's report.html draws every chart", async () => {
+  await checkReport(join(root, "experiments/e2"), "report-e2.png");
+});
+
+/** Opens `dir`'s report.html and checks every chart against `dir`'s experiment.json. */
+async function checkReport(dir, screenshot) {
   const summary = JSON.parse(readFileSync(join(dir, "experiment.json"), "utf8"));
   const arms = summary.arms.map((a) => a.arm);
   const seeds = summary.arms.reduce((n, a) => n + a.seeds, 0);
@@ -67,9 +78,9 @@ test("report.html draws every chart of an experiment", async () => {
 
     if (process.env.CODEBLOCK_ARTIFACTS) {
       mkdirSync(process.env.CODEBLOCK_ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(process.env.CODEBLOCK_ARTIFACTS, "report.png"), fullPage: true });
+      await page.screenshot({ path: join(process.env.CODEBLOCK_ARTIFACTS, screenshot), fullPage: true });
     }
   } finally {
     await browser.close();
   }
-});
+}

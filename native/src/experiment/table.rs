@@ -2,9 +2,9 @@
 //! each benchmark (base tests, and base + plus where there are plus inputs) as the mean over
 //! seeds with their standard deviation, the mean NLL of the canonical solutions, the supervised
 //! fraction, reply length and training time. Then the sweep, and paired comparisons on the same
-//! tasks against `base` and `full` (and `codeblock` against each other arm): pass/fail per
-//! task (a task's pass averaged over seeds) with the exact sign test, and the NLL difference
-//! per task with its standard error and sign test.
+//! tasks against `base` and `full` (and `codeblock` against each other arm), on the seeds both
+//! sides have: pass/fail per task (a task's pass averaged over those seeds) with the exact sign
+//! test, and the NLL difference per task with its standard error and sign test.
 
 use std::collections::BTreeMap;
 
@@ -275,20 +275,40 @@ fn comparisons<'a>(groups: &'a [Group]) -> Vec<(&'a Group<'a>, &'a Group<'a>)> {
     pairs
 }
 
-/// Each task's pass rate over a group's seeds (first sample of each).
-fn task_passes(group: &Group, set: InputSet) -> BTreeMap<(String, String), f64> {
-    mean_per_task(group.readings.iter().flat_map(|r| {
+/// Each task's pass rate over some models (first sample of each).
+fn task_passes(models: &[&Readings], set: InputSet) -> BTreeMap<(String, String), f64> {
+    mean_per_task(models.iter().flat_map(|r| {
         first_outcomes(&r.outcomes, set)
             .into_iter()
             .map(|(task, pass)| (task, f64::from(u8::from(pass))))
     }))
 }
 
-/// Each task's NLL averaged over a group's seeds.
-fn task_nll(group: &Group) -> BTreeMap<(String, String), f64> {
+/// The models two groups are paired on: the seeds both have (the first of each, in seed order).
+/// Averaging more seeds on one side only would bias the sign test: at low pass rates a task's
+/// mean over three seeds beats a single model's 0 far more often than it falls short of a 1.
+fn seed_matched<'g, 'r>(a: &'g Group<'r>, b: &'g Group<'r>) -> (&'g [&'r Readings], &'g [&'r Readings]) {
+    let seeds = a.readings.len().min(b.readings.len());
+    (&a.readings[..seeds], &b.readings[..seeds])
+}
+
+/// Tasks where `a` passes more often than `b`, and fewer: the sign test's two sides.
+fn sides(a: &BTreeMap<(String, String), f64>, b: &BTreeMap<(String, String), f64>) -> (usize, usize) {
+    let (mut more, mut fewer) = (0, 0);
+    for (task, x) in a {
+        match b.get(task) {
+            Some(y) if x > y => more += 1,
+            Some(y) if x < y => fewer += 1,
+            _ => {}
+        }
+    }
+    (more, fewer)
+}
+
+/// Each task's NLL averaged over some models.
+fn task_nll(models: &[&Readings]) -> BTreeMap<(String, String), f64> {
     mean_per_task(
-        group
-            .readings
+        models
             .iter()
             .flat_map(|r| &r.nll)
             .map(|l| ((l.bench.clone(), l.task_id.clone()), l.nll)),
@@ -311,8 +331,9 @@ fn paired(groups: &[Group], columns: &[Column]) -> (Vec<String>, Value) {
     let pairs = comparisons(groups);
     let mut lines = vec![
         String::new(),
-        "| paired, same tasks | tasks it solves more often | the other solves more often | sign test p |".into(),
-        "|---|---|---|---|".into(),
+        "| paired, same tasks | seeds | tasks it solves more often | the other solves more often | sign test p |"
+            .into(),
+        "|---|---|---|---|---|".into(),
     ];
     let mut report = Vec::new();
     let has_plus = columns.iter().any(|(_, set)| *set == InputSet::Plus);
@@ -323,43 +344,41 @@ fn paired(groups: &[Group], columns: &[Column]) -> (Vec<String>, Value) {
     };
     for &(set, suffix) in sets {
         for &(a, b) in &pairs {
-            let (pa, pb) = (task_passes(a, set), task_passes(b, set));
-            let (mut wins, mut losses) = (0, 0);
-            for (task, x) in &pa {
-                match pb.get(task) {
-                    Some(y) if x > y => wins += 1,
-                    Some(y) if x < y => losses += 1,
-                    _ => {}
-                }
-            }
+            let (ma, mb) = seed_matched(a, b);
+            let (wins, losses) = sides(&task_passes(ma, set), &task_passes(mb, set));
             let p = sign_test(wins, losses);
             lines.push(format!(
-                "| {} vs {}{suffix} | {wins} | {losses} | {p:.2} |",
-                a.name, b.name
+                "| {} vs {}{suffix} | {} | {wins} | {losses} | {p:.2} |",
+                a.name,
+                b.name,
+                ma.len()
             ));
             report.push(json!({
-                "a": a.name, "b": b.name, "plus": set == InputSet::Plus,
+                "a": a.name, "b": b.name, "plus": set == InputSet::Plus, "seeds": ma.len(),
                 "a_more": wins, "b_more": losses, "sign_test_p": p,
             }));
         }
     }
     lines.extend([
         String::new(),
-        "| NLL, paired over tasks | mean difference (a − b) ± s.e. | tasks a lower | tasks b lower | sign test p |"
+        "| NLL, paired over tasks | seeds | mean difference (a − b) ± s.e. | tasks a lower | tasks b lower | sign test p |"
             .into(),
-        "|---|---|---|---|---|".into(),
+        "|---|---|---|---|---|---|".into(),
     ]);
     for &(a, b) in &pairs {
-        let (na, nb) = (task_nll(a), task_nll(b));
+        let (ma, mb) = seed_matched(a, b);
+        let (na, nb) = (task_nll(ma), task_nll(mb));
         let differences: Vec<f64> = na.iter().filter_map(|(task, x)| nb.get(task).map(|y| x - y)).collect();
         let (mean, se, above, below) = paired_differences(&differences);
         let p = sign_test(below, above);
         lines.push(format!(
-            "| {} vs {} | {mean:+.4} ± {se:.4} | {below} | {above} | {p:.2} |",
-            a.name, b.name
+            "| {} vs {} | {} | {mean:+.4} ± {se:.4} | {below} | {above} | {p:.2} |",
+            a.name,
+            b.name,
+            ma.len()
         ));
         report.push(json!({
-            "a": a.name, "b": b.name, "nll_difference": mean, "standard_error": se,
+            "a": a.name, "b": b.name, "seeds": ma.len(), "nll_difference": mean, "standard_error": se,
             "a_lower": below, "b_lower": above, "sign_test_p": p, "tasks": differences.len(),
         }));
     }
@@ -374,4 +393,46 @@ fn settings(args: &Args) -> Value {
         "steps": args.steps, "training": args.training, "max_tokens": args.max_tokens,
         "eval_batch": args.eval_batch, "device": args.device, "allow_trained_tasks": args.allow_trained_tasks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passes(tasks: &[(&str, f64)]) -> BTreeMap<(String, String), f64> {
+        tasks.iter().map(|&(t, p)| (("bench".into(), t.into()), p)).collect()
+    }
+
+    #[test]
+    fn sides_count_the_tasks_each_passes_more_often() {
+        let a = passes(&[("1", 1.0), ("2", 0.0), ("3", 2.0 / 3.0), ("4", 0.0), ("only a", 1.0)]);
+        let b = passes(&[("1", 0.0), ("2", 0.0), ("3", 1.0), ("4", 1.0 / 3.0)]);
+        assert_eq!(sides(&a, &b), (1, 2));
+    }
+
+    /// Three seeds against one: only the seed both have is paired.
+    #[test]
+    fn groups_pair_on_the_seeds_both_have() {
+        let model = || {
+            Readings {
+            results: serde_json::from_value(json!({"benchmarks": {}, "memory_mib": 0, "sandbox_s": 0.0, "solutions": "", "timeout_s": 1.0, "workers": 1}))
+                .unwrap(),
+            outcomes: Vec::new(),
+            nll: Vec::new(),
+        }
+        };
+        let (one, two, three, four) = (model(), model(), model(), model());
+        fn group<'r>(readings: Vec<&'r Readings>) -> Group<'r> {
+            Group {
+                name: String::new(),
+                readings,
+                training: Vec::new(),
+            }
+        }
+        let (a, b) = (group(vec![&one, &two, &three]), group(vec![&four]));
+        let (ma, mb) = seed_matched(&a, &b);
+        assert!(ma.len() == 1 && std::ptr::eq(ma[0], &one) && std::ptr::eq(mb[0], &four));
+        let (mb, ma) = seed_matched(&b, &a);
+        assert!(ma.len() == 1 && std::ptr::eq(ma[0], &one) && std::ptr::eq(mb[0], &four));
+    }
 }
