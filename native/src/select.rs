@@ -342,28 +342,39 @@ pub fn run(args: Args) -> Result<()> {
 
     let clock = Instant::now();
     let mut summary = Summary::empty(config.select.budget);
-    output::write_with(&args.out, |out| match cut {
-        Some(Walked {
-            cut,
-            mut guards,
-            mut taken,
-        }) => {
-            let (mut guards, mut taken) = (guards.merged()?, taken.merged()?);
-            let mut chosen = cut.into_chosen(&mut guards, &mut taken);
-            for analysed in analysed_spill.into_chunks()? {
-                write_chunk(out, &mut summary, analysed?, &mut chosen)?;
+    output::write_with(&args.out, |out| {
+        let mut write = |analysed: Vec<Result<Analysis, RecordOutput>>, chosen: &mut dyn Iterator<Item = Chosen>| {
+            for analysis in analysed {
+                let line = pipeline::output_line(analysis, &mut &mut *chosen);
+                summary.add(&line);
+                serde_json::to_writer(&mut *out, &line)?;
+                out.write_all(b"\n")?;
             }
-            drop(chosen);
-            guards.finish()?;
-            taken.finish()
-        }
-        None => {
-            for analysed in analysed_spill.into_chunks()? {
-                let analysed = analysed?;
-                let chosen = select::cut(shortlists(&analysed, &config.select), &config.select);
-                write_chunk(out, &mut summary, analysed, &mut chosen.into_iter())?;
+            anyhow::Ok(())
+        };
+        match cut {
+            Some(Walked {
+                cut,
+                mut guards,
+                mut taken,
+            }) => {
+                let (mut guards, mut taken) = (guards.merged()?, taken.merged()?);
+                let mut chosen = cut.into_chosen(&mut guards, &mut taken);
+                for analysed in analysed_spill.into_chunks()? {
+                    write(analysed?, &mut chosen)?;
+                }
+                drop(chosen);
+                guards.finish()?;
+                taken.finish()
             }
-            Ok(())
+            None => {
+                for analysed in analysed_spill.into_chunks()? {
+                    let analysed = analysed?;
+                    let chosen = select::cut(shortlists(&analysed, &config.select), &config.select);
+                    write(analysed, &mut chosen.into_iter())?;
+                }
+                Ok(())
+            }
         }
     })?;
     timings.write_s = seconds(clock.elapsed());
@@ -385,37 +396,6 @@ pub fn run(args: Args) -> Result<()> {
         };
         let text = serde_json::to_string_pretty(&report)?;
         output::write(path, text + "\n")?;
-    }
-    Ok(())
-}
-
-/// A chunk's output lines, in input order: each record takes its choice from the cut's stream,
-/// then the lines are built and serialised on every core, and counted and written in order.
-fn write_chunk(
-    out: &mut impl Write,
-    summary: &mut Summary,
-    analysed: Vec<Result<Analysis, RecordOutput>>,
-    chosen: &mut dyn Iterator<Item = Chosen>,
-) -> Result<()> {
-    let with_choices: Vec<_> = analysed
-        .into_iter()
-        .map(|analysis| {
-            let choice = analysis.is_ok().then(|| chosen.next()).flatten();
-            (analysis, choice)
-        })
-        .collect();
-    let lines: Vec<(RecordOutput, Vec<u8>)> = with_choices
-        .into_par_iter()
-        .map(|(analysis, choice)| {
-            let line = pipeline::output_line(analysis, &mut choice.into_iter());
-            let mut bytes = serde_json::to_vec(&line)?;
-            bytes.push(b'\n');
-            Ok((line, bytes))
-        })
-        .collect::<Result<_>>()?;
-    for (line, bytes) in lines {
-        summary.add(&line);
-        out.write_all(&bytes)?;
     }
     Ok(())
 }
