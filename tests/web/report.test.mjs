@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, root } from "./browser.mjs";
@@ -14,8 +14,12 @@ import { launch, root } from "./browser.mjs";
 test("report.html draws every chart of an experiment", async () => {
   const dir = mkdtempSync(join(tmpdir(), "codeblock-report-"));
   cpSync(join(root, "tests/data/experiment"), dir, { recursive: true });
-  execFileSync(process.env.CODEBLOCK_BIN, ["report", dir], { stdio: "pipe" });
-  await checkReport(dir, "report.png");
+  try {
+    execFileSync(process.env.CODEBLOCK_BIN, ["report", dir], { stdio: "pipe" });
+    await checkReport(dir, "report.png");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // e2's committed report, as `codeblock experiment` wrote it at the end of the experiment.
