@@ -292,17 +292,9 @@ fn seed_matched<'g, 'r>(a: &'g Group<'r>, b: &'g Group<'r>) -> (&'g [&'r Reading
     (&a.readings[..seeds], &b.readings[..seeds])
 }
 
-/// Tasks where `a` passes more often than `b`, and fewer: the sign test's two sides.
-fn sides(a: &BTreeMap<(String, String), f64>, b: &BTreeMap<(String, String), f64>) -> (usize, usize) {
-    let (mut more, mut fewer) = (0, 0);
-    for (task, x) in a {
-        match b.get(task) {
-            Some(y) if x > y => more += 1,
-            Some(y) if x < y => fewer += 1,
-            _ => {}
-        }
-    }
-    (more, fewer)
+/// For each task both have, `a`'s value less `b`'s (in task order).
+fn differences(a: &BTreeMap<(String, String), f64>, b: &BTreeMap<(String, String), f64>) -> Vec<f64> {
+    a.iter().filter_map(|(task, x)| b.get(task).map(|y| x - y)).collect()
 }
 
 /// Each task's NLL averaged over some models.
@@ -345,7 +337,7 @@ fn paired(groups: &[Group], columns: &[Column]) -> (Vec<String>, Value) {
     for &(set, suffix) in sets {
         for &(a, b) in &pairs {
             let (ma, mb) = seed_matched(a, b);
-            let (wins, losses) = sides(&task_passes(ma, set), &task_passes(mb, set));
+            let (_, _, wins, losses) = paired_differences(&differences(&task_passes(ma, set), &task_passes(mb, set)));
             let p = sign_test(wins, losses);
             lines.push(format!(
                 "| {} vs {}{suffix} | {} | {wins} | {losses} | {p:.2} |",
@@ -367,9 +359,8 @@ fn paired(groups: &[Group], columns: &[Column]) -> (Vec<String>, Value) {
     ]);
     for &(a, b) in &pairs {
         let (ma, mb) = seed_matched(a, b);
-        let (na, nb) = (task_nll(ma), task_nll(mb));
-        let differences: Vec<f64> = na.iter().filter_map(|(task, x)| nb.get(task).map(|y| x - y)).collect();
-        let (mean, se, above, below) = paired_differences(&differences);
+        let per_task = differences(&task_nll(ma), &task_nll(mb));
+        let (mean, se, above, below) = paired_differences(&per_task);
         let p = sign_test(below, above);
         lines.push(format!(
             "| {} vs {} | {} | {mean:+.4} ± {se:.4} | {below} | {above} | {p:.2} |",
@@ -379,7 +370,7 @@ fn paired(groups: &[Group], columns: &[Column]) -> (Vec<String>, Value) {
         ));
         report.push(json!({
             "a": a.name, "b": b.name, "seeds": ma.len(), "nll_difference": mean, "standard_error": se,
-            "a_lower": below, "b_lower": above, "sign_test_p": p, "tasks": differences.len(),
+            "a_lower": below, "b_lower": above, "sign_test_p": p, "tasks": per_task.len(),
         }));
     }
     (lines, Value::Array(report))
@@ -403,23 +394,27 @@ mod tests {
         tasks.iter().map(|&(t, p)| (("bench".into(), t.into()), p)).collect()
     }
 
+    /// Only the tasks both have are paired; the signs are the sign test's two sides.
     #[test]
-    fn sides_count_the_tasks_each_passes_more_often() {
+    fn differences_pair_the_tasks_both_have() {
         let a = passes(&[("1", 1.0), ("2", 0.0), ("3", 2.0 / 3.0), ("4", 0.0), ("only a", 1.0)]);
-        let b = passes(&[("1", 0.0), ("2", 0.0), ("3", 1.0), ("4", 1.0 / 3.0)]);
-        assert_eq!(sides(&a, &b), (1, 2));
+        let b = passes(&[("1", 0.0), ("2", 0.0), ("3", 1.0), ("4", 1.0 / 3.0), ("only b", 0.0)]);
+        let per_task = differences(&a, &b);
+        assert_eq!(per_task, [1.0, 0.0, 2.0 / 3.0 - 1.0, -1.0 / 3.0]);
+        let (_, _, more, fewer) = paired_differences(&per_task);
+        assert_eq!((more, fewer), (1, 2));
     }
 
     /// Three seeds against one: only the seed both have is paired.
     #[test]
     fn groups_pair_on_the_seeds_both_have() {
-        let model = || {
-            Readings {
-            results: serde_json::from_value(json!({"benchmarks": {}, "memory_mib": 0, "sandbox_s": 0.0, "solutions": "", "timeout_s": 1.0, "workers": 1}))
-                .unwrap(),
+        let results = json!({
+            "benchmarks": {}, "memory_mib": 0, "sandbox_s": 0.0, "solutions": "", "timeout_s": 1.0, "workers": 1,
+        });
+        let model = || Readings {
+            results: serde_json::from_value(results.clone()).unwrap(),
             outcomes: Vec::new(),
             nll: Vec::new(),
-        }
         };
         let (one, two, three, four) = (model(), model(), model(), model());
         fn group<'r>(readings: Vec<&'r Readings>) -> Group<'r> {
