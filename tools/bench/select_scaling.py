@@ -69,8 +69,8 @@ def main(binary, tokenizer, sizes, thread_counts, repeat):
         one = [r for r in rows if r[0] == records and r[1] == 1]
         every = [r for r in rows if r[0] == records and r[1] == cores]
         if one and every and cores > 1:
-            best = " (the fastest of each)" if repeat > 1 else ""
-            print(f"{records:>9} records: {cores} threads are {one[0][2] / every[0][2]:.2f}x one{best}")
+            fastest = " (the fastest of each)" if repeat > 1 else ""
+            print(f"{records:>9} records: {cores} threads are {one[0][2] / every[0][2]:.2f}x one{fastest}")
     smallest, largest = min(r[0] for r in rows), max(r[0] for r in rows)
     if smallest == largest:
         return
