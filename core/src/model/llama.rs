@@ -10,7 +10,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
-use super::Precision;
+use super::{Precision, cpu};
 
 #[derive(Module, Debug)]
 pub struct Attention {
@@ -49,14 +49,16 @@ pub struct Llama {
     /// The matrix products' precision (set by `with_precision`; not saved with the weights).
     #[module(skip)]
     pub precision: Precision,
-    /// Whether attention runs on flex's fused CPU kernel without autodiff (set when the model
-    /// is built, from its device; not saved with the weights), and so gets what suits it: the
-    /// key/value heads as they are, each serving its group of query heads, where the fallback
-    /// that autodiff runs multiplies head by head and needs copies repeated per query head; and
-    /// causal queries in chunks (`causal_in_chunks`), where a GPU kernel would pay a launch per
-    /// chunk.
+    /// Whether the model runs on flex, the CPU backend, without autodiff (set when the model is
+    /// built, from its device; not saved with the weights), and so gets what suits a CPU:
+    /// attention through flex's fused kernel with the key/value heads as they are, each serving
+    /// its group of query heads (the fallback that autodiff runs multiplies head by head and
+    /// needs copies repeated per query head), and causal queries in chunks
+    /// (`causal_in_chunks`), where a GPU kernel would pay a launch per chunk; and SwiGLU's
+    /// gating and the head's log-softmax in our vectorised kernels ([`super::cpu`]), where flex
+    /// takes a scalar `exp` of every value.
     #[module(skip)]
-    pub flex_attention: bool,
+    pub flex_inference: bool,
 }
 
 /// One block's cached keys and values, `[batch, kv_heads, positions, head_dim]` each.
@@ -136,7 +138,7 @@ impl Attention {
         });
         // Fused on backends that have it (flex: no score matrix or mask materialised per head).
         // Repeating the keys and values copies the whole cache at every generated token.
-        let (k, v) = match context.flex_attention {
+        let (k, v) = match context.flex_inference {
             true => (k, v),
             false => (self.repeat_kv(k), self.repeat_kv(v)),
         };
@@ -145,7 +147,7 @@ impl Attention {
             softcap: None,
             is_causal: true,
         };
-        let out = match (context.flex_attention, mask) {
+        let out = match (context.flex_inference, mask) {
             (true, None) => causal_in_chunks(q, k, v, options),
             (_, mask) => attention(q, k, v, mask, None, options),
         };
@@ -196,8 +198,13 @@ fn causal_in_chunks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, options: Attention
 }
 
 impl Mlp {
-    fn forward(&self, x: Tensor<3>, precision: Precision) -> Tensor<3> {
-        let gated = silu(precision.project(&self.gate, x.clone())) * precision.project(&self.up, x);
+    fn forward(&self, x: Tensor<3>, context: &Context) -> Tensor<3> {
+        let precision = context.precision;
+        let (gate, up) = (precision.project(&self.gate, x.clone()), precision.project(&self.up, x));
+        let gated = match context.flex_inference {
+            true => cpu::silu_times(gate, up),
+            false => silu(gate) * up,
+        };
         precision.project(&self.down, gated)
     }
 }
@@ -208,7 +215,7 @@ struct Context<'a> {
     /// The position of the chunk's first token (after cached ones).
     start: usize,
     precision: Precision,
-    flex_attention: bool,
+    flex_inference: bool,
     /// `[batch, keys]`, true at a padded batch's padding keys (see `KvCache`).
     padding: Option<Tensor<2, Bool>>,
 }
@@ -216,7 +223,7 @@ struct Context<'a> {
 impl Block {
     fn forward(&self, x: Tensor<3>, context: &Context, cache: Option<&mut KvSlot>) -> Tensor<3> {
         let x = x.clone() + self.attention.forward(self.attention_norm.forward(x), context, cache);
-        x.clone() + self.mlp.forward(self.mlp_norm.forward(x), context.precision)
+        x.clone() + self.mlp.forward(self.mlp_norm.forward(x), context)
     }
 }
 
@@ -258,9 +265,9 @@ impl Llama {
         Llama { precision, ..self }
     }
 
-    /// The same model with `flex_attention` set (see there).
-    pub fn with_flex_attention(self, flex_attention: bool) -> Self {
-        Llama { flex_attention, ..self }
+    /// The same model with `flex_inference` set (see there).
+    pub fn with_flex_inference(self, flex_inference: bool) -> Self {
+        Llama { flex_inference, ..self }
     }
 
     fn context(&self, start: usize, padding: Option<Tensor<2, Bool>>) -> Context<'_> {
@@ -268,7 +275,7 @@ impl Llama {
             rope: &self.rope,
             start,
             precision: self.precision,
-            flex_attention: self.flex_attention,
+            flex_inference: self.flex_inference,
             padding,
         }
     }

@@ -152,7 +152,7 @@ fn build(weights: &dyn Weights, config: &LlamaConfig, device: &Device) -> Result
         head,
         rope: rope(config, device),
         precision: Precision::F32,
-        flex_attention: runs_flex_attention(device),
+        flex_inference: runs_flex_inference(device),
     })
 }
 
@@ -189,13 +189,14 @@ pub fn random_model(config: &LlamaConfig, device: &Device) -> Result<Llama, Mode
         head: (!config.tied_embeddings).then(|| linear(hidden, config.vocab_size, false)),
         rope: rope(config, device),
         precision: Precision::F32,
-        flex_attention: runs_flex_attention(device),
+        flex_inference: runs_flex_inference(device),
     })
 }
 
-/// Whether a model built on `device` runs flex's fused attention (`Llama::flex_attention`):
-/// on flex, unless under autodiff (which runs burn's fallback attention).
-fn runs_flex_attention(device: &Device) -> bool {
+/// Whether a model built on `device` runs flex's fused attention and our CPU kernels
+/// (`Llama::flex_inference`): on flex, unless under autodiff (which runs burn's fallback
+/// attention, and takes gradients through burn's ops only).
+fn runs_flex_inference(device: &Device) -> bool {
     *device == Device::flex() && !device.is_autodiff()
 }
 

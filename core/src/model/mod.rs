@@ -5,6 +5,7 @@
 
 mod bundle;
 mod config;
+mod cpu;
 mod export;
 mod generate;
 mod llama;

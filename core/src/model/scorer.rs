@@ -5,7 +5,7 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{KvCache, Llama, ModelBundle};
+use super::{KvCache, Llama, ModelBundle, cpu};
 use crate::Config;
 use crate::pipeline::analysis::Prepared;
 use crate::pipeline::output::{Input, Reject};
@@ -295,18 +295,21 @@ pub(super) fn response_logprobs(model: &Llama, device: &Device, contexts: &[Cont
     let values = chunks.map(|(rows, targets)| {
         let n = rows.len();
         let index = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [n]), device);
-        let picked = hidden.clone().select(0, index);
-        let target = Tensor::<2, Int>::from_data(TensorData::new(targets.to_vec(), [n, 1]), device);
-        target_log_probs(model.logits(picked), target)
+        let logits = model.logits(hidden.clone().select(0, index));
+        match model.flex_inference {
+            true => cpu::target_log_probs(logits, targets, device),
+            false => target_log_probs(logits, targets, device),
+        }
     });
     Tensor::cat(values.collect(), 0)
 }
 
-/// `log_softmax(logits, 1)` at each row's target `[n, 1]`, in the same arithmetic (the row
-/// shifted by its max, less the log of the sum of the exponentials) but without writing out the
-/// whole log-softmax, which is one more pass over `n` × vocabulary values.
-fn target_log_probs(logits: Tensor<2>, targets: Tensor<2, Int>) -> Tensor<1> {
+/// `log_softmax(logits, 1)` at each row's target, in the same arithmetic (the row shifted by
+/// its max, less the log of the sum of the exponentials) but without writing out the whole
+/// log-softmax, which is one more pass over `n` × vocabulary values.
+fn target_log_probs(logits: Tensor<2>, targets: &[i64], device: &Device) -> Tensor<1> {
     let n = logits.dims()[0];
+    let targets = Tensor::<2, Int>::from_data(TensorData::new(targets.to_vec(), [n, 1]), device);
     let shifted = logits.clone() - logits.max_dim(1);
     let target = shifted.clone().gather(1, targets);
     (target - shifted.exp().sum_dim(1).log()).reshape([n])
