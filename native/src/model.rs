@@ -211,12 +211,39 @@ impl TokenScorer for SideBySide {
     }
 }
 
-/// Each batch's log-probs ([`score_contexts`]), the batches spread over the cores.
+/// Each batch's log-probs ([`score_contexts`]), the batches spread over the cores, in
+/// [`pieces`] that the cores share evenly.
 pub fn score_side_by_side(model: &Llama, device: &Device, batches: &[Vec<Context>]) -> Vec<Vec<Vec<f64>>> {
-    batches
+    let pieces = pieces(batches, rayon::current_num_threads());
+    let scored: Vec<Vec<Vec<f64>>> = pieces
         .par_iter()
-        .map(|contexts| score_contexts(model, device, contexts))
-        .collect()
+        .map(|(_, contexts)| score_contexts(model, device, contexts))
+        .collect();
+    let mut scores = vec![Vec::new(); batches.len()];
+    for ((batch, _), logprobs) in pieces.iter().zip(scored) {
+        scores[*batch].extend(logprobs);
+    }
+    scores
+}
+
+/// The batches as pieces for `cores` cores, each beside its batch's index, in order: the largest
+/// (by padded tokens) halved until the pieces divide among the cores, where a batch of two or
+/// more contexts is left to halve. A batch left over on its own keeps only about 1.2 cores busy,
+/// and a context's log-probs are the same whatever batch it is in.
+fn pieces(batches: &[Vec<Context>], cores: usize) -> Vec<(usize, &[Context])> {
+    let padded = |contexts: &[Context]| contexts.len() * contexts.iter().map(|c| c.ids.len()).max().unwrap_or(0);
+    let mut pieces: Vec<(usize, &[Context])> = batches.iter().map(Vec::as_slice).enumerate().collect();
+    while !pieces.len().is_multiple_of(cores) {
+        let halvable = (0..pieces.len()).filter(|&i| pieces[i].1.len() > 1);
+        let Some(largest) = halvable.max_by_key(|&i| padded(pieces[i].1)) else {
+            break;
+        };
+        let (batch, contexts) = pieces[largest];
+        let (front, back) = contexts.split_at(contexts.len() / 2);
+        pieces[largest] = (batch, front);
+        pieces.insert(largest + 1, (batch, back));
+    }
+    pieces
 }
 
 #[cfg(test)]
@@ -243,6 +270,35 @@ mod tests {
             .iter()
             .map(|contexts| score_contexts(&model, &device, contexts))
             .collect();
-        assert_eq!(score_side_by_side(&model, &device, &batches), one_after_another);
+        // Two cores: the three batches become four pieces, the largest halved.
+        let two_cores = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        assert_eq!(
+            two_cores.install(|| score_side_by_side(&model, &device, &batches)),
+            one_after_another
+        );
+    }
+
+    #[test]
+    fn the_largest_batch_is_halved_until_the_pieces_divide_among_the_cores() {
+        let context = |length: usize| Context {
+            ids: vec![1; length],
+            prompt_len: 1,
+        };
+        let batches = vec![
+            vec![context(4), context(5)],
+            vec![context(20)],
+            vec![context(6), context(7), context(8)],
+        ];
+        let shape = |pieces: Vec<(usize, &[Context])>| -> Vec<(usize, usize)> {
+            pieces
+                .into_iter()
+                .map(|(batch, contexts)| (batch, contexts.len()))
+                .collect()
+        };
+        assert_eq!(shape(pieces(&batches, 1)), [(0, 2), (1, 1), (2, 3)]);
+        // 24 padded tokens in the third batch against 20 and 10: it is halved, in order.
+        assert_eq!(shape(pieces(&batches, 2)), [(0, 2), (1, 1), (2, 1), (2, 2)]);
+        // A lone context is not halved.
+        assert_eq!(shape(pieces(&batches[1..2], 2)), [(0, 1)]);
     }
 }

@@ -25,6 +25,24 @@ pub fn write_with(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Resul
     written.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes blocks of bytes in order, each while the next is made: on two of rayon's threads
+/// where it has them (the disk's writes are otherwise time that no other core works in), in
+/// turn on one.
+pub fn write_overlapped(
+    out: &mut (impl Write + Send),
+    mut blocks: impl Iterator<Item = Result<Vec<u8>>> + Send,
+) -> Result<()> {
+    let mut written = Vec::new();
+    loop {
+        let (done, next) = rayon::join(|| out.write_all(&written), || blocks.next().transpose());
+        done?;
+        match next? {
+            Some(block) => written = block,
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Writes `bytes` to `path`, atomically.
 pub fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
     write_with(path, |out| Ok(out.write_all(bytes.as_ref())?))
@@ -54,6 +72,22 @@ mod tests {
         write(&path, "whole\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole\n");
         assert!(!partial_path(&path).exists());
+    }
+
+    #[test]
+    fn overlapped_blocks_are_written_in_order_and_stop_at_the_first_error() {
+        let blocks = |n: u8| (0..n).map(|i| Ok(vec![b'a' + i; usize::from(i) + 1]));
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut out = Vec::new();
+            pool.install(|| write_overlapped(&mut out, blocks(4))).unwrap();
+            assert_eq!(out, b"abbcccdddd", "{threads} thread(s)");
+            let mut out = Vec::new();
+            let failing = blocks(2).chain([Err(anyhow::anyhow!("bad record"))]).chain(blocks(2));
+            let error = pool.install(|| write_overlapped(&mut out, failing)).unwrap_err();
+            assert_eq!(error.to_string(), "bad record");
+            assert_eq!(out, b"abb", "{threads} thread(s)");
+        }
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! `codeblock select`: the pipeline over a JSONL file, with progress, timings and a report.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use codeblock_core::pipeline::summary::Summary;
 use codeblock_core::pipeline::tokens::{HfTokenizer, LexicalTokenizer, Tokenize};
 use codeblock_core::pipeline::{self, PreparedSlot, Progress, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::input::{self, RecordArgs};
@@ -342,39 +341,29 @@ pub fn run(args: Args) -> Result<()> {
 
     let clock = Instant::now();
     let mut summary = Summary::empty(config.select.budget);
-    output::write_with(&args.out, |out| {
-        let mut write = |analysed: Vec<Result<Analysis, RecordOutput>>, chosen: &mut dyn Iterator<Item = Chosen>| {
-            for analysis in analysed {
-                let line = pipeline::output_line(analysis, &mut &mut *chosen);
-                summary.add(&line);
-                serde_json::to_writer(&mut *out, &line)?;
-                out.write_all(b"\n")?;
-            }
-            anyhow::Ok(())
-        };
-        match cut {
-            Some(Walked {
-                cut,
-                mut guards,
-                mut taken,
-            }) => {
-                let (mut guards, mut taken) = (guards.merged()?, taken.merged()?);
-                let mut chosen = cut.into_chosen(&mut guards, &mut taken);
-                for analysed in analysed_spill.into_chunks()? {
-                    write(analysed?, &mut chosen)?;
-                }
-                drop(chosen);
-                guards.finish()?;
-                taken.finish()
-            }
-            None => {
-                for analysed in analysed_spill.into_chunks()? {
-                    let analysed = analysed?;
-                    let chosen = select::cut(shortlists(&analysed, &config.select), &config.select);
-                    write(analysed, &mut chosen.into_iter())?;
-                }
-                Ok(())
-            }
+    output::write_with(&args.out, |out| match cut {
+        Some(Walked {
+            cut,
+            mut guards,
+            mut taken,
+        }) => {
+            let (mut guards, mut taken) = (guards.merged()?, taken.merged()?);
+            let mut chosen = cut.into_chosen(&mut guards, &mut taken);
+            let lines = analysed_spill
+                .into_chunks()?
+                .map(|analysed| encode_lines(analysed?, &mut chosen, &mut summary));
+            output::write_overlapped(out, lines)?;
+            drop(chosen);
+            guards.finish()?;
+            taken.finish()
+        }
+        None => {
+            let lines = analysed_spill.into_chunks()?.map(|analysed| {
+                let analysed = analysed?;
+                let chosen = select::cut(shortlists(&analysed, &config.select), &config.select);
+                encode_lines(analysed, &mut chosen.into_iter(), &mut summary)
+            });
+            output::write_overlapped(out, lines)
         }
     })?;
     timings.write_s = seconds(clock.elapsed());
@@ -521,9 +510,39 @@ impl<'c> Budget<'c> {
     }
 }
 
+/// A chunk's output lines, encoded: each analysis with the next of the cut's choices (one per
+/// analysis, in record order), the lines made and encoded on every core and counted in the
+/// summary in order.
+fn encode_lines(
+    analysed: Vec<Result<Analysis, RecordOutput>>,
+    chosen: &mut impl Iterator<Item = Chosen>,
+    summary: &mut Summary,
+) -> Result<Vec<u8>> {
+    let choices: Vec<Option<Chosen>> = analysed
+        .iter()
+        .map(|a| a.is_ok().then(|| chosen.next()).flatten())
+        .collect();
+    let lines: Vec<(RecordOutput, Vec<u8>)> = analysed
+        .into_par_iter()
+        .zip(choices)
+        .map(|(analysis, choice)| {
+            let line = pipeline::output_line(analysis, &mut choice.into_iter());
+            let mut bytes = serde_json::to_vec(&line)?;
+            bytes.push(b'\n');
+            Ok((line, bytes))
+        })
+        .collect::<Result<_>>()?;
+    let mut bytes = Vec::with_capacity(lines.iter().map(|(_, b)| b.len()).sum());
+    for (line, encoded) in &lines {
+        summary.add(line);
+        bytes.extend_from_slice(encoded);
+    }
+    Ok(bytes)
+}
+
 /// The shortlists of a chunk's analysed records.
 fn shortlists(analysed: &[Result<Analysis, RecordOutput>], config: &SelectConfig) -> Vec<Shortlist> {
-    let ok = analysed.iter().filter_map(|a| a.as_ref().ok());
+    let ok = analysed.par_iter().filter_map(|a| a.as_ref().ok());
     ok.map(|a| select::shortlist(a, config.granularity)).collect()
 }
 

@@ -60,7 +60,12 @@ impl<T: Serialize + DeserializeOwned + Send + Sync> Spill<T> {
             Some(file) => file,
             None => self.file.insert(BufWriter::new(temporary_file(&self.folder)?)),
         };
-        let pieces: Vec<Vec<u8>> = chunk.par_chunks(PIECE).map(encode).collect::<Result<_>>()?;
+        // Each piece is dropped where it was encoded: freeing a chunk's records is work too.
+        let pieces: Vec<Vec<u8>> = chunk
+            .into_par_iter()
+            .chunks(PIECE)
+            .map(|piece| encode(&piece))
+            .collect::<Result<_>>()?;
         for piece in &pieces {
             file.write_all(&(piece.len() as u64).to_le_bytes())
                 .and_then(|()| file.write_all(piece))

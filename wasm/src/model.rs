@@ -77,8 +77,9 @@ impl Model {
     }
 
     /// Scores the records of a JSONL file's bytes, or one record object. Resolves to score lines
-    /// (JSONL: `id`, `token_ids`, `logprobs`) for `Session.setScores`. Records that cannot be read
-    /// or scored get no line; selecting reports them. `onProgress(done, total)` counts tokens.
+    /// (JSONL: `id`, `token_ids`, `logprobs`; shortest responses first) for `Session.setScores`.
+    /// Records that cannot be read or scored get no line; selecting reports them.
+    /// `onProgress(done, total)` counts tokens.
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn score(
         &self,

@@ -7,11 +7,11 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::{KvCache, Llama, ModelBundle, cpu};
 use crate::Config;
+use crate::pipeline;
 use crate::pipeline::analysis::Prepared;
 use crate::pipeline::output::{Input, Reject};
 use crate::pipeline::score::{ScoreError, ScoreRequest, TokenScorer, score_line};
 use crate::pipeline::tokens::HfTokenizer;
-use crate::pipeline::{self, SCORE_CHUNK};
 use crate::train::Context;
 
 /// Rows of the LM head computed at once: bounds the `[rows, vocab]` logits in memory.
@@ -106,8 +106,8 @@ impl ModelScorer {
     }
 
     /// Scores records as read into score lines, cutting responses exactly as `select` does (so
-    /// the ids line up there). [`SCORE_CHUNK`] records at a time, in input order; `report` gets
-    /// each record's result once its chunk is scored, with the response tokens scored so far and
+    /// the ids line up there). In [`pipeline::score_chunks`], shortest responses first; `report`
+    /// gets each record's result once its chunk is scored, with the response tokens scored so far and
     /// in all. Every input gets one result. The read-back is asynchronous, as a browser's GPU
     /// requires; native shells block on it.
     pub async fn score_inputs(
@@ -153,12 +153,12 @@ impl ModelScorer {
             report(result, 0, total);
         }
         let mut done = 0;
-        for chunk in requests.chunks(SCORE_CHUNK) {
+        for (_, chunk) in pipeline::score_chunks(&requests) {
             let Plan {
                 indices,
                 batches,
                 failed,
-            } = self.plan(chunk);
+            } = self.plan(&chunk);
             for (i, error) in failed {
                 done += chunk[i].tokens.len();
                 report(Scored::Failed(chunk[i].record.id.clone(), error.into()), done, total);

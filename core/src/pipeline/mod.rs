@@ -177,6 +177,19 @@ impl Progress for () {}
 /// Records scored per scorer call, so progress moves while a model works.
 pub const SCORE_CHUNK: usize = 64;
 
+/// The requests in the chunks a scorer gets them in: [`SCORE_CHUNK`] at a time, shortest
+/// response first, each beside its index in `requests`. A model pads each of its batches to the
+/// batch's longest context, so chunks of like lengths pad little (MBPP's training pairs for
+/// SmolLM2: 5% of the padded tokens in input order, 1% by length).
+pub fn score_chunks<'a>(requests: &[ScoreRequest<'a>]) -> Vec<(Vec<usize>, Vec<ScoreRequest<'a>>)> {
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| requests[i].tokens.len());
+    order
+        .chunks(SCORE_CHUNK)
+        .map(|indices| (indices.to_vec(), indices.iter().map(|&i| requests[i]).collect()))
+        .collect()
+}
+
 /// All stages over a set of records, in order; one output per input, rejected ones included.
 /// `reference` scores the tokens a second time for the `excess` utility.
 pub fn run(
@@ -308,16 +321,20 @@ pub fn analyse_prepared(
     let batch: Vec<&Prepared> = prepared.iter().map(|(_, _, p)| p).collect();
     let requests = requests(&batch);
     progress.stage(Stage::Score, requests.iter().map(|r| r.tokens.len()).sum());
-    let mut logprobs = Vec::with_capacity(requests.len());
-    let mut reference_logprobs = Vec::new();
-    for chunk in requests.chunks(SCORE_CHUNK) {
-        logprobs.extend(scorer.logprobs(chunk));
+    let mut logprobs = vec![None; requests.len()];
+    let mut reference_logprobs = vec![None; requests.len()];
+    for (indices, chunk) in score_chunks(&requests) {
+        for (&i, result) in indices.iter().zip(scorer.logprobs(&chunk)) {
+            logprobs[i] = Some(result);
+        }
         if let Some(reference) = reference.as_deref_mut() {
-            reference_logprobs.extend(reference.logprobs(chunk).into_iter().map(Some));
+            for (&i, result) in indices.iter().zip(reference.logprobs(&chunk)) {
+                reference_logprobs[i] = Some(result);
+            }
         }
         progress.advance(chunk.iter().map(|r| r.tokens.len()).sum());
     }
-    reference_logprobs.resize(logprobs.len(), None);
+    let logprobs = logprobs.into_iter().map(|l| l.expect("every request is scored"));
 
     progress.stage(Stage::Rank, prepared.len());
     for (((slot, line, p), logprobs), reference) in prepared.into_iter().zip(logprobs).zip(reference_logprobs) {
@@ -342,7 +359,7 @@ pub fn analyse_prepared(
 mod tests {
     use super::*;
     use crate::pipeline::record::Message;
-    use crate::pipeline::tokens::LexicalTokenizer;
+    use crate::pipeline::tokens::{LexicalTokenizer, Token};
 
     fn record(response: String) -> Record {
         Record {
@@ -373,5 +390,37 @@ mod tests {
             message.starts_with("the response has a run of 257 comment lines"),
             "{message}"
         );
+    }
+
+    /// Every request is scored once, in chunks of at most `SCORE_CHUNK`, shortest first, each
+    /// beside its own index.
+    #[test]
+    fn requests_are_scored_in_chunks_by_length() {
+        let lengths = (0..SCORE_CHUNK + 5).map(|i| (i * 37) % 50);
+        let tokens: Vec<Vec<Token>> = lengths
+            .map(|n| LexicalTokenizer.tokenize(&"x ".repeat(n)).unwrap())
+            .collect();
+        let record = record(String::new());
+        let requests: Vec<ScoreRequest> = tokens
+            .iter()
+            .map(|t| ScoreRequest {
+                record: &record,
+                tokens: t,
+            })
+            .collect();
+        let chunks = score_chunks(&requests);
+        assert_eq!(chunks.len(), 2);
+        let mut seen = Vec::new();
+        for (indices, chunk) in &chunks {
+            assert!(chunk.len() <= SCORE_CHUNK);
+            for (&i, request) in indices.iter().zip(chunk) {
+                assert!(std::ptr::eq(request.tokens, requests[i].tokens));
+            }
+            seen.extend(indices.iter().copied());
+        }
+        let seen_lengths: Vec<usize> = seen.iter().map(|&i| requests[i].tokens.len()).collect();
+        assert!(seen_lengths.is_sorted(), "{seen_lengths:?}");
+        seen.sort();
+        assert_eq!(seen, (0..requests.len()).collect::<Vec<_>>());
     }
 }
