@@ -183,8 +183,9 @@ fn load_hf_dir(dir: &Path, device: Device) -> Result<Loaded> {
 
 /// Whether a model's forward batches run side by side, one per core: on a CPU of several cores,
 /// where one batch keeps only about 1.2 of them busy (the matrix products use every core, much
-/// of the rest one). The batches are the ones the plain scorer makes, each scored as it would be
-/// alone, so the log-probs are the same bits whatever the number of cores.
+/// of the rest one). The batches are the ones the plain scorer makes (some halved, see
+/// [`pieces`]), and a context's log-probs are the same bits whatever batch it is in, so they are
+/// the same whatever the number of cores.
 pub fn side_by_side(device: &Device) -> bool {
     *device == Device::flex() && rayon::current_num_threads() > 1
 }
