@@ -108,8 +108,8 @@ impl ModelScorer {
     /// Scores records as read into score lines, cutting responses exactly as `select` does (so
     /// the ids line up there). In [`pipeline::score_chunks`], shortest responses first; `report`
     /// gets each record's result once its chunk is scored, with the response tokens scored so
-    /// far and in all. Every input gets one result. The read-back is asynchronous, as a browser's GPU
-    /// requires; native shells block on it.
+    /// far and in all. Every input gets one result. The read-back is asynchronous, as a
+    /// browser's GPU requires; native shells block on it.
     pub async fn score_inputs(
         &self,
         inputs: Vec<Input>,
