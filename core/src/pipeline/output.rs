@@ -124,7 +124,8 @@ pub struct ItemOutput {
 pub struct Mask {
     pub spans: Vec<Span>,
     pub token_spans: Vec<Span>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `default`: read back where it was skipped, from a format that writes structs as arrays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_ids: Option<Vec<u32>>,
     pub supervised: Vec<u8>,
 }

@@ -15,7 +15,8 @@ use crate::span::Span;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
     pub span: Span,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `default`: read back where it was skipped, from a format that writes structs as arrays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u32>,
 }
 
