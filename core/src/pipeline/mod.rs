@@ -334,12 +334,13 @@ pub fn analyse_prepared(
         }
         progress.advance(chunk.iter().map(|r| r.tokens.len()).sum());
     }
-    let logprobs = logprobs.into_iter().map(|l| l.expect("every request is scored"));
 
     progress.stage(Stage::Rank, prepared.len());
     for (((slot, line, p), logprobs), reference) in prepared.into_iter().zip(logprobs).zip(reference_logprobs) {
         let id = p.record.id.clone();
+        // A scorer owes one result per request; a record it left out is a named reject.
         let ranked = logprobs
+            .unwrap_or_else(|| Err(ScoreError::Missing(id.clone())))
             .and_then(|l| Ok((l, reference.transpose()?)))
             .map_err(Reject::from);
         analysed[slot] = Some(
@@ -390,6 +391,27 @@ mod tests {
             message.starts_with("the response has a run of 257 comment lines"),
             "{message}"
         );
+    }
+
+    /// A scorer that returns fewer results than it was asked for leaves each record it missed
+    /// rejected by name, not dropped and not a panic.
+    #[test]
+    fn a_record_the_scorer_leaves_out_is_rejected_by_name() {
+        struct Silent;
+        impl TokenScorer for Silent {
+            fn logprobs(&mut self, _: &[ScoreRequest]) -> Vec<Result<Vec<f64>, ScoreError>> {
+                Vec::new()
+            }
+        }
+        let config = Config::default();
+        let prepared = prepare(record("Some words.".into()), &LexicalTokenizer, &config).unwrap();
+        let analysed = analyse_prepared(vec![Ok((Some(1), prepared))], &mut Silent, None, &config, &mut ());
+        let [Err(output)] = analysed.as_slice() else {
+            panic!("expected one reject, got {analysed:?}")
+        };
+        let line = serde_json::to_value(output).unwrap();
+        assert_eq!(line["id"], "r");
+        assert_eq!(line["reason"], "scores_missing", "{line}");
     }
 
     /// Every request is scored once, in chunks of at most `SCORE_CHUNK`, shortest first, each
