@@ -1,7 +1,8 @@
 //! CPU kernels for the model's steps that burn's CPU backend (flex) runs one value at a time
 //! through libm's scalar `exp`: SwiGLU's SiLU and the LM head's log-softmax. Here they run eight
 //! lanes at a time (`wide`, which uses the widest SIMD the build targets), fused into one pass
-//! over the values instead of flex's one pass per tensor op.
+//! over the values instead of flex's one pass per tensor op. Also the transpose of every linear
+//! layer's weights at load, tiled for the cache (by the `transpose` crate).
 //!
 //! Plain functions over `f32` slices, so they are tested here without a model; core's model
 //! calls them on flex's inference path (`Llama::flex_inference`). Their own crate, so that dev
@@ -52,6 +53,17 @@ pub fn target_log_probs(logits: &[f32], vocab: usize, targets: &[usize]) -> Vec<
             row[target] - max - sum_exp_shifted(row, max).ln()
         })
         .collect()
+}
+
+/// A row-major `[rows, cols]` matrix as row-major `[cols, rows]`.
+///
+/// # Panics
+/// If `values` is not `rows × cols` values.
+pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(values.len(), rows * cols, "transpose: values are not rows × cols");
+    let mut out = vec![0.0; values.len()];
+    ::transpose::transpose(values, &mut out, cols, rows);
+    out
 }
 
 fn row_max(row: &[f32]) -> f32 {
@@ -147,6 +159,21 @@ mod tests {
                 );
                 assert!(got[r] <= 0.0);
             }
+        }
+    }
+
+    #[test]
+    fn transpose_moves_every_value_to_its_mirrored_place() {
+        // Shapes smaller and larger than a cache tile, square and not, and empty.
+        for (rows, cols) in [(0, 3), (1, 1), (2, 3), (3, 2), (17, 5), (64, 130), (257, 96)] {
+            let values: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let out = transpose(&values, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(out[c * rows + r], values[r * cols + c], "{rows}×{cols} at ({r}, {c})");
+                }
+            }
+            assert_eq!(transpose(&out, cols, rows), values, "{rows}×{cols} and back");
         }
     }
 

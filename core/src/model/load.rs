@@ -67,7 +67,7 @@ impl Loader<'_> {
         // Transposed here, once, into burn's contiguous `[in, out]`: a transposed view would be
         // copied into a contiguous one by every forward pass (most of a decode step's time).
         let weight = Tensor::<2>::from_data(
-            TensorData::new(transpose(&weight, out, input), [input, out]),
+            TensorData::new(codeblock_kernels::transpose(&weight, out, input), [input, out]),
             self.device,
         );
         let bias = bias.map(|b| Param::from_tensor(Tensor::from_data(TensorData::new(b, [out]), self.device)));
@@ -206,13 +206,6 @@ fn rope(config: &LlamaConfig, device: &Device) -> RotaryEncoding {
     RotaryEncodingConfig::new(config.max_positions(), config.head_dim)
         .with_theta(config.rope_theta)
         .init_with_frequency_scaling(move |theta| theta.div_scalar(scale), device)
-}
-
-/// A row-major `[rows, cols]` matrix as row-major `[cols, rows]`.
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| values[r * cols + c]))
-        .collect()
 }
 
 /// Reorders each head's rows from half-split RoPE order (`x[i]` pairs with `x[i + d/2]`) to
