@@ -5,8 +5,9 @@
 //! layer's weights at load, tiled for the cache (by the `transpose` crate).
 //!
 //! Plain functions over `f32` slices, so they are tested here without a model; core's model
-//! calls them on flex's inference path (`Llama::flex_inference`). Their own crate, so that dev
-//! builds optimise them as they do flex (the workspace's dev profile).
+//! calls the first two on flex's inference path (`Llama::flex_inference`) and the transpose at
+//! every load, on any device. Their own crate, so that dev builds optimise them as they do flex
+//! (the workspace's dev profile).
 
 use wide::f32x8;
 
